@@ -1,0 +1,1 @@
+"""sertk: speech emotion recognition with classical acoustic features."""
