@@ -36,7 +36,6 @@ import pandas as pd
 from sertk.errors import DatasetError, ParameterError
 
 __all__ = [
-    "AUDIO_EXTENSIONS",
     "CORPORA",
     "LABELS",
     "LABEL_MAPS",
@@ -124,8 +123,9 @@ CORPORA: tuple[str, ...] = (
 )
 """Names :func:`read_corpus` accepts (``"cremad"`` is also accepted)."""
 
-AUDIO_EXTENSIONS: tuple[str, ...] = (".wav", ".flac", ".ogg", ".mp3")
-"""File extensions the readers treat as audio (compared case-insensitively)."""
+# What the readers treat as audio (compared case-insensitively). Narrower than
+# sertk.audio's list on purpose: these are the formats corpora are shipped in.
+_AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
 
 _SYNONYMS: dict[str, str] = {
     "angry": "anger",
@@ -288,7 +288,7 @@ def _audio_files(folder: Path, recursive: bool) -> list[Path]:
     return [
         path
         for path in candidates
-        if path.suffix.lower() in AUDIO_EXTENSIONS and path.is_file()
+        if path.suffix.lower() in _AUDIO_EXTENSIONS and path.is_file()
     ]
 
 
