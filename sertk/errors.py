@@ -8,7 +8,13 @@ catch the whole family at once. :class:`ParameterError` is also a
 
 from __future__ import annotations
 
-__all__ = ["SertkError", "ParameterError", "AudioError", "DatasetError", "ModelFileError"]
+__all__ = [
+    "AudioError",
+    "DatasetError",
+    "ModelFileError",
+    "ParameterError",
+    "SertkError",
+]
 
 
 class SertkError(Exception):

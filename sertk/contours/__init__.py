@@ -1,0 +1,225 @@
+"""Low-level contours: frame-level F0, energy, formants, voice quality, spectra.
+
+Each group is a pure function of an :class:`Analysis` (a signal, its settings
+and the intermediates computed once and shared). *Contour* groups return
+arrays on the frame grid (NaN where undefined); *descriptor* groups return
+utterance-level values whose names are already feature columns.
+
+:data:`CONTOURS` and :data:`DESCRIPTORS` document every name: its group,
+unit, the frames it is defined on and what it measures.
+
+Examples
+--------
+>>> import numpy as np
+>>> from sertk.settings import AnalysisSettings
+>>> t = np.arange(16000) / 16000
+>>> a = Analysis(0.3 * np.sin(2 * np.pi * 200 * t), AnalysisSettings())
+>>> sorted(compute_group("pitch", a))
+['f0_hz', 'f0_semitone', 'hnr_db']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ParameterError
+from ._analysis import Analysis
+from .energy import energy_contours
+from .formants import formant_contours
+from .pitch import pitch_contours
+from .spectral import spectral_contours
+from .temporal import temporal_descriptors
+from .voice_quality import harmonic_contours, perturbation_descriptors
+
+__all__ = [
+    "CONTOURS",
+    "DESCRIPTORS",
+    "GROUPS",
+    "Analysis",
+    "ContourInfo",
+    "compute_group",
+    "contour_info",
+]
+
+
+@dataclass(frozen=True)
+class ContourInfo:
+    """What a contour or descriptor is.
+
+    Parameters
+    ----------
+    group : str
+        The group (key of :data:`GROUPS`) that computes it.
+    unit : str
+        Its unit.
+    frames : str
+        Frames it is defined on: ``"voiced"``, ``"active"`` or ``"all"``
+        (``"utterance"`` for descriptors).
+    description : str
+        What it measures and how.
+    """
+
+    group: str
+    unit: str
+    frames: str
+    description: str
+
+
+#: Group name -> function of an Analysis.
+GROUPS: dict[str, Callable[[Analysis], dict]] = {
+    "pitch": pitch_contours,
+    "energy": energy_contours,
+    "formants": formant_contours,
+    "harmonics": harmonic_contours,
+    "spectral": spectral_contours,
+    "perturbation": perturbation_descriptors,
+    "temporal": temporal_descriptors,
+}
+
+_PRAAT_PITCH = "Praat To Pitch (ac), floor f0_min, ceiling f0_max, 10 ms step"
+
+#: Contour name -> ContourInfo (MFCC names are described by :func:`contour_info`).
+CONTOURS: dict[str, ContourInfo] = {
+    "f0_hz": ContourInfo("pitch", "Hz", "voiced",
+                         f"Fundamental frequency; {_PRAAT_PITCH}"),
+    "f0_semitone": ContourInfo("pitch", "semitones re 27.5 Hz", "voiced",
+                               "F0 on a semitone scale, 12 log2(F0 / 27.5 Hz)"),
+    "hnr_db": ContourInfo("pitch", "dB", "voiced",
+                          "Harmonics-to-noise ratio 10 log10(r / (1 - r)) from "
+                          "the pitch analysis' autocorrelation peak r"),
+    "intensity_db": ContourInfo("energy", "dB re 2e-5", "all",
+                                "Praat To Intensity, minimum pitch f0_min, mean "
+                                "kept; NaN on digital silence"),
+    "rms_db": ContourInfo("energy", "dBFS", "all", "RMS level of the 25 ms frame"),
+    "loudness": ContourInfo("energy", "arbitrary (sone-like)", "all",
+                            "Sum over mel bands of band power ** 0.3"),
+    "h1_h2": ContourInfo("harmonics", "dB", "voiced",
+                         "First minus second harmonic level, 64 ms Hann spectrum, "
+                         "uncorrected for formants"),
+    "spectral_centroid": ContourInfo("spectral", "Hz", "active",
+                                     "Magnitude-weighted mean frequency"),
+    "spectral_rolloff": ContourInfo("spectral", "Hz", "active",
+                                    "Frequency below which 85 % of the power lies"),
+    "spectral_flatness": ContourInfo("spectral", "ratio", "active",
+                                     "Geometric over arithmetic mean of the power"),
+    "spectral_flux": ContourInfo("spectral", "ratio", "active",
+                                 "Squared change of the L1-normalised magnitude "
+                                 "spectrum between frames"),
+    "spectral_slope_0_500": ContourInfo("spectral", "dB/kHz", "active",
+                                        "Slope of the dB spectrum 0-500 Hz"),
+    "spectral_slope_500_1500": ContourInfo("spectral", "dB/kHz", "active",
+                                           "Slope of the dB spectrum 500-1500 Hz"),
+    "alpha_ratio": ContourInfo("spectral", "dB", "active",
+                               "Energy 1-5 kHz over energy 50 Hz-1 kHz"),
+    "hammarberg": ContourInfo("spectral", "dB", "active",
+                              "Strongest peak 0-2 kHz minus strongest peak 2-5 kHz"),
+    "zcr": ContourInfo("spectral", "1/s", "active",
+                       "Zero crossings a second in the 25 ms frame"),
+}
+for _k in (1, 2, 3):
+    CONTOURS[f"f{_k}_hz"] = ContourInfo(
+        "formants", "Hz", "voiced",
+        f"Formant F{_k} frequency; Praat To Formant (burg), ceiling max_formant, "
+        "n_formants formants, 25 ms window")
+    CONTOURS[f"f{_k}_bw"] = ContourInfo(
+        "formants", "Hz", "voiced", f"Formant F{_k} bandwidth; same analysis")
+
+_PRAAT_PULSES = "Praat To PointProcess (cc), periods 0.1-20 ms, factor 1.3"
+
+#: Descriptor (feature column) -> ContourInfo.
+DESCRIPTORS: dict[str, ContourInfo] = {
+    "jitter__local": ContourInfo("perturbation", "ratio", "utterance",
+                                 f"Praat Get jitter (local); {_PRAAT_PULSES}"),
+    "shimmer__local": ContourInfo("perturbation", "ratio", "utterance",
+                                  "Praat Get shimmer (local), amplitude factor 1.6"),
+    "shimmer__local_db": ContourInfo("perturbation", "dB", "utterance",
+                                     "Praat Get shimmer (local_dB)"),
+    "duration__seconds": ContourInfo("temporal", "s", "utterance",
+                                     "Duration of the analysed signal"),
+    "voiced__fraction": ContourInfo("temporal", "ratio", "utterance",
+                                    "Fraction of frames that are voiced"),
+}
+for _name, _what in (("voiced_segment", "runs of voiced frames"),
+                     ("pause", "unvoiced runs between voiced segments")):
+    DESCRIPTORS[f"{_name}__count"] = ContourInfo("temporal", "count", "utterance",
+                                                 f"Number of {_what}")
+    DESCRIPTORS[f"{_name}__rate"] = ContourInfo("temporal", "1/s", "utterance",
+                                                f"Number of {_what} a second")
+    DESCRIPTORS[f"{_name}__mean_length"] = ContourInfo("temporal", "s", "utterance",
+                                                       f"Mean length of {_what}")
+    DESCRIPTORS[f"{_name}__std_length"] = ContourInfo(
+        "temporal", "s", "utterance", f"Standard deviation of the length of {_what}")
+
+_MFCC = re.compile(r"^mfcc(\d{2})(_delta)?$")
+
+
+def contour_info(name: str) -> ContourInfo:
+    """Describe a contour or descriptor by name.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`CONTOURS` or :data:`DESCRIPTORS`, or ``mfccNN`` /
+        ``mfccNN_delta``.
+
+    Returns
+    -------
+    ContourInfo
+
+    Raises
+    ------
+    ParameterError
+        If the name is unknown.
+
+    Examples
+    --------
+    >>> contour_info("mfcc03").group
+    'spectral'
+    """
+    if name in CONTOURS:
+        return CONTOURS[name]
+    if name in DESCRIPTORS:
+        return DESCRIPTORS[name]
+    match = _MFCC.match(name)
+    if match and int(match.group(1)) > 0:
+        k = int(match.group(1))
+        if match.group(2):
+            return ContourInfo("spectral", "per frame", "active",
+                               f"Regression delta (+/-2 frames) of MFCC {k}")
+        return ContourInfo("spectral", "dB (cepstral)", "active",
+                           f"MFCC {k}: DCT-II of the log power in n_mels HTK mel bands")
+    raise ParameterError(
+        f"unknown contour {name!r}; known: {sorted(CONTOURS)}, mfccNN, mfccNN_delta "
+        f"and descriptors {sorted(DESCRIPTORS)}")
+
+
+def compute_group(group: str, analysis: Analysis) -> dict[str, np.ndarray | float]:
+    """Run one contour group on an analysis.
+
+    Parameters
+    ----------
+    group : str
+        A key of :data:`GROUPS`.
+    analysis : Analysis
+        The shared analysis of one signal.
+
+    Returns
+    -------
+    dict
+        Contour name -> frame array, or descriptor column -> float.
+
+    Raises
+    ------
+    ParameterError
+        If the group is unknown.
+    """
+    try:
+        function = GROUPS[group]
+    except KeyError:
+        raise ParameterError(
+            f"unknown contour group {group!r}; choose from {list(GROUPS)}") from None
+    return function(analysis)

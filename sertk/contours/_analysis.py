@@ -1,0 +1,200 @@
+"""The shared per-signal state of one analysis: computed once, used by all.
+
+An :class:`Analysis` holds a signal and its settings and computes, lazily and
+at most once, what several contour groups need: the Praat sound and pitch
+objects, the framed signal and its power spectrum, the voiced and active
+frame masks. Contour functions take an ``Analysis`` and return arrays on its
+frame grid.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property, lru_cache
+
+import librosa
+import numpy as np
+import parselmouth
+
+from ..settings import AnalysisSettings
+
+__all__ = ["Analysis", "align_to_grid", "frame_signal"]
+
+
+def frame_signal(x: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
+    """Cut a signal into centred frames (zero-padded at both ends).
+
+    Parameters
+    ----------
+    x : np.ndarray, shape (n,)
+        The signal.
+    frame_length : int > 0
+        Samples a frame.
+    hop_length : int > 0
+        Samples between frame centres.
+
+    Returns
+    -------
+    np.ndarray, shape (1 + n // hop_length, frame_length)
+        A read-only view; frame ``i`` is centred on sample ``i * hop_length``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> frame_signal(np.arange(10.0), 4, 5).shape
+    (3, 4)
+    """
+    n_frames = 1 + x.size // hop_length
+    pad = frame_length // 2
+    padded = np.pad(x, (pad, pad + frame_length))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, frame_length)
+    return windows[: n_frames * hop_length : hop_length]
+
+
+def align_to_grid(times: np.ndarray, values: np.ndarray, n_frames: int,
+                  hop_seconds: float) -> np.ndarray:
+    """Place values measured at ``times`` onto the frame grid (nearest frame).
+
+    Frames no measurement falls on are NaN.
+
+    Parameters
+    ----------
+    times : np.ndarray, shape (m,)
+        Measurement times in seconds.
+    values : np.ndarray, shape (m,)
+        The measurements.
+    n_frames : int
+        Length of the grid.
+    hop_seconds : float > 0
+        Grid spacing in seconds.
+
+    Returns
+    -------
+    np.ndarray, shape (n_frames,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> align_to_grid(np.array([0.021]), np.array([5.0]), 4, 0.01)
+    array([nan, nan,  5., nan])
+    """
+    out = np.full(n_frames, np.nan)
+    idx = np.rint(np.asarray(times) / hop_seconds).astype(int)
+    keep = (idx >= 0) & (idx < n_frames)
+    out[idx[keep]] = np.asarray(values, dtype=float)[keep]
+    return out
+
+
+@lru_cache(maxsize=8)
+def _mel_filters(sr: int, n_fft: int, n_mels: int) -> np.ndarray:
+    return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, htk=True).T
+
+
+@lru_cache(maxsize=8)
+def _hann(win_length: int, n_fft: int) -> np.ndarray:
+    window = np.zeros(n_fft)
+    start = (n_fft - win_length) // 2
+    window[start : start + win_length] = np.hanning(win_length + 2)[1:-1]
+    return window
+
+
+class Analysis:
+    """Lazily computed, shared intermediates of one signal's analysis.
+
+    Parameters
+    ----------
+    signal : np.ndarray, shape (n,)
+        Mono signal at ``settings.sr``, finite samples.
+    settings : AnalysisSettings
+        Analysis parameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertk.settings import AnalysisSettings
+    >>> sr = 16000
+    >>> tone = 0.1 * np.sin(2 * np.pi * 200 * np.arange(sr) / sr)
+    >>> a = Analysis(tone, AnalysisSettings())
+    >>> a.n_frames
+    101
+    """
+
+    def __init__(self, signal: np.ndarray, settings: AnalysisSettings):
+        self.signal = signal
+        self.settings = settings
+        self.n_frames = 1 + signal.size // settings.hop_length
+
+    @property
+    def duration(self) -> float:
+        """Signal duration in seconds."""
+        return self.signal.size / self.settings.sr
+
+    @cached_property
+    def sound(self) -> parselmouth.Sound:
+        """The signal as a Praat sound."""
+        return parselmouth.Sound(self.signal, sampling_frequency=self.settings.sr)
+
+    @cached_property
+    def pitch(self) -> parselmouth.Pitch:
+        """Praat autocorrelation pitch (``To Pitch (ac)``), one frame a hop."""
+        s = self.settings
+        return self.sound.to_pitch_ac(
+            time_step=s.hop_seconds, pitch_floor=s.f0_min, pitch_ceiling=s.f0_max
+        )
+
+    @cached_property
+    def f0_hz(self) -> np.ndarray:
+        """F0 in Hz on the frame grid; NaN on unvoiced frames."""
+        selected = self.pitch.selected_array
+        f0 = np.where(selected["frequency"] > 0, selected["frequency"], np.nan)
+        return align_to_grid(self.pitch.xs(), f0, self.n_frames,
+                             self.settings.hop_seconds)
+
+    @cached_property
+    def voiced(self) -> np.ndarray:
+        """Boolean mask of voiced frames (Praat found a pitch)."""
+        return np.isfinite(self.f0_hz)
+
+    @cached_property
+    def frames(self) -> np.ndarray:
+        """The signal cut into ``n_fft``-sample frames, one a hop."""
+        s = self.settings
+        return frame_signal(self.signal, s.n_fft, s.hop_length)
+
+    @cached_property
+    def rms(self) -> np.ndarray:
+        """RMS amplitude of each frame over the central ``win_length`` samples."""
+        s = self.settings
+        start = (s.n_fft - s.win_length) // 2
+        core = self.frames[:, start : start + s.win_length]
+        return np.sqrt(np.mean(core * core, axis=1))
+
+    @cached_property
+    def rms_db(self) -> np.ndarray:
+        """Frame RMS level in dB re full scale (-inf-safe: floored at -200)."""
+        return 20 * np.log10(np.maximum(self.rms, 1e-10))
+
+    @cached_property
+    def active(self) -> np.ndarray:
+        """Boolean mask of active (non-silent) frames; see AnalysisSettings."""
+        s = self.settings
+        level = self.rms_db
+        return (level > level.max() - s.silence_db) & (level > s.floor_dbfs)
+
+    @cached_property
+    def power(self) -> np.ndarray:
+        """Power spectrum, shape (n_frames, n_fft // 2 + 1), Hann window."""
+        s = self.settings
+        spectrum = np.fft.rfft(self.frames * _hann(s.win_length, s.n_fft), axis=1)
+        return spectrum.real**2 + spectrum.imag**2
+
+    @cached_property
+    def frequencies(self) -> np.ndarray:
+        """Centre frequency in Hz of each bin of :attr:`power`."""
+        s = self.settings
+        return np.fft.rfftfreq(s.n_fft, 1 / s.sr)
+
+    @cached_property
+    def mel_power(self) -> np.ndarray:
+        """Mel band power, shape (n_frames, n_mels) (HTK mel scale, 0 to sr/2)."""
+        s = self.settings
+        return self.power @ _mel_filters(s.sr, s.n_fft, s.n_mels)

@@ -1,0 +1,110 @@
+"""Voice quality: jitter and shimmer (Praat point process) and H1-H2.
+
+- ``jitter__local``: Praat ``Get jitter (local)`` over the glottal pulses of
+  ``To PointProcess (cc)``: mean absolute difference of consecutive periods
+  divided by the mean period (a ratio; 0.01 is 1 %). Period range
+  0.1-20 ms, maximum period factor 1.3 (Praat's standard settings).
+- ``shimmer__local`` and ``shimmer__local_db``: Praat ``Get shimmer (local)``
+  and ``(local_dB)`` on the same pulses, maximum amplitude factor 1.6.
+- ``h1_h2``: level difference in dB between the first two harmonics, read
+  from a 64 ms Hann-windowed spectrum on voiced frames (peak within
+  +/-20 % of F0 and of 2 F0), not corrected for formants.
+
+All are NaN where no voiced speech was found.
+
+Examples
+--------
+>>> import numpy as np
+>>> from sertk.contours import Analysis
+>>> from sertk.settings import AnalysisSettings
+>>> t = np.arange(16000) / 16000
+>>> x = np.sin(2 * np.pi * 150 * t) + 0.25 * np.sin(2 * np.pi * 300 * t)
+>>> a = Analysis(0.3 * x, AnalysisSettings())
+>>> round(float(np.nanmedian(harmonic_contours(a)["h1_h2"])))
+12
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import parselmouth
+from parselmouth.praat import call
+
+from ._analysis import Analysis, frame_signal
+
+__all__ = ["harmonic_contours", "perturbation_descriptors"]
+
+_PERIOD_FLOOR = 0.0001
+_PERIOD_CEILING = 0.02
+_MAX_PERIOD_FACTOR = 1.3
+_MAX_AMPLITUDE_FACTOR = 1.6
+
+
+def perturbation_descriptors(analysis: Analysis) -> dict[str, float]:
+    """Return local jitter and shimmer of the whole signal.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        The shared analysis of one signal.
+
+    Returns
+    -------
+    dict of str to float
+        ``jitter__local`` (ratio), ``shimmer__local`` (ratio) and
+        ``shimmer__local_db`` (dB); NaN when there are too few pulses.
+    """
+    out = {"jitter__local": np.nan, "shimmer__local": np.nan,
+           "shimmer__local_db": np.nan}
+    if not analysis.voiced.any():
+        return out
+    try:
+        pulses = call([analysis.sound, analysis.pitch], "To PointProcess (cc)")
+        out["jitter__local"] = call(pulses, "Get jitter (local)", 0, 0, _PERIOD_FLOOR,
+                                    _PERIOD_CEILING, _MAX_PERIOD_FACTOR)
+        args = (0, 0, _PERIOD_FLOOR, _PERIOD_CEILING, _MAX_PERIOD_FACTOR,
+                _MAX_AMPLITUDE_FACTOR)
+        out["shimmer__local"] = call([analysis.sound, pulses],
+                                     "Get shimmer (local)", *args)
+        out["shimmer__local_db"] = call([analysis.sound, pulses],
+                                        "Get shimmer (local_dB)", *args)
+    except parselmouth.PraatError:
+        pass  # too few pulses: the values stay NaN, as documented
+    return {k: float(v) if v is not None else np.nan for k, v in out.items()}
+
+
+def _harmonic_peak_db(power: np.ndarray, freqs: np.ndarray, centre: np.ndarray
+                      ) -> np.ndarray:
+    band = (freqs[None, :] >= 0.8 * centre[:, None]) & (
+        freqs[None, :] <= 1.2 * centre[:, None])
+    peak = np.max(np.where(band, power, 0.0), axis=1)
+    return 10 * np.log10(np.maximum(peak, 1e-20))
+
+
+def harmonic_contours(analysis: Analysis) -> dict[str, np.ndarray]:
+    """Return the H1-H2 contour (dB) on voiced frames.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        The shared analysis of one signal.
+
+    Returns
+    -------
+    dict of str to np.ndarray
+        ``h1_h2`` on the frame grid, NaN on unvoiced frames.
+    """
+    s = analysis.settings
+    h1_h2 = np.full(analysis.n_frames, np.nan)
+    voiced = np.flatnonzero(analysis.voiced)
+    if voiced.size == 0:
+        return {"h1_h2": h1_h2}
+    n_fft = int(2 ** np.ceil(np.log2(0.064 * s.sr)))
+    frames = frame_signal(analysis.signal, n_fft, s.hop_length)[voiced]
+    spectrum = np.fft.rfft(frames * np.hanning(n_fft), axis=1)
+    power = spectrum.real**2 + spectrum.imag**2
+    freqs = np.fft.rfftfreq(n_fft, 1 / s.sr)
+    f0 = analysis.f0_hz[voiced]
+    h1_h2[voiced] = (_harmonic_peak_db(power, freqs, f0)
+                     - _harmonic_peak_db(power, freqs, 2 * f0))
+    return {"h1_h2": h1_h2}

@@ -1,0 +1,295 @@
+"""Named feature sets and the column grammar.
+
+A feature set says which functionals to take of which contours, plus which
+utterance-level descriptors to include. Every column is named
+``<contour>__<functional>`` (``f0_semitone__p50``, ``mfcc03__std``) or is a
+descriptor of the same shape (``jitter__local``, ``pause__rate``), so a name
+can always be parsed back with :func:`parse_feature_name`.
+
+Two sets are built in:
+
+- ``minimal``: about 100 features covering what eGeMAPS covers (F0,
+  loudness, voice quality, formants, spectral balance, MFCC 1-4, rhythm).
+- ``default``: several hundred features: the full functional battery on
+  every contour, all MFCCs with deltas.
+
+Examples
+--------
+>>> fs = get_feature_set("minimal")
+>>> fs.feature_names()[:2]
+['f0_semitone__mean', 'f0_semitone__std']
+>>> parse_feature_name("mfcc03__p80")
+FeatureName(contour='mfcc03', functional='p80')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from .contours import DESCRIPTORS, contour_info
+from .errors import ParameterError
+from .functionals import FUNCTIONALS
+
+__all__ = [
+    "FEATURE_SETS",
+    "FeatureName",
+    "FeatureSet",
+    "get_feature_set",
+    "parse_feature_name",
+]
+
+_ALL = tuple(f for f in FUNCTIONALS if not f.endswith("_slope_mean"))
+_ALL_WITH_SLOPES = tuple(FUNCTIONALS)
+_SHAPE = ("mean", "std", "p20", "p50", "p80", "range_p20_p80")
+_MEAN_STD = ("mean", "std")
+
+
+class FeatureName(NamedTuple):
+    """A column name split into its contour (or descriptor) and functional."""
+
+    contour: str
+    functional: str
+
+
+def parse_feature_name(name: str) -> FeatureName:
+    """Split a feature column name into contour and functional.
+
+    Parameters
+    ----------
+    name : str
+        A column such as ``"f0_semitone__mean"`` or ``"jitter__local"``.
+
+    Returns
+    -------
+    FeatureName
+
+    Raises
+    ------
+    ParameterError
+        If the name does not follow the grammar or names an unknown contour or
+        functional.
+
+    Examples
+    --------
+    >>> parse_feature_name("loudness__rising_slope_mean").functional
+    'rising_slope_mean'
+    """
+    contour, sep, functional = name.partition("__")
+    if not sep or not contour or not functional:
+        raise ParameterError(
+            f"feature name {name!r} is not of the form <contour>__<functional>")
+    if name in DESCRIPTORS:
+        return FeatureName(contour, functional)
+    contour_info(contour)  # raises for an unknown contour
+    if functional not in FUNCTIONALS:
+        raise ParameterError(
+            f"feature name {name!r}: unknown functional {functional!r}; "
+            f"choose from {list(FUNCTIONALS)}")
+    return FeatureName(contour, functional)
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """Which functionals of which contours, and which descriptors.
+
+    Parameters
+    ----------
+    name : str
+        The set's name.
+    contours : tuple of (str, tuple of str)
+        Pairs ``(contour, functionals)`` in column order. The contour
+        ``"mfcc*"`` stands for MFCC 1..n_mfcc and ``"mfcc*_delta"`` for their
+        deltas.
+    descriptors : tuple of str
+        Descriptor columns, from :data:`sertk.contours.DESCRIPTORS`.
+    description : str
+        One line on what the set is for.
+
+    Examples
+    --------
+    >>> fs = FeatureSet("tiny", (("f0_hz", ("mean",)),), ("jitter__local",))
+    >>> fs.feature_names(), sorted(fs.groups())
+    (['f0_hz__mean', 'jitter__local'], ['perturbation', 'pitch'])
+    """
+
+    name: str
+    contours: tuple[tuple[str, tuple[str, ...]], ...]
+    descriptors: tuple[str, ...] = ()
+    description: str = field(default="", compare=False)
+
+    def expanded(self, n_mfcc: int = 16) -> list[tuple[str, tuple[str, ...]]]:
+        """Return the ``(contour, functionals)`` pairs with MFCC families expanded.
+
+        Parameters
+        ----------
+        n_mfcc : int > 0, default=16
+            Number of MFCCs the ``mfcc*`` families stand for.
+
+        Returns
+        -------
+        list of (str, tuple of str)
+        """
+        pairs = []
+        for contour, functionals in self.contours:
+            if contour.startswith("mfcc*"):
+                suffix = contour[len("mfcc*"):]
+                pairs.extend((f"mfcc{k:02d}{suffix}", functionals)
+                             for k in range(1, n_mfcc + 1))
+            else:
+                pairs.append((contour, functionals))
+        return pairs
+
+    def feature_names(self, n_mfcc: int = 16) -> list[str]:
+        """Return the set's column names, in order.
+
+        Parameters
+        ----------
+        n_mfcc : int > 0, default=16
+            Number of MFCCs the ``mfcc*`` families stand for.
+
+        Returns
+        -------
+        list of str
+        """
+        names = [f"{contour}__{functional}"
+                 for contour, functionals in self.expanded(n_mfcc)
+                 for functional in functionals]
+        return names + list(self.descriptors)
+
+    def groups(self, n_mfcc: int = 16) -> set[str]:
+        """Return the contour groups the set needs.
+
+        Parameters
+        ----------
+        n_mfcc : int > 0, default=16
+            Number of MFCCs the ``mfcc*`` families stand for.
+
+        Returns
+        -------
+        set of str
+        """
+        names = [c for c, _ in self.expanded(n_mfcc)] + list(self.descriptors)
+        return {contour_info(name).group for name in names}
+
+    def validate(self, n_mfcc: int = 16) -> None:
+        """Check every name of the set against the grammar.
+
+        Parameters
+        ----------
+        n_mfcc : int > 0, default=16
+            Number of MFCCs available.
+
+        Raises
+        ------
+        ParameterError
+            If a name is unknown or an MFCC index exceeds ``n_mfcc``.
+        """
+        for name in self.feature_names(n_mfcc):
+            contour = parse_feature_name(name).contour
+            if contour.startswith("mfcc") and int(contour[4:6]) > n_mfcc:
+                raise ParameterError(
+                    f"feature set {self.name!r} uses {contour} but n_mfcc={n_mfcc}")
+
+
+MINIMAL = FeatureSet(
+    "minimal",
+    (
+        ("f0_semitone", ("mean", "std", "cv", "p20", "p50", "p80", "range_p20_p80",
+                         "slope", "rising_slope_mean", "falling_slope_mean")),
+        ("loudness", ("mean", "std", "cv", "p20", "p50", "p80", "range_p20_p80",
+                      "rising_slope_mean", "falling_slope_mean")),
+        ("intensity_db", ("mean", "std", "range_p20_p80")),
+        ("hnr_db", ("mean", "std", "p80")),
+        ("h1_h2", _MEAN_STD),
+        ("f1_hz", ("mean", "std", "p50")),
+        ("f2_hz", ("mean", "std", "p50")),
+        ("f3_hz", ("mean", "std", "p50")),
+        ("f1_bw", _MEAN_STD),
+        ("f2_bw", _MEAN_STD),
+        ("f3_bw", _MEAN_STD),
+        ("alpha_ratio", ("mean", "std", "p50")),
+        ("hammarberg", ("mean", "std", "p50")),
+        ("spectral_slope_0_500", _MEAN_STD),
+        ("spectral_slope_500_1500", _MEAN_STD),
+        ("spectral_flux", ("mean", "std", "p80")),
+        ("spectral_centroid", _MEAN_STD),
+        ("mfcc01", _SHAPE[:5]),
+        ("mfcc02", _SHAPE[:5]),
+        ("mfcc03", _SHAPE[:5]),
+        ("mfcc04", _SHAPE[:5]),
+    ),
+    (
+        "jitter__local", "shimmer__local_db", "voiced__fraction",
+        "voiced_segment__rate", "voiced_segment__mean_length",
+        "voiced_segment__std_length", "pause__mean_length", "pause__std_length",
+    ),
+    "About 100 features covering what eGeMAPS covers.",
+)
+
+DEFAULT = FeatureSet(
+    "default",
+    (
+        ("f0_semitone", _ALL_WITH_SLOPES),
+        ("f0_hz", ("mean", "std", "min", "max", "p50")),
+        ("loudness", _ALL_WITH_SLOPES),
+        ("intensity_db", _ALL),
+        ("rms_db", _ALL),
+        ("hnr_db", _ALL),
+        ("h1_h2", _ALL),
+        ("f1_hz", _ALL),
+        ("f2_hz", _ALL),
+        ("f3_hz", _ALL),
+        ("f1_bw", _SHAPE),
+        ("f2_bw", _SHAPE),
+        ("f3_bw", _SHAPE),
+        ("spectral_centroid", _ALL),
+        ("spectral_rolloff", _ALL),
+        ("spectral_flatness", _ALL),
+        ("spectral_flux", _ALL),
+        ("spectral_slope_0_500", _ALL),
+        ("spectral_slope_500_1500", _ALL),
+        ("alpha_ratio", _ALL),
+        ("hammarberg", _ALL),
+        ("zcr", _ALL),
+        ("mfcc*", _ALL),
+        ("mfcc*_delta", ("std", "p20", "p80", "range_p20_p80")),
+    ),
+    tuple(DESCRIPTORS),
+    "The full battery: every functional of every contour, MFCCs with deltas.",
+)
+
+#: Built-in feature sets by name.
+FEATURE_SETS: dict[str, FeatureSet] = {fs.name: fs for fs in (MINIMAL, DEFAULT)}
+
+
+def get_feature_set(feature_set: str | FeatureSet) -> FeatureSet:
+    """Return a built-in feature set by name (a FeatureSet passes through).
+
+    Parameters
+    ----------
+    feature_set : str or FeatureSet
+        ``"minimal"``, ``"default"`` or a custom :class:`FeatureSet`.
+
+    Returns
+    -------
+    FeatureSet
+
+    Raises
+    ------
+    ParameterError
+        If the name is not a built-in set.
+
+    Examples
+    --------
+    >>> get_feature_set("default").name
+    'default'
+    """
+    if isinstance(feature_set, FeatureSet):
+        return feature_set
+    try:
+        return FEATURE_SETS[feature_set]
+    except (KeyError, TypeError):
+        raise ParameterError(
+            f"unknown feature set {feature_set!r}; choose from {list(FEATURE_SETS)} "
+            "or pass a sertk.FeatureSet") from None

@@ -1,0 +1,114 @@
+"""Analysis settings shared by every contour: one frozen, validated record.
+
+The settings are everything that changes the numbers a feature extractor
+produces; they are saved beside extracted features so a table can always be
+reproduced.
+
+Examples
+--------
+>>> from sertk.settings import AnalysisSettings
+>>> s = AnalysisSettings(f0_min=60.0)
+>>> s.hop_seconds
+0.01
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from .errors import ParameterError
+
+__all__ = ["AnalysisSettings"]
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """Frame grid and analysis parameters of the low-level contours.
+
+    Parameters
+    ----------
+    sr : int > 0, default=16000
+        Analysis sampling rate in Hz; audio is resampled to it.
+    hop_length : int > 0, default=160
+        Samples between frame centres (10 ms at 16 kHz). Every contour is
+        reported on this grid: frame ``i`` is centred at ``i * hop_length / sr``.
+    win_length : int > 0, default=400
+        Spectral analysis window in samples (25 ms at 16 kHz, Hann).
+    n_fft : int >= win_length, default=512
+        FFT size of the spectral analysis.
+    f0_min : float > 0, default=75.0
+        Pitch floor in Hz (Praat's ``pitch floor``). 75 Hz suits adult male
+        and female voices; use 50-60 Hz for very deep voices.
+    f0_max : float > f0_min, default=600.0
+        Pitch ceiling in Hz. 600 Hz covers aroused female speech; raise it
+        to 800-1000 Hz for children.
+    n_mfcc : int > 0, default=16
+        Number of MFCCs (coefficients 1..n_mfcc; the 0th is left out).
+    n_mels : int >= n_mfcc + 1, default=26
+        Mel bands behind the MFCCs and the loudness contour.
+    max_formant : float > 0, default=5500.0
+        Praat Burg "formant ceiling" in Hz (5000 suits male, 5500 female
+        voices).
+    n_formants : float > 0, default=5.0
+        Number of formants Praat's Burg analysis looks for below
+        ``max_formant``; F1-F3 are reported.
+    silence_db : float > 0, default=40.0
+        A frame is *active* (speech or other sound) when its RMS level is
+        within ``silence_db`` of the loudest frame and above
+        ``floor_dbfs``. Spectral contours are summarised over active frames.
+    floor_dbfs : float, default=-70.0
+        Absolute RMS level (dB re full scale) below which a frame is silent.
+    """
+
+    sr: int = 16000
+    hop_length: int = 160
+    win_length: int = 400
+    n_fft: int = 512
+    f0_min: float = 75.0
+    f0_max: float = 600.0
+    n_mfcc: int = 16
+    n_mels: int = 26
+    max_formant: float = 5500.0
+    n_formants: float = 5.0
+    silence_db: float = 40.0
+    floor_dbfs: float = -70.0
+
+    def __post_init__(self):
+        positive = ("sr", "hop_length", "win_length", "n_fft", "f0_min", "f0_max",
+                    "n_mfcc", "n_mels", "max_formant", "n_formants", "silence_db")
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not value > 0:
+                raise ParameterError(f"{name} must be a positive number, got {value!r}")
+        if self.f0_max <= self.f0_min:
+            raise ParameterError(
+                f"f0_max ({self.f0_max}) must be above f0_min ({self.f0_min})"
+            )
+        if self.f0_max >= self.sr / 2:
+            raise ParameterError(
+                f"f0_max ({self.f0_max} Hz) must be below the Nyquist frequency "
+                f"({self.sr / 2} Hz); raise sr or lower f0_max"
+            )
+        if self.n_fft < self.win_length:
+            raise ParameterError(
+                f"n_fft ({self.n_fft}) must be at least win_length ({self.win_length})"
+            )
+        if self.n_mels <= self.n_mfcc:
+            raise ParameterError(
+                f"n_mels ({self.n_mels}) must exceed n_mfcc ({self.n_mfcc})"
+            )
+        if self.max_formant * 2 > self.sr:
+            raise ParameterError(
+                f"max_formant ({self.max_formant} Hz) must be at most sr / 2 "
+                f"({self.sr / 2} Hz)"
+            )
+
+    @property
+    def hop_seconds(self) -> float:
+        """Seconds between frames."""
+        return self.hop_length / self.sr
+
+    def to_dict(self) -> dict:
+        """Return the settings as a plain, JSON-ready dict."""
+        return dataclasses.asdict(self)
