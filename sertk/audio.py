@@ -89,7 +89,7 @@ def prepare_signal(
     Examples
     --------
     >>> import numpy as np
-    >>> prepare_signal(np.ones(8000, dtype=np.int16), 8000).max() <= 1.0
+    >>> bool(prepare_signal(np.ones(8000, dtype=np.int16), 8000).max() <= 1.0)
     True
     """
     sr_in = _check_rate(sr_in)
@@ -166,12 +166,12 @@ def _frames_range(
     f: sf.SoundFile, start: float | None, end: float | None, name: str
 ) -> tuple[int, int]:
     first = 0 if start is None else int(round(start * f.samplerate))
-    last = f.frames if end is None else int(round(end * f.samplerate))
+    last = max(f.frames, first) if end is None else int(round(end * f.samplerate))
     if first < 0 or last < first:
         raise ParameterError(
             f"segment start={start!r}, end={end!r} must satisfy 0 <= start <= end"
         )
-    if first > f.frames:
+    if first >= f.frames:
         raise AudioError(
             f"segment starts at {start} s, after the end of the file "
             f"({f.frames / f.samplerate:.3f} s)",

@@ -16,7 +16,7 @@ Examples
 >>> t = np.arange(16000) / 16000
 >>> row = extract_signal(0.3 * np.sin(2 * np.pi * 200 * t), 16000,
 ...                      feature_set="minimal")
->>> round(row["f0_semitone__mean"], 1)  # 12 log2(200 / 27.5)
+>>> round(float(row["f0_semitone__mean"]), 1)  # 12 log2(200 / 27.5)
 34.4
 """
 
@@ -68,8 +68,17 @@ def library_versions() -> dict[str, str]:
     True
     """
     out = {}
-    for name in ("sertk", "praat-parselmouth", "librosa", "numpy", "scipy", "soxr",
-                 "soundfile", "scikit-learn", "pandas"):
+    for name in (
+        "sertk",
+        "praat-parselmouth",
+        "librosa",
+        "numpy",
+        "scipy",
+        "soxr",
+        "soundfile",
+        "scikit-learn",
+        "pandas",
+    ):
         try:
             out[name] = version(name)
         except PackageNotFoundError:
@@ -77,8 +86,9 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def _features(signal: np.ndarray, feature_set: FeatureSet,
-              settings: AnalysisSettings) -> np.ndarray:
+def _features(
+    signal: np.ndarray, feature_set: FeatureSet, settings: AnalysisSettings
+) -> np.ndarray:
     analysis = Analysis(signal, settings)
     values: dict[str, np.ndarray | float] = {}
     for group in sorted(feature_set.groups(settings.n_mfcc)):
@@ -89,8 +99,9 @@ def _features(signal: np.ndarray, feature_set: FeatureSet,
         wanted = {f for _, functionals in pairs for f in functionals}
         matrix = np.vstack([values[contour] for contour, _ in pairs])
         stats = compute_functionals(matrix, settings.hop_seconds, wanted)
-        row = [stats[f][i] for i, (_, functionals) in enumerate(pairs)
-               for f in functionals]
+        row = [
+            stats[f][i] for i, (_, functionals) in enumerate(pairs) for f in functionals
+        ]
     row.extend(values[name] for name in feature_set.descriptors)
     out = np.asarray(row, dtype=np.float64)
     out[~np.isfinite(out)] = np.nan
@@ -134,7 +145,7 @@ def extract_signal(
     >>> import numpy as np
     >>> silence = np.zeros(16000)
     >>> row = extract_signal(silence, 16000)
-    >>> bool(np.isnan(row["f0_semitone__mean"])), row["voiced__fraction"]
+    >>> bool(np.isnan(row["f0_semitone__mean"])), float(row["voiced__fraction"])
     (True, 0.0)
     """
     fs = get_feature_set(feature_set)
@@ -189,8 +200,9 @@ class FileResult:
         return self.error is None
 
 
-def _extract_one(segment: Segment, feature_set: FeatureSet,
-                 settings: AnalysisSettings) -> FileResult:
+def _extract_one(
+    segment: Segment, feature_set: FeatureSet, settings: AnalysisSettings
+) -> FileResult:
     try:
         x = load(segment.path, settings.sr, start=segment.start, end=segment.end)
         values = _features(x, feature_set, settings)
@@ -198,8 +210,9 @@ def _extract_one(segment: Segment, feature_set: FeatureSet,
         reason = exc.reason if isinstance(exc, AudioError) else str(exc)
         return FileResult(segment, None, reason, 0.0)
     except Exception as exc:  # noqa: BLE001 - a bad file must never end a batch
-        return FileResult(segment, None,
-                          f"analysis failed ({type(exc).__name__}: {exc})", 0.0)
+        return FileResult(
+            segment, None, f"analysis failed ({type(exc).__name__}: {exc})", 0.0
+        )
     return FileResult(segment, values, None, x.size / settings.sr)
 
 
@@ -211,13 +224,21 @@ def _file_key(path: str) -> tuple[int, int] | None:
     return stat.st_mtime_ns, stat.st_size
 
 
-def _cached_one(segment: Segment, key: tuple[int, int] | None,
-                feature_set: FeatureSet, settings: AnalysisSettings) -> FileResult:
+def _cached_one(
+    segment: Segment,
+    key: tuple[int, int] | None,
+    feature_set: FeatureSet,
+    settings: AnalysisSettings,
+) -> FileResult:
     return _extract_one(segment, feature_set, settings)
 
 
-def _extract_batch(segments: Sequence[Segment], feature_set: FeatureSet,
-                   settings: AnalysisSettings, cache: str | None) -> list[FileResult]:
+def _extract_batch(
+    segments: Sequence[Segment],
+    feature_set: FeatureSet,
+    settings: AnalysisSettings,
+    cache: str | None,
+) -> list[FileResult]:
     if cache is None:
         return [_extract_one(s, feature_set, settings) for s in segments]
     memory = joblib.Memory(cache, verbose=0)
@@ -305,15 +326,21 @@ def iter_extract(
         from ._dask import run_on_dask
 
         outputs: Iterable[list[FileResult]] = run_on_dask(
-            _extract_batch, batches, (fs, settings, cache), scheduler, n_jobs)
+            _extract_batch, batches, (fs, settings, cache), scheduler, n_jobs
+        )
     elif n_jobs == 1 or len(items) <= 1:
         outputs = (_extract_batch(b, fs, settings, cache) for b in batches)
     else:
         parallel = joblib.Parallel(n_jobs=n_jobs, return_as="generator")
-        outputs = parallel(joblib.delayed(_extract_batch)(b, fs, settings, cache)
-                           for b in batches)
-    with tqdm(total=len(items), unit="file", desc="extracting",
-              disable=not _show_progress(progress)) as bar:
+        outputs = parallel(
+            joblib.delayed(_extract_batch)(b, fs, settings, cache) for b in batches
+        )
+    with tqdm(
+        total=len(items),
+        unit="file",
+        desc="extracting",
+        disable=not _show_progress(progress),
+    ) as bar:
         for batch in outputs:
             for result in batch:
                 bar.update(1)
@@ -327,17 +354,24 @@ def _as_segments(X) -> tuple[list[Segment], pd.Index]:
         if "path" not in X.columns:
             raise ParameterError(
                 "a DataFrame given to FeatureExtractor needs a 'path' column; "
-                f"it has {list(X.columns)}")
+                f"it has {list(X.columns)}"
+            )
         paths = [os.fspath(p) for p in X["path"]]
         if "start" in X.columns or "end" in X.columns:
             starts = X["start"] if "start" in X.columns else [None] * len(X)
             ends = X["end"] if "end" in X.columns else [None] * len(X)
-            segments = [Segment(p, None if pd.isna(s) else float(s),
-                                None if pd.isna(e) else float(e))
-                        for p, s, e in zip(paths, starts, ends, strict=True)]
+            segments = [
+                Segment(
+                    p,
+                    None if pd.isna(s) else float(s),
+                    None if pd.isna(e) else float(e),
+                )
+                for p, s, e in zip(paths, starts, ends, strict=True)
+            ]
             index = pd.MultiIndex.from_tuples(
                 [(s.path, s.start, s.end) for s in segments],
-                names=["path", "start", "end"])
+                names=["path", "start", "end"],
+            )
             return segments, index
         return [Segment(p) for p in paths], pd.Index(paths, name="path")
     if isinstance(X, pd.Series):
@@ -399,11 +433,21 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
     (1, 85)
     """
 
-    def __init__(self, feature_set: str | FeatureSet = "default", *, sr: int = 16000,
-                 f0_min: float = 75.0, f0_max: float = 600.0, n_mfcc: int = 16,
-                 max_formant: float = 5500.0, n_jobs: int = 1,
-                 on_error: str = "raise", progress: bool | str = "auto",
-                 cache: str | None = None, scheduler: str | None = None):
+    def __init__(
+        self,
+        feature_set: str | FeatureSet = "default",
+        *,
+        sr: int = 16000,
+        f0_min: float = 75.0,
+        f0_max: float = 600.0,
+        n_mfcc: int = 16,
+        max_formant: float = 5500.0,
+        n_jobs: int = 1,
+        on_error: str = "raise",
+        progress: bool | str = "auto",
+        cache: str | None = None,
+        scheduler: str | None = None,
+    ):
         self.feature_set = feature_set
         self.sr = sr
         self.f0_min = f0_min
@@ -435,13 +479,19 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         ParameterError
             If a parameter is out of range.
         """
-        return AnalysisSettings(sr=self.sr, f0_min=self.f0_min, f0_max=self.f0_max,
-                                n_mfcc=self.n_mfcc, max_formant=self.max_formant)
+        return AnalysisSettings(
+            sr=self.sr,
+            f0_min=self.f0_min,
+            f0_max=self.f0_max,
+            n_mfcc=self.n_mfcc,
+            max_formant=self.max_formant,
+        )
 
     def _validated(self) -> tuple[FeatureSet, AnalysisSettings]:
         if self.on_error not in ("raise", "nan"):
             raise ParameterError(
-                f"on_error must be 'raise' or 'nan', got {self.on_error!r}")
+                f"on_error must be 'raise' or 'nan', got {self.on_error!r}"
+            )
         fs = get_feature_set(self.feature_set)
         settings = self.settings()
         fs.validate(settings.n_mfcc)
@@ -496,9 +546,11 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         """
         fs, settings = self._validated()
         return {
-            "feature_set": {"name": fs.name,
-                            "contours": [[c, list(f)] for c, f in fs.contours],
-                            "descriptors": list(fs.descriptors)},
+            "feature_set": {
+                "name": fs.name,
+                "contours": [[c, list(f)] for c, f in fs.contours],
+                "descriptors": list(fs.descriptors),
+            },
             "settings": settings.to_dict(),
             "versions": library_versions(),
         }
@@ -517,9 +569,15 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         """
         fs, settings = self._validated()
         segments, _ = _as_segments(X)
-        yield from iter_extract(segments, feature_set=fs, settings=settings,
-                                n_jobs=self.n_jobs, cache=self.cache,
-                                scheduler=self.scheduler, progress=self.progress)
+        yield from iter_extract(
+            segments,
+            feature_set=fs,
+            settings=settings,
+            n_jobs=self.n_jobs,
+            cache=self.cache,
+            scheduler=self.scheduler,
+            progress=self.progress,
+        )
 
     def transform(self, X) -> pd.DataFrame:
         """Extract features from files.
@@ -557,6 +615,9 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                 errors.append((result.segment.path, result.error))
         self.errors_ = pd.DataFrame(errors, columns=["path", "error"])
         if errors:
-            warnings.warn(f"{len(errors)} of {len(segments)} files could not be "
-                          "analysed; their rows are NaN (see errors_)", stacklevel=2)
+            warnings.warn(
+                f"{len(errors)} of {len(segments)} files could not be "
+                "analysed; their rows are NaN (see errors_)",
+                stacklevel=2,
+            )
         return pd.DataFrame(data, index=index, columns=columns)

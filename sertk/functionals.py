@@ -105,7 +105,8 @@ def compute_functionals(
     unknown = [n for n in names if n not in FUNCTIONALS]
     if unknown:
         raise ParameterError(
-            f"unknown functional(s) {unknown}; choose from {list(FUNCTIONALS)}")
+            f"unknown functional(s) {unknown}; choose from {list(FUNCTIONALS)}"
+        )
     x = np.asarray(contours, dtype=float)
     valid = np.isfinite(x)
     n = valid.sum(axis=1)
@@ -128,29 +129,39 @@ def compute_functionals(
             if "skew" in names:
                 out["skew"] = np.where(flat, np.nan, (z**3).sum(axis=1) / safe_n)
             if "kurtosis" in names:
-                out["kurtosis"] = np.where(flat, np.nan,
-                                           (z**4).sum(axis=1) / safe_n - 3.0)
+                out["kurtosis"] = np.where(
+                    flat, np.nan, (z**4).sum(axis=1) / safe_n - 3.0
+                )
         wanted_pct = [p for p in ("p20", "p50", "p80") if p in names]
         if wanted_pct or "range_p20_p80" in names:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 p20, p50, p80 = np.nanpercentile(x, [20, 50, 80], axis=1)
-            out.update({k: v for k, v in (("p20", p20), ("p50", p50), ("p80", p80))
-                        if k in names})
+            out.update(
+                {
+                    k: v
+                    for k, v in (("p20", p20), ("p50", p50), ("p80", p80))
+                    if k in names
+                }
+            )
             if "range_p20_p80" in names:
                 out["range_p20_p80"] = p80 - p20
         if "min" in names:
             out["min"] = np.where(n > 0, np.where(valid, x, np.inf).min(axis=1), np.nan)
         if "max" in names:
-            out["max"] = np.where(n > 0, np.where(valid, x, -np.inf).max(axis=1),
-                                  np.nan)
+            out["max"] = np.where(
+                n > 0, np.where(valid, x, -np.inf).max(axis=1), np.nan
+            )
         if "slope" in names:
             t = np.arange(x.shape[1]) * hop_seconds
             t_mean = _mean_where(np.broadcast_to(t, x.shape), valid)
             t_dev = np.where(valid, t[None, :] - t_mean[:, None], 0.0)
             denominator = (t_dev**2).sum(axis=1)
-            out["slope"] = np.where((n > 1) & (denominator > 0),
-                                    (t_dev * dev).sum(axis=1) / denominator, np.nan)
+            out["slope"] = np.where(
+                (n > 1) & (denominator > 0),
+                (t_dev * dev).sum(axis=1) / denominator,
+                np.nan,
+            )
         if "rising_slope_mean" in names or "falling_slope_mean" in names:
             steps = np.diff(x, axis=1) / hop_seconds
             if "rising_slope_mean" in names:

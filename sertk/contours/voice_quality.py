@@ -7,8 +7,9 @@
 - ``shimmer__local`` and ``shimmer__local_db``: Praat ``Get shimmer (local)``
   and ``(local_dB)`` on the same pulses, maximum amplitude factor 1.6.
 - ``h1_h2``: level difference in dB between the first two harmonics, read
-  from a 64 ms Hann-windowed spectrum on voiced frames (peak within
-  +/-20 % of F0 and of 2 F0), not corrected for formants.
+  from a 64 ms Hann-windowed spectrum on voiced frames (strongest bin
+  within +/-20 % of F0 and of 2 F0, refined by parabolic interpolation of
+  the dB spectrum), not corrected for formants.
 
 All are NaN where no voiced speech was found.
 
@@ -54,31 +55,61 @@ def perturbation_descriptors(analysis: Analysis) -> dict[str, float]:
         ``jitter__local`` (ratio), ``shimmer__local`` (ratio) and
         ``shimmer__local_db`` (dB); NaN when there are too few pulses.
     """
-    out = {"jitter__local": np.nan, "shimmer__local": np.nan,
-           "shimmer__local_db": np.nan}
+    out = {
+        "jitter__local": np.nan,
+        "shimmer__local": np.nan,
+        "shimmer__local_db": np.nan,
+    }
     if not analysis.voiced.any():
         return out
     try:
         pulses = call([analysis.sound, analysis.pitch], "To PointProcess (cc)")
-        out["jitter__local"] = call(pulses, "Get jitter (local)", 0, 0, _PERIOD_FLOOR,
-                                    _PERIOD_CEILING, _MAX_PERIOD_FACTOR)
-        args = (0, 0, _PERIOD_FLOOR, _PERIOD_CEILING, _MAX_PERIOD_FACTOR,
-                _MAX_AMPLITUDE_FACTOR)
-        out["shimmer__local"] = call([analysis.sound, pulses],
-                                     "Get shimmer (local)", *args)
-        out["shimmer__local_db"] = call([analysis.sound, pulses],
-                                        "Get shimmer (local_dB)", *args)
+        out["jitter__local"] = call(
+            pulses,
+            "Get jitter (local)",
+            0,
+            0,
+            _PERIOD_FLOOR,
+            _PERIOD_CEILING,
+            _MAX_PERIOD_FACTOR,
+        )
+        args = (
+            0,
+            0,
+            _PERIOD_FLOOR,
+            _PERIOD_CEILING,
+            _MAX_PERIOD_FACTOR,
+            _MAX_AMPLITUDE_FACTOR,
+        )
+        out["shimmer__local"] = call(
+            [analysis.sound, pulses], "Get shimmer (local)", *args
+        )
+        out["shimmer__local_db"] = call(
+            [analysis.sound, pulses], "Get shimmer (local_dB)", *args
+        )
     except parselmouth.PraatError:
         pass  # too few pulses: the values stay NaN, as documented
     return {k: float(v) if v is not None else np.nan for k, v in out.items()}
 
 
-def _harmonic_peak_db(power: np.ndarray, freqs: np.ndarray, centre: np.ndarray
-                      ) -> np.ndarray:
+def _harmonic_peak_db(
+    power_db: np.ndarray, freqs: np.ndarray, centre: np.ndarray
+) -> np.ndarray:
+    """Level of the strongest bin within +/-20 % of ``centre``.
+
+    A parabola through the bin and its neighbours removes the window's
+    scalloping loss.
+    """
     band = (freqs[None, :] >= 0.8 * centre[:, None]) & (
-        freqs[None, :] <= 1.2 * centre[:, None])
-    peak = np.max(np.where(band, power, 0.0), axis=1)
-    return 10 * np.log10(np.maximum(peak, 1e-20))
+        freqs[None, :] <= 1.2 * centre[:, None]
+    )
+    k = np.argmax(np.where(band, power_db, -np.inf), axis=1)
+    k = np.clip(k, 1, power_db.shape[1] - 2)
+    rows = np.arange(power_db.shape[0])
+    a, b, c = power_db[rows, k - 1], power_db[rows, k], power_db[rows, k + 1]
+    curvature = a - 2 * b + c
+    safe = np.where(curvature < 0, curvature, -1.0)
+    return np.where(curvature < 0, b - (a - c) ** 2 / (8 * safe), b)
 
 
 def harmonic_contours(analysis: Analysis) -> dict[str, np.ndarray]:
@@ -102,9 +133,10 @@ def harmonic_contours(analysis: Analysis) -> dict[str, np.ndarray]:
     n_fft = int(2 ** np.ceil(np.log2(0.064 * s.sr)))
     frames = frame_signal(analysis.signal, n_fft, s.hop_length)[voiced]
     spectrum = np.fft.rfft(frames * np.hanning(n_fft), axis=1)
-    power = spectrum.real**2 + spectrum.imag**2
+    power_db = 10 * np.log10(np.maximum(spectrum.real**2 + spectrum.imag**2, 1e-20))
     freqs = np.fft.rfftfreq(n_fft, 1 / s.sr)
     f0 = analysis.f0_hz[voiced]
-    h1_h2[voiced] = (_harmonic_peak_db(power, freqs, f0)
-                     - _harmonic_peak_db(power, freqs, 2 * f0))
+    h1_h2[voiced] = _harmonic_peak_db(power_db, freqs, f0) - _harmonic_peak_db(
+        power_db, freqs, 2 * f0
+    )
     return {"h1_h2": h1_h2}
