@@ -1,0 +1,369 @@
+"""``sertk-extract``: extract acoustic features from audio files into a table.
+
+Examples
+--------
+Shell usage::
+
+    sertk-extract recordings/ -o features.csv --n-jobs 2
+    sertk-extract --manifest corpus/manifest.csv -o features.parquet
+    sertk-extract --manifest corpus/manifest.csv -o features.csv --resume
+
+The table has one row a file: ``path`` (absolute) first, the manifest's other
+columns next, then the features. It is written to ``<output>.partial`` as the
+files are analysed and moved into place when the run completes, so an
+interrupted run leaves the previous output untouched and ``--resume`` goes on
+where it stopped. The settings and library versions are saved in
+``<output stem>.params.json``, the files that failed (and why) in
+``<output stem>.errors.csv``.
+
+Exit status: 0 when every file was analysed, 1 when some failed, 2 on a usage
+error, 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+
+import pandas as pd
+
+from ..audio import find_audio_files
+from ..errors import DatasetError
+from ..extract import FeatureExtractor
+from ..tables import (
+    TableWriter,
+    atomic_write_text,
+    partial_path,
+    read_params,
+    read_path_table,
+)
+from ._common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    add_output_options,
+    make_parser,
+    n_jobs_value,
+    run,
+    say,
+    usage_error,
+)
+
+__all__ = ["build_parser", "main"]
+
+PROG = "sertk-extract"
+#: What must agree between a table and a run that resumes it.
+_RESUME_KEYS = ("feature_set", "settings")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the ``sertk-extract`` argument parser.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["a.wav", "-o", "f.csv"])
+    >>> args.inputs, args.feature_set, args.n_jobs
+    (['a.wav'], 'default', 1)
+    """
+    parser = make_parser(
+        PROG,
+        "Extract acoustic features from audio files (or "
+        "the files of a manifest) into a CSV or Parquet "
+        "table, one row a file.",
+    )
+    parser.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="INPUT",
+        help="audio files or folders (searched recursively)",
+    )
+    parser.add_argument(
+        "--manifest",
+        metavar="CSV",
+        help="CSV with a 'path' column (relative to the CSV's "
+        "folder); its other columns are carried into the "
+        "output",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="TABLE",
+        help="output table, .csv or .parquet",
+    )
+    parser.add_argument(
+        "--feature-set",
+        choices=("minimal", "default"),
+        default="default",
+        help="feature set (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--n-jobs",
+        type=n_jobs_value,
+        default=1,
+        metavar="N",
+        help="worker processes, -1 for all cores (default: 1); "
+        "the output is the same whatever the value",
+    )
+    parser.add_argument(
+        "--sr",
+        type=int,
+        default=16000,
+        help="analysis sampling rate in Hz (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--f0-min",
+        type=float,
+        default=75.0,
+        metavar="HZ",
+        help="pitch floor in Hz (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--f0-max",
+        type=float,
+        default=600.0,
+        metavar="HZ",
+        help="pitch ceiling in Hz (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--n-mfcc",
+        type=int,
+        default=16,
+        metavar="N",
+        help="number of MFCCs (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--errors",
+        metavar="CSV",
+        help="where to list the files that failed (default: "
+        "<output stem>.errors.csv, written when any "
+        "failed)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the rows already in the output (and in the "
+        "partial file of an interrupted run) and analyse "
+        "only the other files",
+    )
+    parser.add_argument(
+        "--cache", metavar="DIR", help="folder of a per-file cache of results"
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler address, or 'local' (needs the dask extra)",
+    )
+    add_output_options(parser)
+    return parser
+
+
+def _beside(output: str, suffix: str) -> str:
+    root, _ = os.path.splitext(output)
+    return root + suffix
+
+
+def _check_output(parser: argparse.ArgumentParser, output: str) -> None:
+    if not output.lower().endswith((".csv", ".parquet")):
+        usage_error(parser, f"the output {output!r} must end in .csv or .parquet")
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        usage_error(
+            parser, f"the output folder {folder} does not exist; create it first"
+        )
+
+
+def _listing(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+) -> pd.DataFrame:
+    """Return the files to analyse: ``path`` (absolute), carried columns."""
+    if args.manifest and args.inputs:
+        usage_error(parser, "give INPUT files/folders or --manifest, not both")
+    if args.manifest:
+        table = read_path_table(args.manifest)
+        segments = [c for c in ("start", "end") if c in table.columns]
+        if segments:
+            usage_error(
+                parser,
+                f"manifest {args.manifest} has {segments} columns, "
+                "but sertk-extract analyses whole files; drop "
+                "them or cut the files first",
+            )
+        where = f"manifest {args.manifest}"
+    elif args.inputs:
+        paths = [os.path.abspath(p) for p in find_audio_files(args.inputs)]
+        table = pd.DataFrame({"path": list(dict.fromkeys(paths))}, dtype=object)
+        where = "the inputs"
+    else:
+        usage_error(parser, "no input: give audio files or folders, or --manifest")
+    if table.empty:
+        usage_error(parser, f"{where} name no audio files")
+    return table
+
+
+def _check_resumable(params: dict, output: str, params_path: str) -> None:
+    """Refuse to resume a table made with other settings."""
+    for source, where in (
+        (params_path, output),
+        (partial_path(params_path), partial_path(output)),
+    ):
+        if not os.path.exists(where):
+            continue
+        before = read_params(source)
+        if before is None:
+            continue
+        changed = [k for k in _RESUME_KEYS if before.get(k) != params[k]]
+        if changed:
+            raise DatasetError(
+                f"cannot resume {where}: its {' and '.join(changed)} differ from "
+                f"this run's (see {source}); use the same options, or run "
+                "without --resume to start afresh"
+            )
+
+
+def _write_errors(path: str, errors: list[tuple[str, str]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["path", "error"])
+    writer.writerows(errors)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def _summary(
+    n_files: int,
+    n_kept: int,
+    n_failed: int,
+    seconds_audio: float,
+    seconds: float,
+    output: str,
+    errors_path: str | None,
+) -> str:
+    kept = f" (+{n_kept} kept from before)" if n_kept else ""
+    speed = f"{seconds_audio / seconds:.0f}x" if seconds > 0 else "-"
+    line = (
+        f"{n_files} files{kept}, {n_failed} failed, "
+        f"{seconds_audio / 3600:.2f} h of audio in {seconds:.1f} s "
+        f"({speed} real time) -> {output}"
+    )
+    if errors_path is not None:
+        line += f"; failures listed in {errors_path}"
+    return line
+
+
+def _extract(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    output = args.output
+    _check_output(parser, output)
+    extractor = FeatureExtractor(
+        args.feature_set,
+        sr=args.sr,
+        f0_min=args.f0_min,
+        f0_max=args.f0_max,
+        n_mfcc=args.n_mfcc,
+        n_jobs=args.n_jobs,
+        on_error="nan",
+        progress=args.progress,
+        cache=args.cache,
+        scheduler=args.scheduler,
+    )
+    params = extractor.extraction_params()
+    listing = _listing(parser, args)
+    params["n_inputs"] = len(listing)
+    carried = list(listing.columns[1:])
+    features = list(extractor.get_feature_names_out())
+    clash = sorted(set(carried) & set(features))
+    if clash:
+        usage_error(parser, f"manifest columns {clash} have feature names; rename them")
+    params_path = _beside(output, ".params.json")
+    errors_path = args.errors or _beside(output, ".errors.csv")
+    if args.resume:
+        _check_resumable(params, output, params_path)
+    elif os.path.exists(partial_path(output)):
+        say(
+            args,
+            f"{PROG}: discarding {partial_path(output)} left by an "
+            "interrupted run (use --resume to keep its rows)",
+        )
+
+    started = time.perf_counter()
+    errors: list[tuple[str, str]] = []
+    seconds_audio = 0.0
+    writer = TableWriter(
+        output,
+        ["path", *carried, *features],
+        text_columns=["path", *carried],
+        resume=args.resume,
+        sidecars={params_path: json.dumps(params, indent=2) + "\n"},
+    )
+    try:
+        with writer:
+            todo = listing[~listing["path"].isin(writer.done)]
+            rows = todo.itertuples(index=False, name=None)
+            results = extractor.iter_results(todo["path"].tolist())
+            for row, result in zip(rows, results, strict=True):
+                if result.ok:
+                    writer.write_row([*row, *result.values])
+                    seconds_audio += result.duration
+                else:
+                    errors.append((result.segment.path, result.error))
+    except KeyboardInterrupt:
+        print(
+            f"{PROG}: interrupted; {output} is unchanged and the "
+            f"{writer.n_written} rows done so far are kept in "
+            f"{writer.partial}: run the same command with --resume to go on",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    if errors or args.errors:
+        _write_errors(errors_path, errors)
+    elif os.path.exists(errors_path):
+        os.remove(errors_path)  # from an earlier run; those files are done now
+    say(
+        args,
+        _summary(
+            len(todo),
+            len(writer.done),
+            len(errors),
+            seconds_audio,
+            time.perf_counter() - started,
+            output,
+            errors_path if errors else None,
+        ),
+    )
+    return EXIT_FAILED if errors else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``sertk-extract``; see ``sertk-extract --help``.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Command-line arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 when every file was analysed, 1 when some failed (they are listed
+        in the errors file), 2 on a usage error, 130 when interrupted.
+
+    Examples
+    --------
+    >>> main(["no/such/file.wav", "-o", "features.csv"])  # message on stderr
+    2
+    """
+    return run(build_parser(), argv, _extract)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

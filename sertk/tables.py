@@ -1,0 +1,711 @@
+"""Feature tables on disk: written row by row, committed atomically, resumable.
+
+A feature table has one row a file: a key column (``path``) first, then text
+columns carried from a manifest (``label``, ``speaker``, ...), then float
+feature columns. :class:`TableWriter` streams rows to ``<table>.partial``
+(flushed after each row) and moves it into place with :func:`os.replace`
+when the run completes, so a run killed at any moment leaves either the
+previous table or the complete new one, never a truncated one; a later run
+can resume from the partial. Floats are written with :func:`format_float`
+(shortest round-trip form), so the same rows always give the same bytes.
+
+A table whose name ends in ``.parquet`` is streamed to a CSV partial and
+converted at the end (needs ``pyarrow``, the ``parquet`` extra).
+
+Examples
+--------
+>>> import os, tempfile
+>>> out = os.path.join(tempfile.mkdtemp(), "features.csv")
+>>> with TableWriter(out, ["path", "f0_semitone__mean"]) as table:
+...     table.write_row(["a.wav", 34.5])
+...     table.write_row(["b.wav", float("nan")])
+>>> print(open(out).read(), end="")
+path,f0_semitone__mean
+a.wav,34.5
+b.wav,
+>>> read_feature_table(out)["f0_semitone__mean"].tolist()
+[34.5, nan]
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import pandas as pd
+
+from .errors import DatasetError, ParameterError
+from .feature_sets import parse_feature_name
+
+__all__ = [
+    "TableWriter",
+    "atomic_write_json",
+    "atomic_write_text",
+    "format_float",
+    "is_feature_column",
+    "partial_path",
+    "read_feature_table",
+    "read_params",
+    "read_path_table",
+]
+
+#: Suffix of the file a table is written to until it is complete.
+PARTIAL_SUFFIX = ".partial"
+
+
+def partial_path(path: str | os.PathLike) -> str:
+    """Return the name of the in-progress file of `path`: ``<path>.partial``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The final file.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> partial_path("out/features.csv")
+    'out/features.csv.partial'
+    """
+    return os.fspath(path) + PARTIAL_SUFFIX
+
+
+def format_float(value: Any) -> str:
+    """Format a number for a CSV cell: shortest round-trip form, NaN empty.
+
+    ``float(format_float(x)) == x`` for every finite float, and the text
+    depends only on the value, so tables are byte-identical across runs.
+
+    Parameters
+    ----------
+    value : float, int, numpy scalar or None
+        The number; None and NaN give an empty cell.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> format_float(0.1), format_float(float("nan")), format_float(-2)
+    ('0.1', '', '-2.0')
+    """
+    if value is None:
+        return ""
+    number = float(value)
+    return "" if math.isnan(number) else repr(number)
+
+
+def _format_text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+def is_feature_column(name: str) -> bool:
+    """Tell whether a column name follows the feature grammar.
+
+    Parameters
+    ----------
+    name : str
+        A column name.
+
+    Returns
+    -------
+    bool
+        True for ``<contour>__<functional>`` names sertk can parse back.
+
+    Examples
+    --------
+    >>> is_feature_column("mfcc03__std"), is_feature_column("speaker")
+    (True, False)
+    """
+    try:
+        parse_feature_name(name)
+    except ParameterError:
+        return False
+    return True
+
+
+def _temporary_beside(path: str) -> str:
+    folder, name = os.path.split(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    os.close(handle)
+    return temporary
+
+
+def _replace_durably(source: str, target: str) -> None:
+    with open(source, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(source, target)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    r"""Write a text file so that readers see the old content or the new one.
+
+    The text goes to a temporary file in the same folder, which then replaces
+    `path` with :func:`os.replace`; a crash leaves `path` as it was.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to (over)write; its folder must exist.
+    text : str
+        The content, written as UTF-8 with ``\n`` line ends.
+
+    Raises
+    ------
+    OSError
+        If the folder does not exist or is not writable.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "note.txt")
+    >>> atomic_write_text(path, "done\n")
+    >>> open(path).read()
+    'done\n'
+    """
+    target = os.fspath(path)
+    temporary = _temporary_beside(target)
+    try:
+        with open(temporary, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        _replace_durably(temporary, target)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+def atomic_write_json(path: str | os.PathLike, data: Any) -> None:
+    """Write JSON atomically (see :func:`atomic_write_text`), indented, keys kept.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to (over)write.
+    data : JSON-serialisable object
+        What to write.
+
+    Raises
+    ------
+    OSError
+        If the folder does not exist or is not writable.
+    TypeError
+        If `data` holds something JSON cannot represent.
+
+    Examples
+    --------
+    >>> import json, os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "params.json")
+    >>> atomic_write_json(path, {"sr": 16000})
+    >>> json.load(open(path))
+    {'sr': 16000}
+    """
+    atomic_write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+def _is_parquet(path: str) -> bool:
+    return path.lower().endswith(".parquet")
+
+
+def _ends_with_newline(path: str) -> bool:
+    with open(path, "rb") as handle:
+        if handle.seek(0, os.SEEK_END) == 0:
+            return False
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"
+
+
+def _check_header(header: list[str] | None, columns: list[str], where: str) -> None:
+    if header == columns:
+        return
+    if header is None:
+        raise DatasetError(f"{where} is empty; delete it, or run without --resume")
+    extra = [c for c in header if c not in columns]
+    missing = [c for c in columns if c not in header]
+    detail = (
+        f"it has {len(extra)} column(s) this run does not make "
+        f"(first {extra[:3]}) and lacks {len(missing)} (first {missing[:3]})"
+        if extra or missing
+        else "its columns are in another order"
+    )
+    raise DatasetError(
+        f"{where} does not match this run's columns: {detail}; use the same "
+        "settings and inputs as the run that wrote it, or start afresh "
+        "without --resume"
+    )
+
+
+def _csv_records(
+    path: str, columns: list[str], *, complete: bool
+) -> Iterator[list[str]]:
+    """Yield the data records of a CSV table, as text.
+
+    A committed table (`complete`) must be whole: a malformed record is an
+    error. A partial one may end in a record cut short by a killed run: that
+    record is dropped (and so analysed again).
+    """
+    where = f"table {path}" if complete else f"partial table {path}"
+    with open(path, encoding="utf-8", newline="") as handle:
+        if not complete and not handle.readline().endswith("\n"):
+            return  # killed while writing the header: nothing to keep
+    clean_end = _ends_with_newline(path)
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle, strict=True)
+        previous: list[str] | None = None
+        try:
+            _check_header(next(reader, None), columns, where)
+            for record in reader:
+                if previous is not None:
+                    yield previous
+                if len(record) != len(columns) and complete:
+                    raise DatasetError(
+                        f"{where}, line {reader.line_num}: {len(record)} cells where "
+                        f"the header has {len(columns)}; repair or delete the file"
+                    )
+                previous = record if len(record) == len(columns) else None
+        except csv.Error as error:
+            if complete:
+                raise DatasetError(f"cannot read {where} as CSV ({error})") from error
+            clean_end = True  # the record cut short is the one after `previous`
+    if previous is not None and (complete or clean_end):
+        yield previous
+
+
+def _parquet_records(
+    path: str, columns: list[str], text_columns: set[str]
+) -> Iterator[list[str]]:
+    import pyarrow.parquet as pq
+
+    try:
+        source = pq.ParquetFile(path)
+    except Exception as error:  # noqa: BLE001 - pyarrow raises several kinds
+        raise DatasetError(f"cannot read table {path} as Parquet ({error})") from error
+    _check_header(source.schema_arrow.names, columns, f"table {path}")
+    formatters = [_format_text if c in text_columns else format_float for c in columns]
+    for batch in source.iter_batches(batch_size=1024):
+        for row in zip(*(batch.column(c).to_pylist() for c in columns), strict=True):
+            yield [fmt(value) for fmt, value in zip(formatters, row, strict=True)]
+
+
+def _csv_to_parquet(
+    source: str, target: str, columns: list[str], text_columns: set[str]
+) -> None:
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+    except ImportError as error:
+        raise ParameterError(
+            "writing a .parquet table needs pyarrow: pip install 'sertk[parquet]', "
+            "or name the output .csv"
+        ) from error
+    types = {c: pa.string() if c in text_columns else pa.float64() for c in columns}
+    reader = pacsv.open_csv(
+        source,
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types=types, strings_can_be_null=True
+        ),
+    )
+    with pq.ParquetWriter(target, reader.schema) as writer:
+        for batch in reader:
+            writer.write_batch(batch)
+
+
+class TableWriter:
+    """Write a feature table row by row; commit it atomically on success.
+
+    Rows go to ``<path>.partial`` as CSV, flushed after each one. Leaving the
+    ``with`` block normally commits: the partial (converted to Parquet when
+    `path` ends in ``.parquet``) replaces `path` with :func:`os.replace`.
+    Leaving it by an exception (including ``KeyboardInterrupt``) keeps the
+    partial and leaves `path` untouched, so a later run with ``resume=True``
+    can go on from there.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The table to write: ``.parquet`` for Parquet, anything else is CSV.
+        Its folder must exist.
+    columns : sequence of str
+        Column names, unique; the first is the key (``path``), which
+        :attr:`done` and resuming go by.
+    text_columns : sequence of str, default=("path",)
+        Columns written as text; the others are floats, written with
+        :func:`format_float`.
+    resume : bool, default=False
+        Keep the rows already in `path` and in a leftover partial (dropping
+        a row cut short by a killed run): they are copied first (those of
+        `path` first, in their order, then the partial's that `path` lacks)
+        and their keys are in :attr:`done`. Without it a leftover partial is
+        discarded.
+    sidecars : mapping of path to str, optional
+        Text files that belong with the table (such as its parameters):
+        each is written to its own ``.partial`` on entering and moved into
+        place right after the table is committed.
+
+    Attributes
+    ----------
+    done : frozenset of str
+        Keys of the rows kept by `resume` (empty otherwise).
+    n_written : int
+        Rows written so far, kept ones included.
+
+    Raises
+    ------
+    ParameterError
+        If `columns` is empty or has duplicates, or a text column is not in
+        it.
+    DatasetError
+        On entering with `resume`, if the table or partial to resume from
+        has other columns or cannot be read.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> out = os.path.join(tempfile.mkdtemp(), "f.csv")
+    >>> with TableWriter(out, ["path", "label", "hnr_db__mean"],
+    ...                  text_columns=["path", "label"]) as table:
+    ...     table.write_row(["a.wav", "anger", 12.25])
+    >>> with TableWriter(out, ["path", "label", "hnr_db__mean"],
+    ...                  text_columns=["path", "label"], resume=True) as table:
+    ...     sorted(table.done)
+    ['a.wav']
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        columns: Sequence[str],
+        *,
+        text_columns: Sequence[str] = ("path",),
+        resume: bool = False,
+        sidecars: Mapping[str | os.PathLike, str] | None = None,
+    ):
+        self.path = os.fspath(path)
+        self.columns = list(columns)
+        self.text_columns = set(text_columns)
+        self.resume = resume
+        self.sidecars = {os.fspath(k): v for k, v in (sidecars or {}).items()}
+        if not self.columns or len(set(self.columns)) != len(self.columns):
+            duplicated = sorted({c for c in self.columns if self.columns.count(c) > 1})
+            raise ParameterError(
+                f"a table needs unique column names; got {len(self.columns)} "
+                f"columns, duplicated: {duplicated}"
+            )
+        unknown = sorted(self.text_columns - set(self.columns))
+        if unknown:
+            raise ParameterError(f"text_columns {unknown} are not among the columns")
+        self._formatters = [
+            _format_text if c in self.text_columns else format_float
+            for c in self.columns
+        ]
+        self.partial = partial_path(self.path)
+        self.done: frozenset[str] = frozenset()
+        self.n_written = 0
+        self._handle: TextIO | None = None
+        self._writer: Any = None
+
+    def _kept_records(self) -> Iterator[list[str]]:
+        seen: set[str] = set()
+        if os.path.exists(self.path):
+            if _is_parquet(self.path):
+                records = _parquet_records(self.path, self.columns, self.text_columns)
+            else:
+                records = _csv_records(self.path, self.columns, complete=True)
+            for record in records:
+                if record[0] not in seen:
+                    seen.add(record[0])
+                    yield record
+        if os.path.exists(self.partial):
+            for record in _csv_records(self.partial, self.columns, complete=False):
+                if record[0] not in seen:
+                    seen.add(record[0])
+                    yield record
+
+    def __enter__(self) -> TableWriter:
+        # Kept rows are copied to a temporary file that then replaces the
+        # partial: a run killed meanwhile still finds the old partial intact.
+        temporary = _temporary_beside(self.partial)
+        handle = open(temporary, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        try:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(self.columns)
+            keys = set()
+            if self.resume:
+                for record in self._kept_records():
+                    writer.writerow(record)
+                    keys.add(record[0])
+            handle.flush()
+            os.replace(temporary, self.partial)
+            for name, text in self.sidecars.items():
+                atomic_write_text(partial_path(name), text)
+        except BaseException:
+            handle.close()
+            if os.path.exists(temporary):
+                os.remove(temporary)
+            raise
+        self.done = frozenset(keys)
+        self.n_written = len(keys)
+        self._handle, self._writer = handle, writer
+        return self
+
+    def write_row(self, values: Sequence[Any]) -> None:
+        """Append one row and flush it to the partial file.
+
+        Parameters
+        ----------
+        values : sequence
+            One value a column, in column order; text columns are written
+            with ``str`` (None and NaN empty), the others as floats.
+
+        Raises
+        ------
+        ParameterError
+            If the row has the wrong number of values, or the writer is not
+            open.
+        """
+        if self._handle is None:
+            raise ParameterError(
+                "write_row needs an open TableWriter (use it in a 'with' block)"
+            )
+        if len(values) != len(self.columns):
+            raise ParameterError(
+                f"a row needs {len(self.columns)} values, got {len(values)}"
+            )
+        self._writer.writerow(
+            [fmt(v) for fmt, v in zip(self._formatters, values, strict=True)]
+        )
+        self._handle.flush()
+        self.n_written += 1
+
+    def _close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    def commit(self) -> None:
+        """Close the partial and move it into place atomically.
+
+        Called by a ``with`` block that ends without an exception.
+
+        Raises
+        ------
+        ParameterError
+            If the table is Parquet and pyarrow is not installed (the CSV
+            partial is then kept).
+        OSError
+            If the file cannot be written.
+        """
+        if self._handle is None:
+            raise ParameterError("commit needs an open TableWriter")
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self._close()
+        if _is_parquet(self.path):
+            temporary = _temporary_beside(self.path)
+            try:
+                _csv_to_parquet(
+                    self.partial, temporary, self.columns, self.text_columns
+                )
+                _replace_durably(temporary, self.path)
+            except BaseException:
+                if os.path.exists(temporary):
+                    os.remove(temporary)
+                raise
+            os.remove(self.partial)
+        else:
+            os.replace(self.partial, self.path)
+        for name in self.sidecars:
+            os.replace(partial_path(name), name)
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self._close()
+
+
+def read_feature_table(path: str | os.PathLike) -> pd.DataFrame:
+    r"""Read a feature table written by :class:`TableWriter` (CSV or Parquet).
+
+    Feature columns (names following the feature grammar, see
+    :func:`is_feature_column`) are read as float64, exactly as written; the
+    others (``path``, ``label``, ``speaker``, ...) as strings, so speaker
+    ``03`` stays ``"03"``. Empty cells are NaN.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.csv`` file (or any other name, read as CSV) or a ``.parquet``
+        file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns in file order, with a default integer index.
+
+    Raises
+    ------
+    DatasetError
+        If the file does not exist or cannot be read as a table.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> out = os.path.join(tempfile.mkdtemp(), "f.csv")
+    >>> _ = open(out, "w").write("path,speaker,hnr_db__mean\na.wav,03,12.5\n")
+    >>> table = read_feature_table(out)
+    >>> table["speaker"][0], table["hnr_db__mean"].dtype
+    ('03', dtype('float64'))
+    """
+    name = os.fspath(path)
+    if not os.path.isfile(name):
+        why = "it is a folder" if os.path.isdir(name) else "it does not exist"
+        raise DatasetError(f"cannot read feature table {name}: {why}")
+    try:
+        if _is_parquet(name):
+            return pd.read_parquet(name)
+        header = pd.read_csv(name, nrows=0).columns
+        dtypes: dict[str, Any] = {
+            c: "float64" if is_feature_column(c) else str for c in header
+        }
+        extra: dict[str, Any] = (
+            {"float_precision": "round_trip"}
+            if int(pd.__version__.split(".")[0]) < 3
+            else {}
+        )
+        return pd.read_csv(name, dtype=dtypes, **extra)
+    except (ValueError, OSError, pd.errors.ParserError) as error:
+        raise DatasetError(
+            f"cannot read feature table {name} ({error}); expected "
+            "a CSV or Parquet file written by sertk-extract"
+        ) from error
+
+
+def read_params(path: str | os.PathLike) -> Mapping[str, Any] | None:
+    """Read a JSON file saved beside a table, or None when there is none.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The JSON file.
+
+    Returns
+    -------
+    dict or None
+
+    Raises
+    ------
+    DatasetError
+        If the file exists but is not valid JSON.
+
+    Examples
+    --------
+    >>> read_params("no/such/params.json") is None
+    True
+    """
+    name = os.fspath(path)
+    if not os.path.exists(name):
+        return None
+    try:
+        return json.loads(Path(name).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise DatasetError(
+            f"cannot read {name} as JSON ({error}); delete it or fix it"
+        ) from error
+
+
+def read_path_table(
+    path: str | os.PathLike, *, path_column: str = "path"
+) -> pd.DataFrame:
+    r"""Read a manifest of files to analyse: a CSV with a path column.
+
+    Unlike :func:`sertk.datasets.read_manifest` it needs no label column,
+    keeps the rows in file order, and reads every cell as text exactly as
+    written (speaker ``03`` stays ``"03"``, an empty cell stays ``""``), so
+    the other columns can be carried into a feature table unchanged.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The CSV file.
+    path_column : str, default="path"
+        Column holding the audio files, relative to the manifest's folder
+        (or absolute).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``path`` (absolute) first, then the other columns in file order.
+
+    Raises
+    ------
+    DatasetError
+        If the file is missing or not CSV, has no `path_column`, has an empty
+        path, or lists a file twice.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> manifest = os.path.join(folder, "m.csv")
+    >>> _ = open(manifest, "w").write("path,speaker\na.wav,03\n")
+    >>> table = read_path_table(manifest)
+    >>> table["path"][0] == os.path.join(folder, "a.wav"), table["speaker"][0]
+    (True, '03')
+    """
+    manifest = os.path.abspath(os.fspath(path))
+    if not os.path.isfile(manifest):
+        why = "it is a folder" if os.path.isdir(manifest) else "it does not exist"
+        raise DatasetError(
+            f"cannot read manifest {manifest}: {why}; pass a CSV "
+            f"file with a {path_column!r} column"
+        )
+    try:
+        frame = pd.read_csv(manifest, dtype=str, keep_default_na=False)
+    except (ValueError, OSError, pd.errors.ParserError) as error:
+        raise DatasetError(
+            f"cannot read manifest {manifest} as CSV ({error}); "
+            "expected a text file with a header row"
+        ) from error
+    if path_column not in frame.columns:
+        raise DatasetError(
+            f"manifest {manifest} has no {path_column!r} column (found "
+            f"{list(frame.columns)}); add one naming each audio file"
+        )
+    empty = [i + 2 for i, p in enumerate(frame[path_column]) if not p.strip()]
+    if empty:
+        raise DatasetError(
+            f"manifest {manifest} has an empty {path_column!r} on "
+            f"line(s) {empty[:5]}; fill in or remove them"
+        )
+    folder = os.path.dirname(manifest)
+    paths = [os.path.abspath(os.path.join(folder, p)) for p in frame[path_column]]
+    twice = sorted(p for p, n in Counter(paths).items() if n > 1)
+    if twice:
+        raise DatasetError(
+            f"manifest {manifest} lists {len(twice)} file(s) more "
+            f"than once (first {twice[0]}); keep one row a file"
+        )
+    frame = frame.drop(columns=[path_column])
+    if "path" in frame.columns:
+        raise DatasetError(
+            f"manifest {manifest} has both {path_column!r} and "
+            "'path' columns; rename one"
+        )
+    frame.insert(0, "path", paths)
+    return frame
