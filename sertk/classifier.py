@@ -1,0 +1,514 @@
+"""The emotion classifier: speaker normalisation, imputation, scaling, SVM."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections import Counter
+from collections.abc import Sequence
+from numbers import Real
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.impute import SimpleImputer
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from sertk.errors import ParameterError
+from sertk.normalize import SpeakerNormalizer, _check_speakers
+
+__all__ = ["EmotionClassifier"]
+
+_KERNELS = ("linear", "rbf", "poly", "sigmoid")
+
+
+def _audio_input(X: Any) -> list[str] | pd.DataFrame | None:
+    """Return what to give the feature extractor, or None if ``X`` is features.
+
+    Audio is a 1-D sequence of ``str``/``os.PathLike`` (returned as a list of
+    str), or a DataFrame with a ``path`` column and no floating-point column
+    besides ``start``/``end`` (returned as its ``path``, ``start`` and ``end``
+    columns; others, such as a manifest's label and speaker, are ignored).
+    """
+    if isinstance(X, str | os.PathLike):
+        raise ParameterError(
+            f"X={X!r} is a single path; pass a list of paths, e.g. [{str(X)!r}]"
+        )
+    if isinstance(X, pd.DataFrame):
+        segment = [c for c in ("path", "start", "end") if c in X.columns]
+        floats = [
+            c
+            for c, t in X.dtypes.items()
+            if pd.api.types.is_float_dtype(t) and c not in segment
+        ]
+        return X[segment] if "path" in segment and not floats else None
+    if isinstance(X, pd.Series | list | tuple) or (
+        isinstance(X, np.ndarray) and X.ndim == 1 and X.dtype.kind in "OUS"
+    ):
+        items = list(X)
+        if items and all(isinstance(p, str | os.PathLike) for p in items):
+            return [os.fspath(p) for p in items]
+    return None
+
+
+class _CalibratedSVC(ClassifierMixin, BaseEstimator):
+    """SVC labels from the decision function, calibrated probabilities.
+
+    This replaces ``SVC(probability=True)``, deprecated in scikit-learn 1.9,
+    while keeping its behaviour: ``svc_`` (fitted on all rows) predicts, and
+    ``calibrator_`` (``CalibratedClassifierCV(..., ensemble=False)``, whose
+    sigmoids are fitted on out-of-fold decision values) gives probabilities.
+    """
+
+    def __init__(
+        self,
+        kernel="rbf",
+        C=1.0,
+        gamma="scale",
+        class_weight=None,
+        probability=True,
+        random_state=None,
+    ):
+        self.kernel = kernel
+        self.C = C
+        self.gamma = gamma
+        self.class_weight = class_weight
+        self.probability = probability
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray, y: np.ndarray):
+        labels, counts = np.unique(y, return_counts=True)
+        if self.probability and counts.min() < 2:
+            raise ParameterError(
+                f"class {labels[counts.argmin()]!r} has 1 example only; probability "
+                "calibration needs at least 2 of each class: add examples, drop "
+                "the class, or pass probability=False"
+            )
+        svc = SVC(
+            kernel=self.kernel,
+            C=self.C,
+            gamma=self.gamma,
+            class_weight=self.class_weight,
+        )
+        self.svc_ = clone(svc).fit(X, y)
+        self.classes_ = self.svc_.classes_
+        if self.probability:
+            cv = StratifiedKFold(
+                n_splits=min(5, int(counts.min())),
+                shuffle=True,
+                random_state=self.random_state,
+            )
+            self.calibrator_ = CalibratedClassifierCV(
+                svc, method="sigmoid", cv=cv, ensemble=False
+            ).fit(X, y)
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.svc_.predict(X)
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        return self.svc_.decision_function(X)
+
+    @available_if(lambda self: self.probability)
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self.calibrator_.predict_proba(X)
+
+
+class EmotionClassifier(ClassifierMixin, BaseEstimator):
+    """Classify the emotion of utterances from acoustic features or audio files.
+
+    A :class:`~sklearn.pipeline.Pipeline` of :class:`SpeakerNormalizer` (when
+    ``speaker_norm``), median :class:`~sklearn.impute.SimpleImputer`,
+    :class:`~sklearn.preprocessing.StandardScaler` and
+    :class:`~sklearn.svm.SVC` (with calibrated probabilities). ``X`` is a feature
+    matrix (DataFrame or array), or audio: a list of file paths, or a
+    DataFrame with a ``path`` column and no floating-point columns (a
+    manifest, optionally with ``start``/``end`` columns for segments). For
+    audio the classifier extracts features itself with
+    :class:`sertk.extract.FeatureExtractor`.
+
+    Parameters
+    ----------
+    feature_set : str, default="default"
+        Feature set for extraction when ``X`` is audio; unused for features.
+    speaker_norm : bool, default=True
+        Z-score features per speaker (see :class:`SpeakerNormalizer`). Takes
+        effect only where ``speakers`` are given; rows of unknown speakers,
+        or of speakers with fewer than ``min_speaker_samples`` rows in a
+        batch, use pooled training statistics. A model trained with speakers
+        expects them at prediction time too: without them each row is scaled
+        with pooled statistics, which no training row was.
+    kernel : {"rbf", "linear", "poly", "sigmoid"}, default="rbf"
+        SVM kernel.
+    C : float > 0, default=10.0
+        SVM regularisation: larger fits the training data more closely.
+    gamma : {"scale", "auto"} or float > 0, default="scale"
+        Kernel coefficient of the RBF, poly and sigmoid kernels.
+    class_weight : "balanced", dict or None, default="balanced"
+        Class weights of the SVM; "balanced" weighs classes inversely to their
+        frequency, which suits the UAR that :meth:`score` returns.
+    min_speaker_samples : int >= 1, default=5
+        ``min_samples`` of the :class:`SpeakerNormalizer`.
+    extractor_params : dict, optional
+        More keyword arguments of :class:`sertk.extract.FeatureExtractor`
+        (``sr``, ``f0_min``, ``f0_max``, ``n_jobs``, ``cache``, ...), not
+        ``feature_set``.
+    random_state : int, RandomState instance or None, default=0
+        Seed of the SVM's probability calibration.
+    probability : bool, default=True
+        Calibrate probabilities for :meth:`predict_proba` (sigmoid scaling of
+        the SVM's decision values on 5-fold internal cross-validation). It
+        costs several extra SVM fits and changes no label; :func:`sertk.evaluate`
+        switches it off. With False, :meth:`predict_proba` is unavailable.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Sorted class labels.
+    n_features_in_ : int
+        Number of feature columns seen in :meth:`fit`.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature column names, when ``X`` was a DataFrame or audio.
+    pipeline_ : sklearn.pipeline.Pipeline
+        The fitted steps ``normalize`` (or "passthrough"), ``impute``,
+        ``scale``, ``svc``. Call this class's methods rather than the
+        pipeline's: only they pass ``speakers`` to the normaliser.
+    extractor_ : sertk.extract.FeatureExtractor
+        The fitted extractor; only when :meth:`fit` was given audio.
+    training_summary_ : dict
+        ``n_files``, ``n_features``, ``speakers`` (sorted ids, or None),
+        ``n_speakers``, ``class_counts`` ({label: count}),
+        ``speaker_normalised`` (whether per-speaker statistics were used) and
+        ``empty_features`` (all-NaN columns, which the imputer drops).
+
+    Notes
+    -----
+    :meth:`predict` uses the SVM's decision function; :meth:`predict_proba`
+    its Platt-scaled probabilities, fitted by internal cross-validation. The
+    two can disagree on borderline rows (see :class:`~sklearn.svm.SVC`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertk.classifier import EmotionClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(["anger", "sadness"], 20)
+    >>> X = rng.normal(size=(40, 3)) + (y == "anger")[:, None] * 2.0
+    >>> spk = np.tile(["s1", "s2"], 20)
+    >>> clf = EmotionClassifier().fit(X, y, speakers=spk)
+    >>> clf.classes_.tolist()
+    ['anger', 'sadness']
+    >>> float(clf.score(X, y, speakers=spk)) > 0.9
+    True
+    """
+
+    def __init__(
+        self,
+        feature_set: str = "default",
+        speaker_norm: bool = True,
+        kernel: str = "rbf",
+        C: float = 10.0,
+        gamma: str | float = "scale",
+        class_weight: str | dict | None = "balanced",
+        min_speaker_samples: int = 5,
+        extractor_params: dict | None = None,
+        random_state: int | np.random.RandomState | None = 0,
+        probability: bool = True,
+    ):
+        self.feature_set = feature_set
+        self.speaker_norm = speaker_norm
+        self.kernel = kernel
+        self.C = C
+        self.gamma = gamma
+        self.class_weight = class_weight
+        self.min_speaker_samples = min_speaker_samples
+        self.extractor_params = extractor_params
+        self.random_state = random_state
+        self.probability = probability
+
+    def _check_params(self) -> None:
+        if not isinstance(self.speaker_norm, bool | np.bool_):
+            raise ParameterError(
+                f"speaker_norm={self.speaker_norm!r} is not True or False"
+            )
+        if self.kernel not in _KERNELS:
+            raise ParameterError(
+                f"kernel={self.kernel!r} is not one of {', '.join(_KERNELS)}"
+            )
+        if isinstance(self.C, bool) or not isinstance(self.C, Real) or not self.C > 0:
+            raise ParameterError(f"C={self.C!r} is not a number > 0; try 1.0 or 10.0")
+        params = self.extractor_params
+        if params is not None and not isinstance(params, dict):
+            raise ParameterError(
+                f"extractor_params={params!r} is not a dict of FeatureExtractor "
+                "keyword arguments"
+            )
+        if params and "feature_set" in params:
+            raise ParameterError(
+                "extractor_params holds 'feature_set'; set the classifier's "
+                "feature_set parameter instead"
+            )
+
+    def _features(self, X: Any, fitting: bool) -> Any:
+        """Return the features of ``X``: itself, or extracted if it is audio."""
+        audio = _audio_input(X)
+        if audio is None:
+            return X
+        if fitting:
+            from sertk.extract import FeatureExtractor
+
+            params = dict(self.extractor_params or {})
+            self.extractor_ = FeatureExtractor(feature_set=self.feature_set, **params)
+            self.extractor_.fit()
+        elif not hasattr(self, "extractor_"):
+            raise ParameterError(
+                "X is audio, but this classifier was trained on feature columns; "
+                "extract the same features first, or fit it on audio paths"
+            )
+        return self.extractor_.transform(audio)
+
+    def _prepare(self, X: Any, speakers: Sequence | None) -> np.ndarray:
+        """Validate ``X`` and normalise it per speaker, ready to impute."""
+        check_is_fitted(self)
+        X = self._features(X, fitting=False)
+        X = validate_data(
+            self, X, reset=False, dtype=np.float64, ensure_all_finite="allow-nan"
+        )
+        normalizer = self.pipeline_.named_steps["normalize"]
+        if isinstance(normalizer, str):
+            return X
+        return normalizer.transform(X, speakers=speakers)
+
+    def _after_normalize(self, method: str, X: np.ndarray, *args: Any) -> Any:
+        """Call ``method`` of the pipeline's steps after the normaliser."""
+        with warnings.catch_warnings():
+            # All-NaN training columns are dropped; training_summary_ lists them.
+            warnings.filterwarnings(
+                "ignore", message="Skipping features without any observed values"
+            )
+            return getattr(self.pipeline_[1:], method)(X, *args)
+
+    def fit(self, X: Any, y: Any, speakers: Sequence | None = None):
+        """Fit the classifier.
+
+        Parameters
+        ----------
+        X : DataFrame, array-like of shape (n_samples, n_features), or audio
+            Features (NaN allowed; all-NaN columns are dropped), or a list of
+            audio paths, or a DataFrame with a ``path`` column.
+        y : array-like of shape (n_samples,)
+            Emotion labels; at least two distinct ones.
+        speakers : array-like of shape (n_samples,), optional
+            Speaker id of each row, for per-speaker normalisation.
+
+        Returns
+        -------
+        self : EmotionClassifier
+            The fitted classifier.
+
+        Raises
+        ------
+        ParameterError
+            If a parameter is out of range, ``y`` has fewer than two classes
+            or ``speakers`` has the wrong length.
+        ValueError
+            If ``X`` holds inf or non-numeric values, or its length differs
+            from ``y``'s.
+        AudioError
+            If ``X`` is audio and a file cannot be analysed (see
+            :class:`sertk.extract.FeatureExtractor`).
+        """
+        self._check_params()
+        X = self._features(X, fitting=True)
+        X, y = validate_data(
+            self, X, y, dtype=np.float64, ensure_all_finite="allow-nan"
+        )
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        if self.classes_.size < 2:
+            raise ParameterError(
+                f"y holds one class only ({self.classes_.tolist()}); a classifier "
+                "needs at least two distinct labels"
+            )
+        speakers = _check_speakers(speakers, X.shape[0])
+        normalizer = (
+            SpeakerNormalizer(min_samples=self.min_speaker_samples)
+            if self.speaker_norm
+            else "passthrough"
+        )
+        svc = _CalibratedSVC(
+            kernel=self.kernel,
+            C=self.C,
+            gamma=self.gamma,
+            class_weight=self.class_weight,
+            probability=self.probability,
+            random_state=self.random_state,
+        )
+        self.pipeline_ = Pipeline(
+            [
+                ("normalize", normalizer),
+                ("impute", SimpleImputer(strategy="median")),
+                ("scale", StandardScaler()),
+                ("svc", svc),
+            ]
+        )
+        if self.speaker_norm:
+            Xn = normalizer.fit_transform(X, speakers=speakers)
+        else:
+            Xn = X
+        self._after_normalize("fit", Xn, y)
+
+        empty = np.flatnonzero(np.isnan(X).all(axis=0))
+        names = getattr(self, "feature_names_in_", None)
+        used_speakers = self.speaker_norm and speakers is not None
+        spk_ids = None
+        if speakers is not None:
+            spk_ids = sorted(map(str, pd.Series(speakers).dropna().unique()))
+        self.training_summary_ = {
+            "n_files": int(X.shape[0]),
+            "n_features": int(X.shape[1]),
+            "speakers": spk_ids,
+            "n_speakers": None if spk_ids is None else len(spk_ids),
+            "class_counts": {str(k): int(v) for k, v in sorted(Counter(y).items())},
+            "speaker_normalised": bool(used_speakers and normalizer.speakers_.size > 0),
+            "empty_features": [
+                str(names[i]) if names is not None else int(i) for i in empty
+            ],
+        }
+        return self
+
+    def predict(self, X: Any, speakers: Sequence | None = None) -> np.ndarray:
+        """Predict the emotion of each row.
+
+        Parameters
+        ----------
+        X : DataFrame, array-like of shape (n_samples, n_features), or audio
+            As in :meth:`fit`; NaN features are imputed.
+        speakers : array-like of shape (n_samples,), optional
+            Speaker id of each row. A speaker with at least
+            ``min_speaker_samples`` rows here is normalised with statistics of
+            these rows (no labels used); see :class:`SpeakerNormalizer`.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Predicted labels, from ``classes_``.
+
+        Raises
+        ------
+        ParameterError
+            If ``speakers`` has the wrong length, or ``X`` is audio but the
+            classifier was trained on features.
+        ValueError
+            If ``X`` has other columns than in :meth:`fit`.
+        sklearn.exceptions.NotFittedError
+            If called before :meth:`fit`.
+        """
+        return self._after_normalize("predict", self._prepare(X, speakers))
+
+    @available_if(lambda self: self.probability)
+    def predict_proba(self, X: Any, speakers: Sequence | None = None) -> np.ndarray:
+        """Class probabilities of each row.
+
+        Parameters
+        ----------
+        X : DataFrame, array-like of shape (n_samples, n_features), or audio
+            As in :meth:`predict`.
+        speakers : array-like of shape (n_samples,), optional
+            As in :meth:`predict`.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``; rows sum to 1.
+
+        Raises
+        ------
+        ParameterError
+            As :meth:`predict`.
+        ValueError
+            As :meth:`predict`.
+        sklearn.exceptions.NotFittedError
+            If called before :meth:`fit`.
+        """
+        return self._after_normalize("predict_proba", self._prepare(X, speakers))
+
+    def decision_function(self, X: Any, speakers: Sequence | None = None) -> np.ndarray:
+        """SVM decision values of each row.
+
+        Parameters
+        ----------
+        X : DataFrame, array-like of shape (n_samples, n_features), or audio
+            As in :meth:`predict`.
+        speakers : array-like of shape (n_samples,), optional
+            As in :meth:`predict`.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
+            One-vs-rest decision values; one column for two classes.
+
+        Raises
+        ------
+        ParameterError
+            As :meth:`predict`.
+        ValueError
+            As :meth:`predict`.
+        sklearn.exceptions.NotFittedError
+            If called before :meth:`fit`.
+        """
+        return self._after_normalize("decision_function", self._prepare(X, speakers))
+
+    def score(
+        self,
+        X: Any,
+        y: Any,
+        speakers: Sequence | None = None,
+        sample_weight: Any = None,
+    ) -> float:
+        """Unweighted average recall (balanced accuracy) on ``X``.
+
+        Parameters
+        ----------
+        X : DataFrame, array-like of shape (n_samples, n_features), or audio
+            As in :meth:`predict`.
+        y : array-like of shape (n_samples,)
+            True labels.
+        speakers : array-like of shape (n_samples,), optional
+            As in :meth:`predict`.
+        sample_weight : array-like of shape (n_samples,), optional
+            Row weights.
+
+        Returns
+        -------
+        uar : float
+            Mean over the classes present in ``y`` of their recall.
+
+        Raises
+        ------
+        ParameterError
+            As :meth:`predict`.
+        ValueError
+            As :meth:`predict`.
+        """
+        y_pred = self.predict(X, speakers=speakers)
+        with warnings.catch_warnings():
+            # A test speaker need not have every class: UAR over those it has.
+            warnings.filterwarnings("ignore", message="y_pred contains classes")
+            return float(
+                balanced_accuracy_score(y, y_pred, sample_weight=sample_weight)
+            )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags

@@ -1,0 +1,718 @@
+"""Speaker-independent evaluation: grouped cross-validation, protocols, reports.
+
+Two protocols, always named in the report (see the EMO-DB README):
+
+``"speaker-normalised"``
+    Features are z-scored per speaker with that speaker's own statistics,
+    computed from its unlabelled recordings, the test speaker's included
+    (transductive; :class:`~sertk.normalize.SpeakerNormalizer`). Standard in
+    the literature.
+``"strict"``
+    Nothing about a test speaker is used: every statistic applied to a test
+    row (imputer medians, scaler means, the model) comes from training rows
+    only, and each test row is transformed on its own. The training rows are
+    scaled with pooled statistics too, not per speaker: a model trained on
+    per-speaker z-scores but shown pooled-scaled test rows would see data
+    from another distribution (the test speaker's offset is still in them).
+
+Speakers never appear in both a training and a test fold. With a
+``param_grid``, hyper-parameters are chosen by an inner grouped CV on the
+training speakers of each outer fold (nested CV), so the outer figure stays
+an honest estimate.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import sys
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn import config_context
+from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_classifier
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    precision_recall_fscore_support,
+)
+from sklearn.model_selection import (
+    GridSearchCV,
+    LeaveOneGroupOut,
+    ParameterGrid,
+    StratifiedGroupKFold,
+)
+from sklearn.utils.parallel import Parallel, delayed
+
+from sertk.classifier import EmotionClassifier, _audio_input
+from sertk.errors import ParameterError, SertkError
+from sertk.normalize import SpeakerNormalizer, _check_speakers
+
+__all__ = ["EvaluationReport", "evaluate"]
+
+PROTOCOLS = {
+    "speaker-normalised": (
+        "each speaker's features z-scored with that speaker's own statistics, "
+        "test speakers' included; unlabelled, transductive"
+    ),
+    "strict": (
+        "nothing from the test speakers used; all statistics from training rows only"
+    ),
+}
+_ALIASES = {"speaker-normalized": "speaker-normalised"}
+
+
+def _py(value: Any) -> Any:
+    """Return ``value`` as a JSON-safe Python object."""
+    if isinstance(value, dict):
+        return {str(k): _py(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_py(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return repr(value)
+
+
+def _takes_speakers(estimator: Any) -> bool:
+    return "speakers" in inspect.signature(estimator.fit).parameters
+
+
+def _uar(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean recall over the classes present in ``y_true``."""
+    return float(
+        np.mean([np.mean(y_pred[y_true == c] == c) for c in np.unique(y_true)])
+    )
+
+
+class _ProtocolModel(ClassifierMixin, BaseEstimator):
+    """Run ``estimator`` under a protocol; ``score`` is UAR.
+
+    An estimator whose ``fit`` takes ``speakers`` (:class:`EmotionClassifier`)
+    gets them only when ``speaker_norm``, and its own ``speaker_norm``
+    parameter, if any, is set to match. Any other estimator is fed features
+    a :class:`SpeakerNormalizer` made when ``speaker_norm``, raw ones if not.
+    A ``probability=True`` parameter is turned off: only labels are needed.
+    """
+
+    def __init__(self, estimator=None, speaker_norm=True, min_samples=5):
+        self.estimator = estimator
+        self.speaker_norm = speaker_norm
+        self.min_samples = min_samples
+
+    def fit(self, X, y, speakers=None):
+        est = clone(self.estimator)
+        self.normalizer_ = None
+        params = est.get_params(deep=False)
+        if params.get("probability") is True:
+            est.set_params(probability=False)  # labels only: skip calibration
+        if _takes_speakers(est):
+            if "speaker_norm" in params:
+                est.set_params(speaker_norm=self.speaker_norm)
+            est.fit(X, y, speakers=speakers if self.speaker_norm else None)
+        else:
+            if self.speaker_norm:
+                self.normalizer_ = SpeakerNormalizer(min_samples=self.min_samples)
+                if isinstance(X, pd.DataFrame):
+                    self.normalizer_.set_output(transform="pandas")
+                X = self.normalizer_.fit_transform(X, speakers=speakers)
+            est.fit(X, y)
+        self.estimator_ = est
+        self.classes_ = est.classes_
+        return self
+
+    def predict(self, X, speakers=None):
+        if self.normalizer_ is not None:
+            X = self.normalizer_.transform(X, speakers=speakers)
+        if _takes_speakers(self.estimator_):
+            return self.estimator_.predict(
+                X, speakers=speakers if self.speaker_norm else None
+            )
+        return self.estimator_.predict(X)
+
+    def score(self, X, y, speakers=None):
+        return _uar(np.asarray(y), np.asarray(self.predict(X, speakers=speakers)))
+
+
+@dataclass
+class EvaluationReport:
+    """Result of :func:`evaluate`.
+
+    Figures are pooled over every evaluated row (all outer test folds, or the
+    cross-corpus test set); ``folds`` breaks them down.
+
+    Attributes
+    ----------
+    uar : float
+        Unweighted average recall (balanced accuracy), the headline figure.
+    war : float
+        Weighted average recall (accuracy).
+    macro_f1 : float
+        Mean F1 over ``labels``.
+    labels : list
+        Class labels, sorted; the order of every per-class figure.
+    confusion_matrix : ndarray of shape (n_labels, n_labels)
+        Counts; rows are true labels, columns predicted ones.
+    precision, recall, f1 : dict
+        Per-class figures, keyed by label (as str).
+    support : dict
+        Number of evaluated rows of each class.
+    folds : list of dict
+        One entry an outer fold: ``fold``, ``speakers`` (test speakers),
+        ``n``, ``uar``, ``war``, and ``params`` / ``inner_uar`` (the
+        hyper-parameters nested CV chose and their inner UAR, or None).
+    protocol : str
+        "speaker-normalised" or "strict".
+    cv : str
+        Description of the cross-validation (or cross-corpus) scheme.
+    n_features : int
+        Number of feature columns.
+    n_samples : int
+        Number of evaluated rows.
+    n_speakers : int
+        Number of distinct speakers among them.
+    dropped_labels : dict
+        Cross-corpus only: ``{"train": [...], "test": [...]}``, the labels
+        of each side absent from the other, whose rows were left out.
+    estimator : str
+        Description of the estimator evaluated.
+    y_true, y_pred, speakers : ndarray
+        The evaluated rows' labels, predictions and speakers.
+    """
+
+    uar: float
+    war: float
+    macro_f1: float
+    labels: list
+    confusion_matrix: np.ndarray
+    precision: dict
+    recall: dict
+    f1: dict
+    support: dict
+    folds: list
+    protocol: str
+    cv: str
+    n_features: int
+    n_samples: int
+    n_speakers: int
+    dropped_labels: dict = field(default_factory=dict)
+    estimator: str = ""
+    y_true: np.ndarray = field(default=None, repr=False)
+    y_pred: np.ndarray = field(default=None, repr=False)
+    speakers: np.ndarray = field(default=None, repr=False)
+
+    @property
+    def fold_uar(self) -> tuple[float, float]:
+        """Mean and standard deviation of the per-fold UAR."""
+        values = [f["uar"] for f in self.folds]
+        return float(np.mean(values)), float(np.std(values))
+
+    def to_dict(self, predictions: bool = False) -> dict:
+        """Return the report as a JSON-safe dict.
+
+        Parameters
+        ----------
+        predictions : bool, default=False
+            Also include ``y_true``, ``y_pred`` and ``speakers`` lists.
+
+        Returns
+        -------
+        report : dict
+            Keys ``uar``, ``war``, ``macro_f1``, ``fold_uar_mean``,
+            ``fold_uar_std``, ``labels``, ``confusion_matrix`` (list of
+            lists), ``precision``, ``recall``, ``f1``, ``support``, ``folds``,
+            ``protocol``, ``cv``, ``n_features``, ``n_samples``, ``n_speakers``,
+            ``dropped_labels``, ``estimator``.
+        """
+        mean, std = self.fold_uar
+        out = {
+            "uar": self.uar,
+            "war": self.war,
+            "macro_f1": self.macro_f1,
+            "fold_uar_mean": mean,
+            "fold_uar_std": std,
+            "labels": self.labels,
+            "confusion_matrix": self.confusion_matrix,
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
+            "support": self.support,
+            "folds": self.folds,
+            "protocol": self.protocol,
+            "cv": self.cv,
+            "n_features": self.n_features,
+            "n_samples": self.n_samples,
+            "n_speakers": self.n_speakers,
+            "dropped_labels": self.dropped_labels,
+            "estimator": self.estimator,
+        }
+        if predictions:
+            out.update(y_true=self.y_true, y_pred=self.y_pred, speakers=self.speakers)
+        return _py(out)
+
+    def summary(self) -> str:
+        """Return a readable multi-line summary naming the protocol.
+
+        Returns
+        -------
+        text : str
+            Protocol, scheme, headline figures, per-class table, confusion
+            matrix and, for nested CV, the parameters chosen in each fold.
+        """
+        mean, std = self.fold_uar
+        lines = [
+            f"Protocol: {self.protocol}: {PROTOCOLS[self.protocol]}",
+            f"Scheme:   {self.cv}",
+            f"Data:     {self.n_samples} files, {self.n_speakers} speakers, "
+            f"{self.n_features} features, {len(self.labels)} classes",
+        ]
+        if any(self.dropped_labels.values()):
+            lines.append(
+                "Dropped labels (not shared): "
+                f"train {self.dropped_labels.get('train', [])}, "
+                f"test {self.dropped_labels.get('test', [])}"
+            )
+        lines += [
+            f"UAR {self.uar:.3f}   WAR {self.war:.3f}   macro-F1 {self.macro_f1:.3f}"
+            f"   (UAR per fold {mean:.3f} +/- {std:.3f}, {len(self.folds)} folds)",
+            "",
+        ]
+        names = [str(label) for label in self.labels]
+        width = max(8, *(len(n) for n in names))
+        lines.append(f"{'class':<{width}}  precision  recall     f1  support")
+        for n in names:
+            lines.append(
+                f"{n:<{width}}  {self.precision[n]:9.3f}  {self.recall[n]:6.3f}"
+                f"  {self.f1[n]:5.3f}  {self.support[n]:7d}"
+            )
+        lines += ["", "Confusion matrix (rows = true, columns = predicted):"]
+        cell = max(5, *(len(n) for n in names)) + 1
+        lines.append(" " * width + "".join(f"{n:>{cell}}" for n in names))
+        for n, row in zip(names, self.confusion_matrix, strict=True):
+            lines.append(f"{n:<{width}}" + "".join(f"{v:>{cell}d}" for v in row))
+        if any(f["params"] is not None for f in self.folds):
+            lines += ["", "Parameters chosen by nested CV:"]
+            for f in self.folds:
+                spk = ",".join(f["speakers"])
+                lines.append(f"  fold {f['fold']} ({spk}): {f['params']}")
+        return "\n".join(lines)
+
+    def plot_confusion(self, path: str | PathLike, *, title: str | None = None) -> Path:
+        """Save the row-normalised confusion matrix as an image.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Output file; the format follows the suffix (``.png``, ``.pdf``,
+            ``.svg``).
+        title : str, optional
+            Figure title; by default the protocol and UAR.
+
+        Returns
+        -------
+        path : pathlib.Path
+            The file written.
+
+        Raises
+        ------
+        OSError
+            If the file cannot be written.
+        """
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        cm = np.asarray(self.confusion_matrix, dtype=float)
+        totals = cm.sum(axis=1, keepdims=True)
+        rates = np.divide(cm, totals, out=np.zeros_like(cm), where=totals > 0)
+        names = [str(label) for label in self.labels]
+        size = 1.0 + 0.7 * len(names)
+        fig = Figure(figsize=(size + 1.5, size))
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        image = ax.imshow(rates, vmin=0.0, vmax=1.0, cmap="Blues")
+        fig.colorbar(image, ax=ax, label="fraction of true class")
+        ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+        ax.set_yticks(range(len(names)), names)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        for (i, j), v in np.ndenumerate(rates):
+            ax.text(
+                j,
+                i,
+                f"{v:.2f}",
+                ha="center",
+                va="center",
+                color="white" if v > 0.5 else "black",
+                fontsize=8,
+            )
+        ax.set_title(title or f"{self.protocol}: UAR {self.uar:.3f}")
+        fig.tight_layout()
+        path = Path(path)
+        fig.savefig(path, dpi=120)
+        return path
+
+
+def _check_protocol(protocol: str) -> str:
+    protocol = _ALIASES.get(protocol, protocol)
+    if protocol not in PROTOCOLS:
+        raise ParameterError(
+            f"protocol={protocol!r} is not one of {', '.join(map(repr, PROTOCOLS))}"
+        )
+    return protocol
+
+
+def _splitter(cv: Any, n_groups: int, name: str = "cv") -> tuple[Any, str]:
+    """Return a grouped CV splitter for ``cv`` and its description."""
+    if isinstance(cv, str) and cv.lower() == "loso":
+        return LeaveOneGroupOut(), f"leave-one-speaker-out ({n_groups} folds)"
+    if isinstance(cv, int | np.integer) and not isinstance(cv, bool):
+        if not 2 <= cv <= n_groups:
+            raise ParameterError(
+                f"{name}={cv} folds, but there are {n_groups} speakers; use 2 to "
+                f"{n_groups} folds, or 'loso'"
+            )
+        return (
+            StratifiedGroupKFold(n_splits=int(cv)),
+            f"{cv}-fold speaker-grouped CV (StratifiedGroupKFold)",
+        )
+    if hasattr(cv, "split"):
+        return cv, f"{cv!r} with speakers as groups"
+    raise ParameterError(
+        f"{name}={cv!r} is not 'loso', a number of folds, or a CV splitter"
+    )
+
+
+def _rows(X: Any, idx: np.ndarray) -> Any:
+    return X.iloc[idx] if isinstance(X, pd.DataFrame) else X[idx]
+
+
+def _as_features(X: Any, estimator: Any, n_jobs: int) -> Any:
+    """Return ``X`` as a feature matrix, extracting features once if it is audio."""
+    audio = _audio_input(X)
+    if audio is None:
+        return X if isinstance(X, pd.DataFrame) else np.asarray(X, dtype=float)
+    from sertk.extract import FeatureExtractor
+
+    params = estimator.get_params(deep=False)
+    kwargs = {"n_jobs": n_jobs, **(params.get("extractor_params") or {})}
+    feature_set = params.get("feature_set", "default")
+    return FeatureExtractor(feature_set=feature_set, **kwargs).fit().transform(audio)
+
+
+def _check_data(
+    X: Any, y: Any, speakers: Any, what: str
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Return ``y`` and ``speakers`` as arrays of one entry a row of ``X``."""
+    y = np.asarray(y)
+    if y.shape != (len(X),):
+        raise ParameterError(
+            f"{what}: y has shape {y.shape}, but X has {len(X)} rows; pass one "
+            "label a row"
+        )
+    try:
+        return y, _check_speakers(speakers, len(X))
+    except ParameterError as exc:
+        raise ParameterError(f"{what}: {exc}") from None
+
+
+def _prefixed(param_grid: Any) -> list[dict]:
+    grids = [param_grid] if isinstance(param_grid, dict) else list(param_grid)
+    ParameterGrid(grids)  # validates the grid's shape
+    return [{f"estimator__{k}": v for k, v in g.items()} for g in grids]
+
+
+def _fit_model(model, X, y, speakers, grid, inner_cv):
+    """Fit ``model`` on training rows, by nested grid search if ``grid``.
+
+    Returns the fitted model, the chosen parameters and their inner UAR.
+    """
+    if grid is None:
+        return model.fit(X, y, speakers=speakers), None, None
+    n_groups = len(pd.unique(speakers))
+    if isinstance(inner_cv, int | np.integer) and not isinstance(inner_cv, bool):
+        inner_cv = min(int(inner_cv), n_groups)
+    inner, _ = _splitter(inner_cv, n_groups, name="inner_cv")
+    with config_context(enable_metadata_routing=True):
+        model = clone(model).set_fit_request(speakers=True)
+        model.set_score_request(speakers=True)
+        search = GridSearchCV(model, grid, cv=inner, n_jobs=1, error_score="raise")
+        search.fit(X, y, groups=speakers, speakers=speakers)
+    params = {k.removeprefix("estimator__"): v for k, v in search.best_params_.items()}
+    return search.best_estimator_, params, float(search.best_score_)
+
+
+def _run_fold(model, X, y, speakers, train, test, grid, inner_cv):
+    fitted, params, inner = _fit_model(
+        model, _rows(X, train), y[train], speakers[train], grid, inner_cv
+    )
+    # The model itself ignores the test speakers under the strict protocol.
+    y_pred = fitted.predict(_rows(X, test), speakers=speakers[test])
+    return np.asarray(y_pred), params, inner
+
+
+def _build_report(y_true, y_pred, speakers, folds, labels, **info) -> EvaluationReport:
+    p, r, f, s = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=0
+    )
+    keys = [str(label) for label in labels]
+    return EvaluationReport(
+        uar=float(np.mean(r[s > 0])),
+        war=float(accuracy_score(y_true, y_pred)),
+        macro_f1=float(np.mean(f)),
+        labels=[_py(label) for label in labels],
+        confusion_matrix=confusion_matrix(y_true, y_pred, labels=labels),
+        precision=dict(zip(keys, map(float, p), strict=True)),
+        recall=dict(zip(keys, map(float, r), strict=True)),
+        f1=dict(zip(keys, map(float, f), strict=True)),
+        support=dict(zip(keys, map(int, s), strict=True)),
+        folds=folds,
+        n_samples=len(y_true),
+        n_speakers=int(pd.Series(speakers).nunique()),
+        y_true=y_true,
+        y_pred=y_pred,
+        speakers=speakers,
+        **info,
+    )
+
+
+def _fold_entry(i, y_true, y_pred, speakers, params, inner) -> dict:
+    return {
+        "fold": i,
+        "speakers": sorted(str(s) for s in pd.unique(pd.Series(speakers))),
+        "n": len(y_true),
+        "uar": _uar(y_true, y_pred),
+        "war": float(np.mean(y_true == y_pred)),
+        "params": params,
+        "inner_uar": inner,
+    }
+
+
+def _progress(progress: bool | str) -> bool:
+    if progress == "auto":
+        return sys.stderr.isatty()
+    if not isinstance(progress, bool):
+        raise ParameterError(f"progress={progress!r} is not True, False or 'auto'")
+    return progress
+
+
+def evaluate(
+    X: Any,
+    y: Any,
+    speakers: Any,
+    *,
+    estimator: Any = None,
+    protocol: str = "speaker-normalised",
+    cv: str | int | Any = "loso",
+    test: tuple | None = None,
+    param_grid: dict | list[dict] | None = None,
+    inner_cv: str | int | Any | None = None,
+    n_jobs: int = 1,
+    progress: bool | str = "auto",
+) -> EvaluationReport:
+    """Evaluate an emotion classifier speaker-independently.
+
+    Parameters
+    ----------
+    X : DataFrame, array-like of shape (n_samples, n_features), or audio
+        Features, or audio paths (a list, or a DataFrame with a ``path``
+        column): features are then extracted once, with the estimator's
+        ``feature_set`` and ``extractor_params`` when it has them.
+    y : array-like of shape (n_samples,)
+        Emotion labels.
+    speakers : array-like of shape (n_samples,)
+        Speaker id of each row: the CV groups. May be None only for a strict
+        cross-corpus run without ``param_grid``.
+    estimator : classifier, default=EmotionClassifier()
+        Not fitted; cloned for each fold. An estimator whose ``fit`` takes
+        ``speakers`` gets them under the speaker-normalised protocol, and its
+        ``speaker_norm`` parameter is set to match the protocol (and a
+        ``probability`` parameter to False: labels suffice). Any other
+        classifier (e.g. a scaler + SVC pipeline) is given features that a
+        :class:`SpeakerNormalizer` z-scored per speaker under the
+        speaker-normalised protocol, raw features under the strict one.
+    protocol : {"speaker-normalised", "strict"}, default="speaker-normalised"
+        See the module notes; "speaker-normalized" is accepted too.
+    cv : "loso", int >= 2 or CV splitter, default="loso"
+        Outer scheme: leave-one-speaker-out, K-fold
+        :class:`~sklearn.model_selection.StratifiedGroupKFold` over speakers,
+        or a splitter whose ``split`` takes ``groups``.
+    test : tuple (X_test, y_test, speakers_test), optional
+        Cross-corpus test set: train on all of ``X``, test on this. Only
+        labels both sides share are kept (see ``dropped_labels``).
+        ``speakers_test`` may be None (no test speaker normalisation).
+    param_grid : dict or list of dict, optional
+        Hyper-parameters of ``estimator`` to choose by nested CV: in each
+        outer fold, a :class:`~sklearn.model_selection.GridSearchCV` scored by
+        UAR over ``inner_cv`` on that fold's training speakers only.
+    inner_cv : "loso", int or CV splitter, optional
+        Inner scheme for ``param_grid``; by default the same as ``cv``
+        (K-fold capped at the number of training speakers).
+    n_jobs : int, default=1
+        Outer folds run in parallel on this many workers (joblib).
+    progress : bool or "auto", default="auto"
+        Print one line a fold to stderr; "auto" does so on a terminal.
+
+    Returns
+    -------
+    report : EvaluationReport
+        Pooled figures, per-class and per-fold breakdowns.
+
+    Raises
+    ------
+    ParameterError
+        If the protocol, cv, lengths or grid are invalid, or fewer than two
+        labels are shared in a cross-corpus run.
+    SertkError
+        If a user CV splitter puts one speaker in both training and test.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertk.evaluate import evaluate
+    >>> rng = np.random.default_rng(0)
+    >>> speakers = np.repeat(["s1", "s2", "s3", "s4"], 20)
+    >>> y = np.tile(["anger", "sadness"], 40)
+    >>> X = rng.normal(size=(80, 3)) + (y == "anger")[:, None] * 2.0
+    >>> report = evaluate(X, y, speakers, progress=False)
+    >>> report.protocol, len(report.folds)
+    ('speaker-normalised', 4)
+    >>> report.uar > 0.8
+    True
+    """
+    protocol = _check_protocol(protocol)
+    show = _progress(progress)
+    estimator = EmotionClassifier() if estimator is None else estimator
+    if not is_classifier(estimator):
+        raise ParameterError(
+            f"estimator={estimator!r} is not a scikit-learn classifier"
+        )
+    normalised = protocol == "speaker-normalised"
+    grid = None if param_grid is None else _prefixed(param_grid)
+    if speakers is None and (test is None or grid is not None or normalised):
+        raise ParameterError(
+            "speakers is None, but grouped CV, nested CV and the "
+            "speaker-normalised protocol need them; pass one speaker id a row"
+        )
+    X = _as_features(X, estimator, n_jobs)
+    y, speakers = _check_data(X, y, speakers, "training data")
+    if speakers is not None and pd.isna(speakers).any():
+        raise ParameterError(
+            f"speakers has {int(pd.isna(speakers).sum())} missing ids; "
+            "speaker-independent evaluation needs every row's speaker"
+        )
+    model = _ProtocolModel(estimator, speaker_norm=normalised)
+    info = {
+        "protocol": protocol,
+        "n_features": int(X.shape[1]),
+        "estimator": repr(estimator),
+    }
+    if test is not None:
+        return _cross_corpus(
+            model, X, y, speakers, test, grid, inner_cv or cv, n_jobs, info
+        )
+
+    splitter, description = _splitter(cv, len(pd.unique(speakers)))
+    splits = list(splitter.split(X, y, groups=speakers))
+    for train, test_idx in splits:
+        shared = set(speakers[train]) & set(speakers[test_idx])
+        if shared:
+            raise SertkError(
+                f"the CV splitter put speakers {sorted(map(str, shared))} in both "
+                "training and test; use a grouped splitter such as 'loso'"
+            )
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(_run_fold)(
+            model,
+            X,
+            y,
+            speakers,
+            train,
+            test_idx,
+            grid,
+            inner_cv or cv,
+        )
+        for train, test_idx in splits
+    )
+    y_pred = np.empty(len(y), dtype=y.dtype)
+    folds = []
+    for i, ((_, test_idx), (pred, params, inner)) in enumerate(
+        zip(splits, results, strict=True)
+    ):
+        y_pred[test_idx] = pred
+        fold = _fold_entry(i, y[test_idx], pred, speakers[test_idx], params, inner)
+        folds.append(fold)
+        if show:
+            print(
+                f"fold {i + 1}/{len(splits)} (speakers {','.join(fold['speakers'])}, "
+                f"n={fold['n']}): UAR {fold['uar']:.3f}"
+                + (f", params {params}" if params is not None else ""),
+                file=sys.stderr,
+            )
+    return _build_report(
+        y, y_pred, speakers, folds, np.unique(y), cv=description, **info
+    )
+
+
+def _cross_corpus(model, X, y, speakers, test, grid, inner_cv, n_jobs, info):
+    """Train on all of ``X``, test on ``test``, over the labels both share."""
+    if not isinstance(test, tuple | list) or len(test) != 3:
+        raise ParameterError(
+            "test must be a tuple (X_test, y_test, speakers_test); speakers_test "
+            "may be None"
+        )
+    X_test, y_test, spk_test = test
+    X_test = _as_features(X_test, model.estimator, n_jobs)
+    y_test, spk_test = _check_data(X_test, y_test, spk_test, "test data")
+    if isinstance(X, pd.DataFrame) and isinstance(X_test, pd.DataFrame):
+        missing = [c for c in X.columns if c not in X_test.columns]
+        if missing:
+            raise ParameterError(
+                f"X_test lacks {len(missing)} feature columns of X, e.g. "
+                f"{missing[:3]}; extract both with the same feature set"
+            )
+        X_test = X_test[X.columns]
+    shared = np.intersect1d(np.unique(y), np.unique(y_test))
+    dropped = {
+        "train": sorted(map(str, np.setdiff1d(np.unique(y), shared))),
+        "test": sorted(map(str, np.setdiff1d(np.unique(y_test), shared))),
+    }
+    if shared.size < 2:
+        raise ParameterError(
+            f"training and test data share {shared.size} label(s) "
+            f"({shared.tolist()}); map both to a common vocabulary first"
+        )
+    train = np.flatnonzero(np.isin(y, shared))
+    keep = np.flatnonzero(np.isin(y_test, shared))
+    train_speakers = None if speakers is None else speakers[train]
+    fitted, params, inner = _fit_model(
+        model, _rows(X, train), y[train], train_speakers, grid, inner_cv
+    )
+    spk_eval = None if spk_test is None else spk_test[keep]
+    y_true = y_test[keep]
+    y_pred = np.asarray(fitted.predict(_rows(X_test, keep), speakers=spk_eval))
+    spk_report = (
+        np.full(len(keep), "unknown", dtype=object) if spk_eval is None else spk_eval
+    )
+    n_train_spk = "?" if speakers is None else len(pd.unique(speakers[train]))
+    description = (
+        f"cross-corpus: train {len(train)} files / {n_train_spk} speakers, "
+        f"test {len(keep)} files / {pd.Series(spk_report).nunique()} speakers"
+    )
+    folds = [_fold_entry(0, y_true, y_pred, spk_report, params, inner)]
+    return _build_report(
+        y_true,
+        y_pred,
+        spk_report,
+        folds,
+        shared,
+        cv=description,
+        dropped_labels=dropped,
+        **info,
+    )

@@ -1,0 +1,199 @@
+import sys
+import types
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.model_selection import LeaveOneGroupOut, cross_validate
+
+from sertk.classifier import EmotionClassifier
+from sertk.errors import ParameterError
+
+LABELS = np.array(["anger", "neutral", "sadness"])
+
+
+def speaker_data(rng, n_speakers=5, per_class=8, n_features=4):
+    """Three classes; each speaker shifts and scales every feature strongly."""
+    n_rows = per_class * len(LABELS)
+    speakers = np.repeat([f"s{i}" for i in range(n_speakers)], n_rows)
+    y = np.tile(LABELS, n_speakers * per_class)
+    centres = rng.normal(0, 3, size=(len(LABELS), n_features))
+    X = rng.normal(size=(len(y), n_features)) + centres[np.searchsorted(LABELS, y)]
+    offset = rng.normal(0, 8, size=(n_speakers, n_features))
+    scale = rng.uniform(0.5, 3, size=(n_speakers, n_features))
+    codes = np.repeat(np.arange(n_speakers), n_rows)
+    X = X * scale[codes] + offset[codes]
+    columns = [f"feat{i}__mean" for i in range(n_features)]
+    return pd.DataFrame(X, columns=columns), y, speakers
+
+
+def test_fit_predict_on_a_feature_dataframe(rng):
+    X, y, spk = speaker_data(rng)
+    clf = EmotionClassifier().fit(X, y, speakers=spk)
+    assert clf.classes_.tolist() == sorted(LABELS)
+    assert list(clf.feature_names_in_) == list(X.columns)
+    assert clf.n_features_in_ == 4
+    summary = clf.training_summary_
+    assert summary["n_files"] == len(y)
+    assert summary["speakers"] == [f"s{i}" for i in range(5)]
+    assert summary["class_counts"] == {"anger": 40, "neutral": 40, "sadness": 40}
+    assert summary["speaker_normalised"] is True
+    pred = clf.predict(X, speakers=spk)
+    assert set(pred) <= set(LABELS)
+    assert clf.score(X, y, speakers=spk) == balanced_accuracy_score(y, pred)
+
+
+def test_speaker_normalisation_is_what_generalises_to_a_new_speaker(rng):
+    X, y, spk = speaker_data(rng, n_speakers=6)
+    train, test = spk != "s5", spk == "s5"
+    X[test] = X[test] * 2.0 + 40.0  # a voice unlike any training speaker's
+    clf = EmotionClassifier().fit(X[train], y[train], speakers=spk[train])
+    assert clf.score(X[test], y[test], speakers=spk[test]) > 0.9
+    # Without the test speaker's ids (pooled statistics), or without speaker
+    # normalisation at all, the unseen speaker's offset ruins it.
+    assert clf.score(X[test], y[test]) < 0.7
+    plain = EmotionClassifier(speaker_norm=False).fit(X[train], y[train], spk[train])
+    assert plain.score(X[test], y[test], speakers=spk[test]) < 0.7
+    assert plain.training_summary_["speaker_normalised"] is False
+
+
+def test_all_nan_training_column_and_nan_rows_still_predict(rng):
+    X, y, spk = speaker_data(rng)
+    X["empty__mean"] = np.nan
+    X.iloc[::7, 0] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf = EmotionClassifier().fit(X, y, speakers=spk)
+    assert clf.training_summary_["empty_features"] == ["empty__mean"]
+    X_new = X.iloc[:4].copy()
+    X_new.iloc[0] = np.nan  # a row with no feature at all
+    X_new.iloc[1, 2] = np.nan
+    X_new.iloc[2, -1] = 1.0  # a value where training had none
+    pred = clf.predict(X_new)
+    assert len(pred) == 4 and set(pred) <= set(LABELS)
+    proba = clf.predict_proba(X_new)
+    assert proba.shape == (4, 3) and np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+
+
+def test_predict_proba_is_in_classes_order_and_mostly_agrees(rng):
+    X, y, spk = speaker_data(rng)
+    clf = EmotionClassifier().fit(X, y, speakers=spk)
+    proba = clf.predict_proba(X, speakers=spk)
+    agree = clf.classes_[proba.argmax(axis=1)] == clf.predict(X, speakers=spk)
+    assert agree.mean() > 0.9
+    assert clf.decision_function(X, speakers=spk).shape == (len(y), 3)
+
+
+def test_probability_false_skips_calibration(rng):
+    X, y, spk = speaker_data(rng, n_speakers=1)
+    clf = EmotionClassifier(probability=False).fit(X, y)
+    assert not hasattr(clf, "predict_proba")
+    with pytest.raises(ParameterError, match="probability=False"):
+        EmotionClassifier().fit(X.iloc[:4], y[:4])  # one "neutral", one "sadness"
+    clf = EmotionClassifier(probability=False).fit(X.iloc[:4], y[:4])
+    assert clf.predict(X.iloc[:2]).shape == (2,)
+
+
+def test_arrays_work_without_speakers(rng):
+    X, y, _ = speaker_data(rng, n_speakers=1)
+    clf = EmotionClassifier().fit(X.to_numpy(), y)
+    assert clf.training_summary_["speakers"] is None
+    assert clf.training_summary_["speaker_normalised"] is False
+    assert not hasattr(clf, "feature_names_in_")
+    assert clf.score(X.to_numpy(), y) > 0.8
+
+
+def test_metadata_routing_with_cross_validate(rng):
+    X, y, spk = speaker_data(rng)
+    with sklearn.config_context(enable_metadata_routing=True):
+        clf = EmotionClassifier(probability=False).set_fit_request(speakers=True)
+        clf.set_score_request(speakers=True)
+        result = cross_validate(
+            clf, X, y, cv=LeaveOneGroupOut(), params={"speakers": spk, "groups": spk}
+        )
+    assert result["test_score"].mean() > 0.9  # score is UAR with test speakers
+
+
+class FakeExtractor:
+    """Stands in for sertk.extract.FeatureExtractor: features from a table."""
+
+    table: pd.DataFrame
+    made: list = []
+
+    def __init__(self, feature_set="default", **params):
+        self.feature_set = feature_set
+        self.params = params
+        FakeExtractor.made.append(self)
+
+    def fit(self, X=None, y=None):
+        return self
+
+    def transform(self, X):
+        paths = X["path"] if isinstance(X, pd.DataFrame) else X
+        out = self.table.loc[list(paths)]
+        out.index.name = "path"
+        return out
+
+
+@pytest.fixture
+def fake_extract(monkeypatch, rng):
+    X, y, spk = speaker_data(rng)
+    paths = [f"/corpus/{s}_{i:03d}.wav" for i, s in enumerate(spk)]
+    FakeExtractor.table = X.set_axis(paths)
+    FakeExtractor.made = []
+    module = types.ModuleType("sertk.extract")
+    module.FeatureExtractor = FakeExtractor
+    monkeypatch.setitem(sys.modules, "sertk.extract", module)
+    return paths, y, spk
+
+
+def test_audio_paths_are_extracted_with_the_classifiers_settings(fake_extract):
+    paths, y, spk = fake_extract
+    clf = EmotionClassifier(feature_set="compact", extractor_params={"n_jobs": 2})
+    clf.fit(paths, y, speakers=spk)
+    (extractor,) = FakeExtractor.made
+    assert extractor.feature_set == "compact" and extractor.params == {"n_jobs": 2}
+    assert clf.extractor_ is extractor
+    assert list(clf.feature_names_in_) == list(FakeExtractor.table.columns)
+    # A manifest-like frame: path plus non-float columns (speaker read as int).
+    manifest = pd.DataFrame({"path": paths, "label": y, "speaker": np.arange(len(y))})
+    from_frame = clf.predict(manifest, speakers=spk)
+    np.testing.assert_array_equal(from_frame, clf.predict(np.array(paths), spk))
+    assert clf.score(paths, y, speakers=spk) > 0.9
+
+
+def test_audio_for_a_model_trained_on_features_is_refused(fake_extract, rng):
+    paths, y, spk = fake_extract
+    clf = EmotionClassifier().fit(FakeExtractor.table, y, speakers=spk)
+    with pytest.raises(ParameterError, match="trained on feature columns"):
+        clf.predict(paths)
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"kernel": "cubic"}, "kernel='cubic'"),
+        ({"C": 0}, "C=0"),
+        ({"speaker_norm": "yes"}, "speaker_norm"),
+        ({"min_speaker_samples": 0}, "min_samples=0"),
+        ({"extractor_params": {"feature_set": "x"}}, "feature_set"),
+    ],
+)
+def test_bad_parameters_raise_parameter_error(rng, params, match):
+    X, y, spk = speaker_data(rng, n_speakers=1)
+    with pytest.raises(ParameterError, match=match):
+        EmotionClassifier(**params).fit(X, y, speakers=spk)
+
+
+def test_bad_inputs_name_the_problem(rng):
+    X, y, spk = speaker_data(rng, n_speakers=1)
+    with pytest.raises(ParameterError, match="one class"):
+        EmotionClassifier().fit(X, np.full(len(y), "anger"))
+    with pytest.raises(ParameterError, match="speakers has shape"):
+        EmotionClassifier().fit(X, y, speakers=spk[:3])
+    with pytest.raises(ParameterError, match="single path"):
+        EmotionClassifier().fit("clip.wav", ["anger"])
