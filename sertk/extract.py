@@ -36,7 +36,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from tqdm.auto import tqdm
 
 from .audio import load, prepare_signal
-from .contours import Analysis, compute_group
+from .contours import Analysis, compute_group, contour_values
 from .errors import AudioError, ParameterError, SertkError
 from .feature_sets import FeatureSet, get_feature_set
 from .functionals import compute_functionals
@@ -91,13 +91,14 @@ def _features(
 ) -> np.ndarray:
     analysis = Analysis(signal, settings)
     values: dict[str, np.ndarray | float] = {}
-    for group in sorted(feature_set.groups(settings.n_mfcc)):
+    for group in sorted(feature_set.groups(settings.n_mfcc, settings.n_mels)):
         values.update(compute_group(group, analysis))
-    pairs = feature_set.expanded(settings.n_mfcc)
+    pairs = feature_set.expanded(settings.n_mfcc, settings.n_mels)
     row: list[float] = []
     if pairs:
         wanted = {f for _, functionals in pairs for f in functionals}
-        matrix = np.vstack([values[contour] for contour, _ in pairs])
+        matrix = np.vstack([contour_values(contour, values, analysis)
+                            for contour, _ in pairs])
         stats = compute_functionals(matrix, settings.hop_seconds, wanted)
         row = [
             stats[f][i] for i, (_, functionals) in enumerate(pairs) for f in functionals
@@ -150,9 +151,9 @@ def extract_signal(
     """
     fs = get_feature_set(feature_set)
     settings = settings or AnalysisSettings()
-    fs.validate(settings.n_mfcc)
+    fs.validate(settings.n_mfcc, settings.n_mels)
     x = prepare_signal(signal, sr, sr=settings.sr)
-    names = fs.feature_names(settings.n_mfcc)
+    names = fs.feature_names(settings.n_mfcc, settings.n_mels)
     return pd.Series(_features(x, fs, settings), index=names, dtype=np.float64)
 
 
@@ -318,7 +319,7 @@ def iter_extract(
     """
     fs = get_feature_set(feature_set)
     settings = settings or AnalysisSettings()
-    fs.validate(settings.n_mfcc)
+    fs.validate(settings.n_mfcc, settings.n_mels)
     items = [s if isinstance(s, Segment) else Segment(os.fspath(s)) for s in segments]
     cache = os.fspath(cache) if cache is not None else None
     batches = list(_batches(items, BATCH_SIZE))
@@ -391,7 +392,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     feature_set : str or FeatureSet, default="default"
-        ``"minimal"`` (about 100 features), ``"default"`` (about 500) or a
+        ``"minimal"`` (105 features), ``"default"`` (950) or a
         custom :class:`FeatureSet`.
     sr : int > 0, default=16000
         Analysis rate in Hz; files are resampled to it.
@@ -430,7 +431,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
     >>> sf.write(path, 0.3 * np.sin(2 * np.pi * 220 * t), 16000)
     >>> table = FeatureExtractor(feature_set="minimal").transform([path])
     >>> table.shape
-    (1, 85)
+    (1, 105)
     """
 
     def __init__(
@@ -494,7 +495,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             )
         fs = get_feature_set(self.feature_set)
         settings = self.settings()
-        fs.validate(settings.n_mfcc)
+        fs.validate(settings.n_mfcc, settings.n_mels)
         return fs, settings
 
     def fit(self, X=None, y=None):
@@ -530,7 +531,8 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         np.ndarray of str
         """
         fs, settings = self._validated()
-        return np.asarray(fs.feature_names(settings.n_mfcc), dtype=object)
+        names = fs.feature_names(settings.n_mfcc, settings.n_mels)
+        return np.asarray(names, dtype=object)
 
     def extraction_params(self) -> dict:
         """Return what determines the features, for saving beside them.
@@ -603,7 +605,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         """
         fs, settings = self._validated()
         segments, index = _as_segments(X)
-        columns = fs.feature_names(settings.n_mfcc)
+        columns = fs.feature_names(settings.n_mfcc, settings.n_mels)
         data = np.full((len(segments), len(columns)), np.nan)
         errors = []
         for i, result in enumerate(self.iter_results(X)):

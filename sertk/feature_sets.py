@@ -9,9 +9,11 @@ can always be parsed back with :func:`parse_feature_name`.
 Two sets are built in:
 
 - ``minimal``: about 100 features covering what eGeMAPS covers (F0,
-  loudness, voice quality, formants, spectral balance, MFCC 1-4, rhythm).
-- ``default``: several hundred features: the full functional battery on
-  every contour, all MFCCs with deltas.
+  loudness, voice quality, formants, spectral balance, MFCC 1-4, rhythm),
+  spectral balance also on voiced and unvoiced frames apart.
+- ``default``: about 950 features: the full functional battery on every
+  contour, all MFCCs with deltas, mel band levels, and the MFCC and
+  spectral-balance contours on voiced and unvoiced frames apart.
 
 Examples
 --------
@@ -43,6 +45,15 @@ _ALL = tuple(f for f in FUNCTIONALS if not f.endswith("_slope_mean"))
 _ALL_WITH_SLOPES = tuple(FUNCTIONALS)
 _SHAPE = ("mean", "std", "p20", "p50", "p80", "range_p20_p80")
 _MEAN_STD = ("mean", "std")
+_FIVE = ("mean", "std", "p20", "p50", "p80")
+_DISTRIBUTION = (*_SHAPE, "skew", "kurtosis")
+#: Contours whose voiced and unvoiced frames are also summarised apart, as in
+#: eGeMAPS: spectral balance differs between the two in emotion-specific ways.
+_SPLIT = ("spectral_centroid", "alpha_ratio", "hammarberg", "spectral_slope_0_500",
+          "spectral_slope_500_1500", "spectral_flux", "loudness")
+_MINIMAL_SPLIT = ("mfcc01", "mfcc02", "mfcc03", "mfcc04", "alpha_ratio", "hammarberg",
+                  "spectral_slope_0_500", "spectral_slope_500_1500", "spectral_flux",
+                  "loudness")
 
 
 class FeatureName(NamedTuple):
@@ -118,78 +129,92 @@ class FeatureSet:
     descriptors: tuple[str, ...] = ()
     description: str = field(default="", compare=False)
 
-    def expanded(self, n_mfcc: int = 16) -> list[tuple[str, tuple[str, ...]]]:
-        """Return the ``(contour, functionals)`` pairs with MFCC families expanded.
+    def expanded(self, n_mfcc: int = 16, n_mels: int = 26
+                 ) -> list[tuple[str, tuple[str, ...]]]:
+        """Return the ``(contour, functionals)`` pairs with families expanded.
 
         Parameters
         ----------
         n_mfcc : int > 0, default=16
             Number of MFCCs the ``mfcc*`` families stand for.
+        n_mels : int > 0, default=26
+            Number of mel bands the ``melband*`` families stand for.
 
         Returns
         -------
         list of (str, tuple of str)
         """
+        sizes = {"mfcc": n_mfcc, "melband": n_mels}
         pairs = []
         for contour, functionals in self.contours:
-            if contour.startswith("mfcc*"):
-                suffix = contour[len("mfcc*"):]
-                pairs.extend((f"mfcc{k:02d}{suffix}", functionals)
-                             for k in range(1, n_mfcc + 1))
+            family, star, suffix = contour.partition("*")
+            if star:
+                pairs.extend((f"{family}{k:02d}{suffix}", functionals)
+                             for k in range(1, sizes[family] + 1))
             else:
                 pairs.append((contour, functionals))
         return pairs
 
-    def feature_names(self, n_mfcc: int = 16) -> list[str]:
+    def feature_names(self, n_mfcc: int = 16, n_mels: int = 26) -> list[str]:
         """Return the set's column names, in order.
 
         Parameters
         ----------
         n_mfcc : int > 0, default=16
             Number of MFCCs the ``mfcc*`` families stand for.
+        n_mels : int > 0, default=26
+            Number of mel bands the ``melband*`` families stand for.
 
         Returns
         -------
         list of str
         """
         names = [f"{contour}__{functional}"
-                 for contour, functionals in self.expanded(n_mfcc)
+                 for contour, functionals in self.expanded(n_mfcc, n_mels)
                  for functional in functionals]
         return names + list(self.descriptors)
 
-    def groups(self, n_mfcc: int = 16) -> set[str]:
+    def groups(self, n_mfcc: int = 16, n_mels: int = 26) -> set[str]:
         """Return the contour groups the set needs.
 
         Parameters
         ----------
         n_mfcc : int > 0, default=16
             Number of MFCCs the ``mfcc*`` families stand for.
+        n_mels : int > 0, default=26
+            Number of mel bands the ``melband*`` families stand for.
 
         Returns
         -------
         set of str
         """
-        names = [c for c, _ in self.expanded(n_mfcc)] + list(self.descriptors)
+        names = [c for c, _ in self.expanded(n_mfcc, n_mels)] + list(self.descriptors)
         return {contour_info(name).group for name in names}
 
-    def validate(self, n_mfcc: int = 16) -> None:
+    def validate(self, n_mfcc: int = 16, n_mels: int = 26) -> None:
         """Check every name of the set against the grammar.
 
         Parameters
         ----------
         n_mfcc : int > 0, default=16
             Number of MFCCs available.
+        n_mels : int > 0, default=26
+            Number of mel bands available.
 
         Raises
         ------
         ParameterError
-            If a name is unknown or an MFCC index exceeds ``n_mfcc``.
+            If a name is unknown, or an MFCC or mel band index exceeds
+            ``n_mfcc`` or ``n_mels``.
         """
-        for name in self.feature_names(n_mfcc):
+        sizes = {"mfcc": ("n_mfcc", n_mfcc), "melband": ("n_mels", n_mels)}
+        for name in self.feature_names(n_mfcc, n_mels):
             contour = parse_feature_name(name).contour
-            if contour.startswith("mfcc") and int(contour[4:6]) > n_mfcc:
-                raise ParameterError(
-                    f"feature set {self.name!r} uses {contour} but n_mfcc={n_mfcc}")
+            for family, (setting, size) in sizes.items():
+                index = contour[len(family):][:2]
+                if contour.startswith(family) and index.isdigit() and int(index) > size:
+                    raise ParameterError(f"feature set {self.name!r} uses {contour} "
+                                         f"but {setting}={size}")
 
 
 MINIMAL = FeatureSet(
@@ -218,6 +243,8 @@ MINIMAL = FeatureSet(
         ("mfcc02", _SHAPE[:5]),
         ("mfcc03", _SHAPE[:5]),
         ("mfcc04", _SHAPE[:5]),
+        *((f"{c}_{v}", ("mean",))
+          for v in ("voiced", "unvoiced") for c in _MINIMAL_SPLIT),
     ),
     (
         "jitter__local", "shimmer__local_db", "voiced__fraction",
@@ -254,9 +281,13 @@ DEFAULT = FeatureSet(
         ("zcr", _ALL),
         ("mfcc*", _ALL),
         ("mfcc*_delta", ("std", "p20", "p80", "range_p20_p80")),
+        ("melband*", _DISTRIBUTION),
+        *((f"{c}_{v}", _FIVE)
+          for c in ("mfcc*", *_SPLIT) for v in ("voiced", "unvoiced")),
     ),
     tuple(DESCRIPTORS),
-    "The full battery: every functional of every contour, MFCCs with deltas.",
+    "The full battery: every functional of every contour, MFCCs with deltas, "
+    "mel bands, voiced/unvoiced spectra.",
 )
 
 #: Built-in feature sets by name.

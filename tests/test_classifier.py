@@ -93,8 +93,10 @@ def test_probability_false_skips_calibration(rng):
     clf = EmotionClassifier(probability=False).fit(X, y)
     assert not hasattr(clf, "predict_proba")
     with pytest.raises(ParameterError, match="probability=False"):
-        EmotionClassifier().fit(X.iloc[:4], y[:4])  # one "neutral", one "sadness"
-    clf = EmotionClassifier(probability=False).fit(X.iloc[:4], y[:4])
+        EmotionClassifier(projection=None).fit(X.iloc[:4], y[:4])  # 1 neutral, 1 sad
+    with pytest.raises(ParameterError, match="projection=None"):
+        EmotionClassifier(probability=False).fit(X.iloc[:4], y[:4])
+    clf = EmotionClassifier(probability=False, projection=None).fit(X.iloc[:4], y[:4])
     assert clf.predict(X.iloc[:2]).shape == (2,)
 
 

@@ -5,6 +5,10 @@ and the intermediates computed once and shared). *Contour* groups return
 arrays on the frame grid (NaN where undefined); *descriptor* groups return
 utterance-level values whose names are already feature columns.
 
+Any contour defined on active or all frames also has two *voicing variants*,
+``<contour>_voiced`` and ``<contour>_unvoiced``, which keep only its voiced
+(or only its unvoiced) frames; :func:`contour_values` resolves them.
+
 :data:`CONTOURS` and :data:`DESCRIPTORS` document every name: its group,
 unit, the frames it is defined on and what it measures.
 
@@ -41,8 +45,10 @@ __all__ = [
     "GROUPS",
     "Analysis",
     "ContourInfo",
+    "VOICING_VARIANTS",
     "compute_group",
     "contour_info",
+    "contour_values",
 ]
 
 
@@ -155,6 +161,35 @@ for _name, _what in (("voiced_segment", "runs of voiced frames"),
         "temporal", "s", "utterance", f"Standard deviation of the length of {_what}")
 
 _MFCC = re.compile(r"^mfcc(\d{2})(_delta)?$")
+_MELBAND = re.compile(r"^melband(\d{2})$")
+
+#: Suffixes that restrict a contour to voiced or unvoiced frames.
+VOICING_VARIANTS = ("voiced", "unvoiced")
+
+
+def _split_variant(name: str) -> tuple[str, str | None]:
+    base, _, variant = name.rpartition("_")
+    if base and variant in VOICING_VARIANTS:
+        return base, variant
+    return name, None
+
+
+def _base_info(name: str) -> ContourInfo | None:
+    if name in CONTOURS:
+        return CONTOURS[name]
+    match = _MFCC.match(name)
+    if match and int(match.group(1)) > 0:
+        k = int(match.group(1))
+        if match.group(2):
+            return ContourInfo("spectral", "per frame", "active",
+                               f"Regression delta (+/-2 frames) of MFCC {k}")
+        return ContourInfo("spectral", "dB (cepstral)", "active",
+                           f"MFCC {k}: DCT-II of the log power in n_mels HTK mel bands")
+    match = _MELBAND.match(name)
+    if match and int(match.group(1)) > 0:
+        return ContourInfo("spectral", "dB", "active",
+                           f"Log power of HTK mel band {int(match.group(1))}")
+    return None
 
 
 def contour_info(name: str) -> ContourInfo:
@@ -163,8 +198,9 @@ def contour_info(name: str) -> ContourInfo:
     Parameters
     ----------
     name : str
-        A key of :data:`CONTOURS` or :data:`DESCRIPTORS`, or ``mfccNN`` /
-        ``mfccNN_delta``.
+        A key of :data:`CONTOURS` or :data:`DESCRIPTORS`, ``mfccNN``,
+        ``mfccNN_delta``, ``melbandNN``, or a voicing variant of a contour
+        (``mfcc03_voiced``, ``loudness_unvoiced``).
 
     Returns
     -------
@@ -179,22 +215,56 @@ def contour_info(name: str) -> ContourInfo:
     --------
     >>> contour_info("mfcc03").group
     'spectral'
+    >>> contour_info("loudness_voiced").frames
+    'voiced'
     """
-    if name in CONTOURS:
-        return CONTOURS[name]
     if name in DESCRIPTORS:
         return DESCRIPTORS[name]
-    match = _MFCC.match(name)
-    if match and int(match.group(1)) > 0:
-        k = int(match.group(1))
-        if match.group(2):
-            return ContourInfo("spectral", "per frame", "active",
-                               f"Regression delta (+/-2 frames) of MFCC {k}")
-        return ContourInfo("spectral", "dB (cepstral)", "active",
-                           f"MFCC {k}: DCT-II of the log power in n_mels HTK mel bands")
+    info = _base_info(name)
+    if info is not None:
+        return info
+    base, variant = _split_variant(name)
+    info = _base_info(base) if variant else None
+    if info is not None and info.frames in ("active", "all"):
+        frames = variant if info.frames == "all" else f"{variant} and {info.frames}"
+        return ContourInfo(info.group, info.unit, frames,
+                           f"{info.description}; {variant} frames only")
     raise ParameterError(
-        f"unknown contour {name!r}; known: {sorted(CONTOURS)}, mfccNN, mfccNN_delta "
-        f"and descriptors {sorted(DESCRIPTORS)}")
+        f"unknown contour {name!r}; known: {sorted(CONTOURS)}, mfccNN, mfccNN_delta, "
+        f"melbandNN, their _voiced/_unvoiced variants, and descriptors "
+        f"{sorted(DESCRIPTORS)}")
+
+
+def contour_values(name: str, computed: dict[str, np.ndarray],
+                   analysis: Analysis) -> np.ndarray:
+    """Return a contour by name from its group's output, resolving variants.
+
+    Parameters
+    ----------
+    name : str
+        A contour name (see :func:`contour_info`).
+    computed : dict of str to np.ndarray
+        Contours computed by the groups so far.
+    analysis : Analysis
+        The analysis, for the voicing mask of variants.
+
+    Returns
+    -------
+    np.ndarray, shape (analysis.n_frames,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertk.settings import AnalysisSettings
+    >>> a = Analysis(np.zeros(1600), AnalysisSettings())
+    >>> contour_values("x_voiced", {"x": np.ones(a.n_frames)}, a)[:3]
+    array([nan, nan, nan])
+    """
+    if name in computed:
+        return computed[name]
+    base, variant = _split_variant(name)
+    keep = analysis.voiced if variant == "voiced" else ~analysis.voiced
+    return np.where(keep, computed[base], np.nan)
 
 
 def compute_group(group: str, analysis: Analysis) -> dict[str, np.ndarray | float]:

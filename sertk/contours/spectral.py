@@ -8,6 +8,7 @@ are NaN. Definitions (``P`` power, ``|X|`` magnitude, ``f`` bin frequency):
 - ``mfccNN``: MFCC ``NN`` (1..n_mfcc), DCT-II (orthonormal) of the log mel
   power (``n_mels`` HTK bands), as librosa computes it; ``mfccNN_delta``:
   its regression delta over +/-2 frames (per frame).
+- ``melbandNN``: log power of mel band ``NN`` (1..n_mels), dB re full scale.
 - ``spectral_centroid``: sum(f |X|) / sum(|X|), Hz.
 - ``spectral_rolloff``: frequency below which 85 % of the power lies, Hz.
 - ``spectral_flatness``: geometric over arithmetic mean of P (0..1).
@@ -98,7 +99,8 @@ def spectral_contours(analysis: Analysis) -> dict[str, np.ndarray]:
     Returns
     -------
     dict of str to np.ndarray
-        ``mfcc01``..``mfccNN``, ``mfcc01_delta``.., and the spectral measures
+        ``mfcc01``..``mfccNN``, ``mfcc01_delta``.., ``melband01``.., and the
+        spectral measures
         listed in the module docstring, each on the frame grid.
     """
     s = analysis.settings
@@ -132,6 +134,8 @@ def spectral_contours(analysis: Analysis) -> dict[str, np.ndarray]:
         s.win_length / s.sr)
 
     out = {f"mfcc{k:02d}": mfcc[k - 1] for k in range(1, s.n_mfcc + 1)}
+    out.update({f"melband{k:02d}": log_mel[:, k - 1].copy()
+                for k in range(1, s.n_mels + 1)})
     out.update({f"mfcc{k:02d}_delta": mfcc_delta[k - 1]
                 for k in range(1, s.n_mfcc + 1)})
     out.update({
