@@ -5,7 +5,13 @@ from conftest import SR, harmonic_tone
 from sklearn.base import clone
 
 from sertk.errors import AudioError, ParameterError
-from sertk.extract import FeatureExtractor, Segment, extract_signal, iter_extract
+from sertk.extract import (
+    FeatureExtractor,
+    Segment,
+    extract_signal,
+    extract_windows,
+    iter_extract,
+)
 from sertk.feature_sets import FeatureSet
 
 
@@ -122,3 +128,28 @@ def test_emodb_sample_has_no_all_nan_column(emodb_root):
     table = FeatureExtractor(n_jobs=2, progress=False).transform(paths)
     assert table.shape == (len(paths), len(FeatureExtractor().get_feature_names_out()))
     assert not table.isna().all().any(), table.columns[table.isna().all()].tolist()
+
+
+def test_extract_windows_follows_the_signal():
+    x = np.concatenate([harmonic_tone(150.0, duration=2.0),
+                        harmonic_tone(300.0, duration=2.0)])
+    table = extract_windows(x, SR, [(0.0, 2.0), (2.0, 4.0), (1.0, 3.0)])
+    f0 = table["f0_hz__p50"].to_numpy()
+    assert f0[0] == pytest.approx(150, rel=0.02)
+    assert f0[1] == pytest.approx(300, rel=0.02)
+    assert table["duration__seconds"].tolist() == pytest.approx([2.0, 2.0, 2.0])
+    assert table.index.names == ["start", "end"]
+    assert table["jitter__local"].notna().all()
+
+
+def test_window_over_the_whole_signal_matches_extract_signal():
+    x = harmonic_tone(180.0, duration=1.5)
+    whole = extract_signal(x, SR, feature_set="minimal")
+    window = extract_windows(x, SR, [(0.0, 1.5)], feature_set="minimal").iloc[0]
+    np.testing.assert_allclose(window.to_numpy(), whole.to_numpy(), rtol=0.02,
+                               atol=1e-6)
+
+
+def test_extract_windows_rejects_bad_windows():
+    with pytest.raises(ParameterError, match="start < end"):
+        extract_windows(harmonic_tone(150.0), SR, [(0.5, 0.5)])

@@ -42,6 +42,7 @@ from .voice_quality import harmonic_contours, perturbation_descriptors
 __all__ = [
     "CONTOURS",
     "DESCRIPTORS",
+    "DESCRIPTOR_GROUPS",
     "GROUPS",
     "Analysis",
     "ContourInfo",
@@ -85,6 +86,9 @@ GROUPS: dict[str, Callable[[Analysis], dict]] = {
     "perturbation": perturbation_descriptors,
     "temporal": temporal_descriptors,
 }
+
+#: Groups that return utterance-level descriptors rather than contours.
+DESCRIPTOR_GROUPS = ("perturbation", "temporal")
 
 _PRAAT_PITCH = "Praat To Pitch (ac), floor f0_min, ceiling f0_max, 10 ms step"
 
@@ -267,7 +271,8 @@ def contour_values(name: str, computed: dict[str, np.ndarray],
     return np.where(keep, computed[base], np.nan)
 
 
-def compute_group(group: str, analysis: Analysis) -> dict[str, np.ndarray | float]:
+def compute_group(group: str, analysis: Analysis, frames: slice | None = None
+                  ) -> dict[str, np.ndarray | float]:
     """Run one contour group on an analysis.
 
     Parameters
@@ -276,6 +281,10 @@ def compute_group(group: str, analysis: Analysis) -> dict[str, np.ndarray | floa
         A key of :data:`GROUPS`.
     analysis : Analysis
         The shared analysis of one signal.
+    frames : slice, optional
+        For descriptor groups (:data:`DESCRIPTOR_GROUPS`): the span of frames
+        to describe, the whole signal when omitted. Contour groups always
+        cover the whole signal and ignore it.
 
     Returns
     -------
@@ -292,4 +301,6 @@ def compute_group(group: str, analysis: Analysis) -> dict[str, np.ndarray | floa
     except KeyError:
         raise ParameterError(
             f"unknown contour group {group!r}; choose from {list(GROUPS)}") from None
+    if group in DESCRIPTOR_GROUPS:
+        return function(analysis, frames)
     return function(analysis)

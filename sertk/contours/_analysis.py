@@ -14,6 +14,7 @@ from functools import cached_property, lru_cache
 import librosa
 import numpy as np
 import parselmouth
+from parselmouth.praat import call
 
 from ..settings import AnalysisSettings
 
@@ -148,6 +149,11 @@ class Analysis:
         f0 = np.where(selected["frequency"] > 0, selected["frequency"], np.nan)
         return align_to_grid(self.pitch.xs(), f0, self.n_frames,
                              self.settings.hop_seconds)
+
+    @cached_property
+    def pulses(self) -> parselmouth.Data:
+        """Glottal pulses, Praat ``To PointProcess (cc)`` from sound and pitch."""
+        return call([self.sound, self.pitch], "To PointProcess (cc)")
 
     @cached_property
     def voiced(self) -> np.ndarray:

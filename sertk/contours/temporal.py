@@ -52,13 +52,17 @@ def _stats(lengths: np.ndarray, hop: float) -> tuple[float, float]:
     return float(seconds.mean()), float(seconds.std())
 
 
-def temporal_descriptors(analysis: Analysis) -> dict[str, float]:
-    """Return the temporal descriptors of an analysis.
+def temporal_descriptors(analysis: Analysis, frames: slice | None = None
+                         ) -> dict[str, float]:
+    """Return the temporal descriptors of the signal, or of a span of frames.
 
     Parameters
     ----------
     analysis : Analysis
         The shared analysis of one signal.
+    frames : slice, optional
+        Frames ``[start, stop)`` of the span to describe; the whole signal
+        when omitted.
 
     Returns
     -------
@@ -68,16 +72,20 @@ def temporal_descriptors(analysis: Analysis) -> dict[str, float]:
         ``voiced_segment__std_length``, and the same four for ``pause``.
     """
     hop = analysis.settings.hop_seconds
-    duration = analysis.duration
-    segments, pauses = runs(analysis.voiced)
+    if frames is None:
+        voiced, duration = analysis.voiced, analysis.duration
+    else:
+        voiced = analysis.voiced[frames]
+        duration = max(voiced.size - 1, 0) * hop  # first to last frame centre
+    segments, pauses = runs(voiced)
     out = {
         "duration__seconds": float(duration),
-        "voiced__fraction": float(analysis.voiced.mean()),
+        "voiced__fraction": float(voiced.mean()) if voiced.size else np.nan,
     }
     for name, lengths in (("voiced_segment", segments), ("pause", pauses)):
         mean, std = _stats(lengths, hop)
         out[f"{name}__count"] = float(lengths.size)
-        out[f"{name}__rate"] = lengths.size / duration
+        out[f"{name}__rate"] = lengths.size / duration if duration > 0 else np.nan
         out[f"{name}__mean_length"] = mean
         out[f"{name}__std_length"] = std
     return out

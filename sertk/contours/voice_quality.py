@@ -41,13 +41,17 @@ _MAX_PERIOD_FACTOR = 1.3
 _MAX_AMPLITUDE_FACTOR = 1.6
 
 
-def perturbation_descriptors(analysis: Analysis) -> dict[str, float]:
-    """Return local jitter and shimmer of the whole signal.
+def perturbation_descriptors(analysis: Analysis, frames: slice | None = None
+                             ) -> dict[str, float]:
+    """Return local jitter and shimmer of the signal, or of a span of frames.
 
     Parameters
     ----------
     analysis : Analysis
         The shared analysis of one signal.
+    frames : slice, optional
+        Frames ``[start, stop)`` of the span to describe; the whole signal
+        when omitted. The glottal pulses are found once for the signal.
 
     Returns
     -------
@@ -55,38 +59,22 @@ def perturbation_descriptors(analysis: Analysis) -> dict[str, float]:
         ``jitter__local`` (ratio), ``shimmer__local`` (ratio) and
         ``shimmer__local_db`` (dB); NaN when there are too few pulses.
     """
-    out = {
-        "jitter__local": np.nan,
-        "shimmer__local": np.nan,
-        "shimmer__local_db": np.nan,
-    }
-    if not analysis.voiced.any():
+    names = ("jitter__local", "shimmer__local", "shimmer__local_db")
+    out = dict.fromkeys(names, np.nan)
+    frames = frames or slice(None)
+    if not analysis.voiced[frames].any():
         return out
+    start, stop, _ = frames.indices(analysis.n_frames)
+    hop = analysis.settings.hop_seconds
+    span = (0.0, 0.0) if frames == slice(None) else (start * hop, stop * hop)
+    periods = (_PERIOD_FLOOR, _PERIOD_CEILING, _MAX_PERIOD_FACTOR)
     try:
-        pulses = call([analysis.sound, analysis.pitch], "To PointProcess (cc)")
-        out["jitter__local"] = call(
-            pulses,
-            "Get jitter (local)",
-            0,
-            0,
-            _PERIOD_FLOOR,
-            _PERIOD_CEILING,
-            _MAX_PERIOD_FACTOR,
-        )
-        args = (
-            0,
-            0,
-            _PERIOD_FLOOR,
-            _PERIOD_CEILING,
-            _MAX_PERIOD_FACTOR,
-            _MAX_AMPLITUDE_FACTOR,
-        )
-        out["shimmer__local"] = call(
-            [analysis.sound, pulses], "Get shimmer (local)", *args
-        )
-        out["shimmer__local_db"] = call(
-            [analysis.sound, pulses], "Get shimmer (local_dB)", *args
-        )
+        pulses = analysis.pulses
+        out["jitter__local"] = call(pulses, "Get jitter (local)", *span, *periods)
+        for name, command in (("shimmer__local", "Get shimmer (local)"),
+                              ("shimmer__local_db", "Get shimmer (local_dB)")):
+            out[name] = call([analysis.sound, pulses], command, *span, *periods,
+                             _MAX_AMPLITUDE_FACTOR)
     except parselmouth.PraatError:
         pass  # too few pulses: the values stay NaN, as documented
     return {k: float(v) if v is not None else np.nan for k, v in out.items()}
