@@ -130,13 +130,23 @@ def _open(path: str | os.PathLike) -> sf.SoundFile:
     if not os.path.exists(name):
         reason = "broken symbolic link" if os.path.islink(name) else "no such file"
         raise AudioError(reason, name)
+    if not os.path.isfile(name):
+        raise AudioError("not a regular file (a pipe, socket or device)", name)
     if os.path.getsize(name) == 0:
         raise AudioError("the file is empty (0 bytes)", name)
-    try:
-        return sf.SoundFile(name)
+    try:  # libsndfile says only "System error" when open fails: ask the OS
+        os.close(os.open(name, os.O_RDONLY))
     except PermissionError as exc:
         raise AudioError("permission denied", name) from exc
-    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+    except OSError as exc:
+        raise AudioError(f"cannot be opened ({exc.strerror})", name) from exc
+    try:
+        # As bytes, so names that are not valid UTF-8 open too.
+        return sf.SoundFile(os.fsencode(name))
+    except sf.LibsndfileError as exc:
+        why = exc.error_string.rstrip(".")
+        raise AudioError(f"not readable as audio ({why})", name) from exc
+    except (RuntimeError, OSError) as exc:
         raise AudioError(f"not readable as audio ({exc})", name) from exc
 
 
@@ -165,6 +175,8 @@ def audio_duration(path: str | os.PathLike) -> float:
 def _frames_range(
     f: sf.SoundFile, start: float | None, end: float | None, name: str
 ) -> tuple[int, int]:
+    if f.frames == 0:
+        raise AudioError("the file holds no audio (a header without samples)", name)
     first = 0 if start is None else int(round(start * f.samplerate))
     last = max(f.frames, first) if end is None else int(round(end * f.samplerate))
     if first < 0 or last < first:
