@@ -27,6 +27,7 @@ from .errors import AudioError, ParameterError
 
 __all__ = [
     "AUDIO_EXTENSIONS",
+    "MAX_DURATION",
     "MIN_DURATION",
     "audio_duration",
     "find_audio_files",
@@ -42,11 +43,32 @@ AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".
 #: periods of the lowest F0 in one window; below this nothing is reliable.
 MIN_DURATION = 0.1
 
+#: Longest signal analysed as one utterance, in seconds (five minutes). The
+#: analysis holds the signal and all its contours in memory, about 2 MB a
+#: second of audio with the "default" feature set (1.1 GB peak at 300 s), and
+#: one row of statistics over minutes of speech averages its emotions away.
+#: Longer files are refused before they are read: analyse segments of them
+#: (``start``/``end``), read them block by block with :func:`iter_blocks`, or
+#: pass ``max_duration=None`` to :func:`load` and :func:`prepare_signal`.
+MAX_DURATION = 300.0
+
 
 def _check_rate(sr: float) -> int:
     if not (isinstance(sr, (int, np.integer)) or float(sr).is_integer()) or sr <= 0:
         raise ParameterError(f"sr must be a positive whole number of Hz, got {sr!r}")
     return int(sr)
+
+
+def _check_max_duration(
+    duration: float, max_duration: float | None, path: str | None
+) -> None:
+    if max_duration is not None and duration > max_duration:
+        raise AudioError(
+            f"{duration:.1f} s is longer than the maximum of {max_duration:g} s "
+            "analysed as one utterance (sertk.audio.MAX_DURATION); analyse "
+            "segments of it (start/end) or cut it into shorter files",
+            path,
+        )
 
 
 def prepare_signal(
@@ -56,6 +78,7 @@ def prepare_signal(
     sr: int = 16000,
     path: str | None = None,
     min_duration: float = MIN_DURATION,
+    max_duration: float | None = MAX_DURATION,
 ) -> np.ndarray:
     """Mix a signal to mono, resample it and check that it can be analysed.
 
@@ -71,6 +94,8 @@ def prepare_signal(
         File the signal came from, named in error messages.
     min_duration : float >= 0, default=MIN_DURATION
         Shortest accepted duration in seconds.
+    max_duration : float > 0 or None, default=MAX_DURATION
+        Longest accepted duration in seconds; None for no limit.
 
     Returns
     -------
@@ -80,8 +105,8 @@ def prepare_signal(
     Raises
     ------
     AudioError
-        If the signal is empty, shorter than ``min_duration``, or holds NaN or
-        infinite samples.
+        If the signal is empty, shorter than ``min_duration``, longer than
+        ``max_duration``, or holds NaN or infinite samples.
     ParameterError
         If a rate is not a positive whole number, or ``signal`` has more than
         two dimensions.
@@ -108,6 +133,7 @@ def prepare_signal(
     x = np.asarray(x, dtype=np.float64)
     if x.size == 0:
         raise AudioError("the audio is empty (no samples)", path)
+    _check_max_duration(x.size / sr_in, max_duration, path)
     if not np.all(np.isfinite(x)):
         n_bad = int(np.count_nonzero(~np.isfinite(x)))
         raise AudioError(f"{n_bad} samples are NaN or infinite", path)
@@ -199,6 +225,7 @@ def load(
     start: float | None = None,
     end: float | None = None,
     min_duration: float = MIN_DURATION,
+    max_duration: float | None = MAX_DURATION,
 ) -> np.ndarray:
     """Read an audio file as a mono signal at the analysis rate.
 
@@ -213,6 +240,9 @@ def load(
         Segment to read, in seconds from the start of the file.
     min_duration : float >= 0, default=MIN_DURATION
         Shortest accepted (segment) duration in seconds.
+    max_duration : float > 0 or None, default=MAX_DURATION
+        Longest accepted (segment) duration in seconds, checked against the
+        header before anything is read; None for no limit.
 
     Returns
     -------
@@ -223,7 +253,8 @@ def load(
     ------
     AudioError
         If the file is missing, a folder, empty, not audio, unreadable,
-        shorter than ``min_duration``, or holds non-finite samples.
+        shorter than ``min_duration``, longer than ``max_duration``, or holds
+        non-finite samples.
     ParameterError
         If ``sr`` or the segment bounds are invalid.
 
@@ -238,13 +269,21 @@ def load(
     name = os.fspath(path)
     with _open(name) as f:
         first, last = _frames_range(f, start, end, name)
+        _check_max_duration((last - first) / f.samplerate, max_duration, name)
         try:
             f.seek(first)
             data = f.read(last - first, dtype="float64", always_2d=True)
         except (sf.LibsndfileError, RuntimeError) as exc:
             raise AudioError(f"could not decode the audio ({exc})", name) from exc
         sr_in = f.samplerate
-    return prepare_signal(data.T, sr_in, sr=sr, path=name, min_duration=min_duration)
+    return prepare_signal(
+        data.T,
+        sr_in,
+        sr=sr,
+        path=name,
+        min_duration=min_duration,
+        max_duration=max_duration,
+    )
 
 
 def iter_blocks(
