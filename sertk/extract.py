@@ -442,6 +442,13 @@ def iter_extract(
                 yield result
 
 
+def _path_index(paths: list[str]) -> pd.Index:
+    try:
+        return pd.Index(paths, name="path")
+    except UnicodeEncodeError:  # a name not valid in UTF-8: no pyarrow string
+        return pd.Index(paths, name="path", dtype=object)
+
+
 def _as_segments(X) -> tuple[list[Segment], pd.Index]:
     if isinstance(X, (str, os.PathLike)):
         X = [X]
@@ -463,16 +470,20 @@ def _as_segments(X) -> tuple[list[Segment], pd.Index]:
                 )
                 for p, s, e in zip(paths, starts, ends, strict=True)
             ]
-            index = pd.MultiIndex.from_tuples(
-                [(s.path, s.start, s.end) for s in segments],
+            index = pd.MultiIndex.from_arrays(
+                [
+                    _path_index(paths),
+                    [s.start for s in segments],
+                    [s.end for s in segments],
+                ],
                 names=["path", "start", "end"],
             )
             return segments, index
-        return [Segment(p) for p in paths], pd.Index(paths, name="path")
+        return [Segment(p) for p in paths], _path_index(paths)
     if isinstance(X, pd.Series):
         X = X.tolist()
     paths = [os.fspath(p) for p in np.asarray(X, dtype=object).ravel()]
-    return [Segment(p) for p in paths], pd.Index(paths, name="path")
+    return [Segment(p) for p in paths], _path_index(paths)
 
 
 class FeatureExtractor(TransformerMixin, BaseEstimator):
