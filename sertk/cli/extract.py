@@ -60,6 +60,11 @@ __all__ = ["build_parser", "main"]
 PROG = "sertk-extract"
 #: What must agree between a table and a run that resumes it.
 _RESUME_KEYS = ("feature_set", "settings")
+#: Why a file whose name is not valid UTF-8 gets no row.
+_NOT_UTF8 = (
+    "the file name is not valid UTF-8, so the table (UTF-8 text) cannot hold "
+    "it; rename the file (e.g. convmv -f latin1 -t utf8)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -232,11 +237,24 @@ def _check_resumable(params: dict, output: str, params_path: str) -> None:
             )
 
 
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(path: str) -> str:
+    r"""Return `path`, bytes that are not UTF-8 shown as ``\xNN``."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _write_errors(path: str, errors: list[tuple[str, str]]) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["path", "error"])
-    writer.writerows(errors)
+    writer.writerows((_printable(p), reason) for p, reason in errors)
     atomic_write_text(path, buffer.getvalue())
 
 
@@ -296,7 +314,9 @@ def _extract(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         )
 
     started = time.perf_counter()
-    errors: list[tuple[str, str]] = []
+    writable = listing["path"].map(_is_utf8).astype(bool)
+    errors = [(p, _NOT_UTF8) for p in listing["path"][~writable]]
+    n_unwritable = len(errors)
     seconds_audio = 0.0
     writer = TableWriter(
         output,
@@ -307,7 +327,7 @@ def _extract(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     )
     try:
         with writer:
-            todo = listing[~listing["path"].isin(writer.done)]
+            todo = listing[writable & ~listing["path"].isin(writer.done)]
             rows = todo.itertuples(index=False, name=None)
             results = extractor.iter_results(todo["path"].tolist())
             for row, result in zip(rows, results, strict=True):
@@ -331,7 +351,7 @@ def _extract(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     say(
         args,
         _summary(
-            len(todo),
+            len(todo) + n_unwritable,
             len(writer.done),
             len(errors),
             seconds_audio,
