@@ -27,12 +27,14 @@ import sys
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 
 import joblib
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from threadpoolctl import ThreadpoolController
 from tqdm.auto import tqdm
 
 from .audio import load, prepare_signal
@@ -85,6 +87,20 @@ def library_versions() -> dict[str, str]:
         except PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+@lru_cache(maxsize=1)
+def _threadpools() -> ThreadpoolController:
+    return ThreadpoolController()  # inspects the loaded libraries once
+
+
+def _one_blas_thread():
+    """Limit BLAS to one thread while extracting.
+
+    Our matrices are small: more threads only compete with the worker
+    processes, and slow even a single process down.
+    """
+    return _threadpools().limit(limits=1)
 
 
 class _Summary:
@@ -176,7 +192,9 @@ def extract_signal(
     fs.validate(settings.n_mfcc, settings.n_mels)
     x = prepare_signal(signal, sr, sr=settings.sr)
     names = fs.feature_names(settings.n_mfcc, settings.n_mels)
-    return pd.Series(_features(x, fs, settings), index=names, dtype=np.float64)
+    with _one_blas_thread():
+        values = _features(x, fs, settings)
+    return pd.Series(values, index=names, dtype=np.float64)
 
 
 def extract_windows(
@@ -239,12 +257,13 @@ def extract_windows(
     if bounds.size and not np.all((bounds[:, 0] >= 0) & (bounds[:, 1] > bounds[:, 0])):
         raise ParameterError("every window needs 0 <= start < end (seconds)")
     x = prepare_signal(signal, sr, sr=settings.sr)
-    summary = _Summary(x, fs, settings)
     hop = settings.hop_seconds
-    # a window holds the frames centred in [start, end]
-    rows = [summary.row(slice(int(np.ceil(a / hop - 1e-9)),
-                              int(np.floor(b / hop + 1e-9)) + 1))
-            for a, b in bounds]
+    with _one_blas_thread():
+        summary = _Summary(x, fs, settings)
+        # a window holds the frames centred in [start, end]
+        rows = [summary.row(slice(int(np.ceil(a / hop - 1e-9)),
+                                  int(np.floor(b / hop + 1e-9)) + 1))
+                for a, b in bounds]
     index = pd.MultiIndex.from_arrays([bounds[:, 0], bounds[:, 1]],
                                       names=["start", "end"])
     return pd.DataFrame(np.asarray(rows).reshape(len(rows), -1), index=index,
@@ -334,8 +353,14 @@ def _extract_batch(
     settings: AnalysisSettings,
     cache: str | None,
 ) -> list[FileResult]:
-    if cache is None:
-        return [_extract_one(s, feature_set, settings) for s in segments]
+    with _one_blas_thread():
+        if cache is None:
+            return [_extract_one(s, feature_set, settings) for s in segments]
+        return _extract_cached(segments, feature_set, settings, cache)
+
+
+def _extract_cached(segments: Sequence[Segment], feature_set: FeatureSet,
+                    settings: AnalysisSettings, cache: str) -> list[FileResult]:
     memory = joblib.Memory(cache, verbose=0)
     cached = memory.cache(_cached_one)
     results = []

@@ -27,6 +27,7 @@ FeatureName(contour='mfcc03', functional='p80')
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import NamedTuple
 
 from .contours import DESCRIPTORS, contour_info
@@ -144,16 +145,7 @@ class FeatureSet:
         -------
         list of (str, tuple of str)
         """
-        sizes = {"mfcc": n_mfcc, "melband": n_mels}
-        pairs = []
-        for contour, functionals in self.contours:
-            family, star, suffix = contour.partition("*")
-            if star:
-                pairs.extend((f"{family}{k:02d}{suffix}", functionals)
-                             for k in range(1, sizes[family] + 1))
-            else:
-                pairs.append((contour, functionals))
-        return pairs
+        return list(_expanded(self, n_mfcc, n_mels))
 
     def feature_names(self, n_mfcc: int = 16, n_mels: int = 26) -> list[str]:
         """Return the set's column names, in order.
@@ -169,10 +161,7 @@ class FeatureSet:
         -------
         list of str
         """
-        names = [f"{contour}__{functional}"
-                 for contour, functionals in self.expanded(n_mfcc, n_mels)
-                 for functional in functionals]
-        return names + list(self.descriptors)
+        return list(_feature_names(self, n_mfcc, n_mels))
 
     def groups(self, n_mfcc: int = 16, n_mels: int = 26) -> set[str]:
         """Return the contour groups the set needs.
@@ -188,8 +177,7 @@ class FeatureSet:
         -------
         set of str
         """
-        names = [c for c, _ in self.expanded(n_mfcc, n_mels)] + list(self.descriptors)
-        return {contour_info(name).group for name in names}
+        return set(_groups(self, n_mfcc, n_mels))
 
     def validate(self, n_mfcc: int = 16, n_mels: int = 26) -> None:
         """Check every name of the set against the grammar.
@@ -207,14 +195,49 @@ class FeatureSet:
             If a name is unknown, or an MFCC or mel band index exceeds
             ``n_mfcc`` or ``n_mels``.
         """
-        sizes = {"mfcc": ("n_mfcc", n_mfcc), "melband": ("n_mels", n_mels)}
-        for name in self.feature_names(n_mfcc, n_mels):
-            contour = parse_feature_name(name).contour
-            for family, (setting, size) in sizes.items():
-                index = contour[len(family):][:2]
-                if contour.startswith(family) and index.isdigit() and int(index) > size:
-                    raise ParameterError(f"feature set {self.name!r} uses {contour} "
-                                         f"but {setting}={size}")
+        _validate(self, n_mfcc, n_mels)
+
+
+# The set's derived lists are cached: extraction asks for them once a file.
+@lru_cache(maxsize=64)
+def _expanded(fs: FeatureSet, n_mfcc: int, n_mels: int
+              ) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    sizes = {"mfcc": n_mfcc, "melband": n_mels}
+    pairs = []
+    for contour, functionals in fs.contours:
+        family, star, suffix = contour.partition("*")
+        if star:
+            pairs.extend((f"{family}{k:02d}{suffix}", functionals)
+                         for k in range(1, sizes[family] + 1))
+        else:
+            pairs.append((contour, functionals))
+    return tuple(pairs)
+
+
+@lru_cache(maxsize=64)
+def _feature_names(fs: FeatureSet, n_mfcc: int, n_mels: int) -> tuple[str, ...]:
+    names = [f"{contour}__{functional}"
+             for contour, functionals in _expanded(fs, n_mfcc, n_mels)
+             for functional in functionals]
+    return (*names, *fs.descriptors)
+
+
+@lru_cache(maxsize=64)
+def _groups(fs: FeatureSet, n_mfcc: int, n_mels: int) -> frozenset[str]:
+    names = [c for c, _ in _expanded(fs, n_mfcc, n_mels)] + list(fs.descriptors)
+    return frozenset(contour_info(name).group for name in names)
+
+
+@lru_cache(maxsize=64)
+def _validate(fs: FeatureSet, n_mfcc: int, n_mels: int) -> None:
+    sizes = {"mfcc": ("n_mfcc", n_mfcc), "melband": ("n_mels", n_mels)}
+    for name in _feature_names(fs, n_mfcc, n_mels):
+        contour = parse_feature_name(name).contour
+        for family, (setting, size) in sizes.items():
+            index = contour[len(family):][:2]
+            if contour.startswith(family) and index.isdigit() and int(index) > size:
+                raise ParameterError(f"feature set {fs.name!r} uses {contour} "
+                                     f"but {setting}={size}")
 
 
 MINIMAL = FeatureSet(
