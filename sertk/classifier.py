@@ -540,6 +540,51 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
                 balanced_accuracy_score(y, y_pred, sample_weight=sample_weight)
             )
 
+    def save(
+        self,
+        path: str | os.PathLike,
+        *,
+        cv_report: dict | None = None,
+        provenance: dict | None = None,
+    ) -> Any:
+        """Save the fitted classifier to a model file; see :func:`sertk.save_model`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Ends in ``.joblib`` (a pickle: it runs code when loaded, so only
+            for files you load yourself) or ``.skops`` (safe to share).
+        cv_report : dict, optional
+            Cross-validation report to store (default: ``cv_report_``).
+        provenance : dict, optional
+            JSON-ready notes on the training data.
+
+        Returns
+        -------
+        path : pathlib.Path
+            The file written.
+
+        Raises
+        ------
+        ParameterError
+            If ``path`` has another ending.
+        sklearn.exceptions.NotFittedError
+            If called before :meth:`fit`.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> y = np.repeat(["anger", "sadness"], 20)
+        >>> X = np.random.default_rng(0).normal(size=(40, 3)) + (y == "anger")[:, None]
+        >>> clf = EmotionClassifier(speaker_norm=False).fit(X, y)
+        >>> clf.save(os.path.join(tempfile.mkdtemp(), "model.skops")).suffix
+        '.skops'
+        """
+        from sertk.persistence import save_model
+
+        return save_model(self, path, cv_report=cv_report, provenance=provenance)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True

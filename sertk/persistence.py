@@ -1,0 +1,459 @@
+"""Model files: save and load a fitted :class:`~sertk.classifier.EmotionClassifier`.
+
+Two formats, chosen by the file's ending:
+
+``.joblib`` (the default)
+    A compressed pickle (:func:`joblib.dump`). **Loading a pickle runs code
+    stored in the file**: a file crafted by someone else can do anything
+    your account can. Load only ``.joblib`` files you made yourself or
+    trust as much as a program you would run.
+``.skops``
+    The safe format for sharing (:mod:`skops.io`, the ``safe`` extra): no
+    code runs on loading, and :func:`load_model` accepts only the types a
+    sertk model is made of (:data:`ALLOWED_TYPES`, besides the scikit-learn
+    and numpy types skops trusts itself); a file holding any other type is
+    refused with a :class:`~sertk.errors.ModelFileError` naming it.
+
+A model file holds the model and a metadata dict (also set on the loaded
+model as ``model_info_``): library versions, the features it expects, its
+labels, its training summary, its cross-validation report when one was
+made, and when it was created. A version mismatch of sertk or scikit-learn
+between saving and loading warns with :class:`ModelVersionWarning`.
+
+Examples
+--------
+>>> import os, tempfile
+>>> import numpy as np
+>>> from sertk.classifier import EmotionClassifier
+>>> rng = np.random.default_rng(0)
+>>> y = np.repeat(["anger", "sadness"], 20)
+>>> X = rng.normal(size=(40, 3)) + (y == "anger")[:, None] * 2.0
+>>> model = EmotionClassifier(speaker_norm=False).fit(X, y)
+>>> path = save_model(model, os.path.join(tempfile.mkdtemp(), "m.skops"))
+>>> loaded = load_model(path, trusted=False)
+>>> bool((loaded.predict(X) == model.predict(X)).all())
+True
+>>> loaded.model_info_["labels"]
+['anger', 'sadness']
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+import warnings
+import zipfile
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from sklearn.base import clone
+from sklearn.utils.validation import check_is_fitted
+
+from sertk.classifier import EmotionClassifier
+from sertk.errors import ModelFileError, ParameterError
+
+__all__ = [
+    "ALLOWED_TYPES",
+    "DEFAULT_MODEL",
+    "ModelVersionWarning",
+    "load_model",
+    "save_model",
+]
+
+#: The model bundled with sertk, loaded by ``load_model()`` without a path.
+DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "default.joblib"
+
+#: What a model file says it is, and the newest layout this version reads.
+FORMAT = "sertk-model"
+FORMAT_VERSION = 1
+
+#: Types a ``.skops`` model file may hold beyond those skops trusts itself.
+ALLOWED_TYPES = frozenset(
+    {
+        "numpy.dtype",
+        "sertk.classifier.EmotionClassifier",
+        "sertk.classifier._CalibratedSVC",
+        "sertk.extract.FeatureExtractor",
+        "sertk.normalize.SpeakerNormalizer",
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+        "sklearn.model_selection._split.StratifiedKFold",
+    }
+)
+
+#: Libraries whose versions a model file records.
+_LIBRARIES = ("sertk", "scikit-learn", "numpy", "librosa", "praat-parselmouth")
+#: Of those, the ones whose mismatch warns on loading.
+_CHECKED = ("sertk", "scikit-learn")
+#: Extractor arguments that depend on the machine, not on the features.
+_RUNTIME_EXTRACTOR_ARGS = {
+    "n_jobs": 1,
+    "cache": None,
+    "scheduler": None,
+    "progress": "auto",
+}
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+class ModelVersionWarning(UserWarning):
+    """A model file was saved with another version of sertk or scikit-learn.
+
+    It usually still works, but predictions may differ, and a scikit-learn
+    object may fail to load: retrain the model with the installed versions
+    (``sertk-train``) when you can.
+    """
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for name in _LIBRARIES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _format_of(path: Path, *, saving: bool) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".skops":
+        return "skops"
+    if suffix == ".joblib" or not saving:
+        return "joblib"
+    raise ParameterError(
+        f"model file {str(path)!r} must end in .joblib (pickle, for your own "
+        "models) or .skops (safe to share)"
+    )
+
+
+def _compact(model: EmotionClassifier) -> EmotionClassifier:
+    """Return a copy of ``model`` without what prediction does not need.
+
+    The LDA step's class covariance (n_features squared) and the
+    eigenvectors beyond the ``n_classes - 1`` used by its ``transform`` are
+    dropped, which shrinks a 950-feature model from ~15 MB to ~100 kB
+    without changing a prediction; the extractor loses its machine-specific
+    arguments (workers, cache folder, scheduler) and its ``errors_``.
+    """
+    out = copy.deepcopy(model)
+    for name in ("model_info_", "cv_report_"):  # kept in the metadata
+        out.__dict__.pop(name, None)
+    lda = out.pipeline_.named_steps["project"]
+    if not isinstance(lda, str):
+        lda.__dict__.pop("covariance_", None)
+        lda.scalings_ = lda.scalings_[:, : lda._max_components].copy()
+    if hasattr(out, "extractor_"):  # stateless: a clone drops errors_
+        out.extractor_ = clone(out.extractor_).set_params(**_RUNTIME_EXTRACTOR_ARGS)
+    if out.extractor_params:
+        out.extractor_params = {
+            k: v for k, v in out.extractor_params.items()
+            if k not in _RUNTIME_EXTRACTOR_ARGS
+        } or None
+    return out
+
+
+def _features_info(model: EmotionClassifier) -> dict:
+    names = getattr(model, "feature_names_in_", None)
+    info: dict[str, Any] = {
+        "input": "audio" if hasattr(model, "extractor_") else "features",
+        "n_features": int(model.n_features_in_),
+        "feature_names": None if names is None else [str(n) for n in names],
+    }
+    if hasattr(model, "extractor_"):
+        params = model.extractor_.extraction_params()
+        params.pop("versions", None)
+        info.update(feature_set=params["feature_set"]["name"], extraction=params)
+    return info
+
+
+def _metadata(
+    model: EmotionClassifier, cv_report: dict | None, provenance: dict | None
+) -> dict:
+    from sertk.evaluate import _py
+
+    params = {
+        k: v for k, v in model.get_params(deep=False).items() if k != "extractor_params"
+    }
+    return _py(
+        {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "versions": _versions(),
+            "labels": list(model.classes_),
+            "params": params,
+            "features": _features_info(model),
+            "training_summary": model.training_summary_,
+            "cv_report": cv_report,
+            "provenance": provenance,
+        }
+    )
+
+
+def save_model(
+    model: EmotionClassifier,
+    path: str | os.PathLike,
+    *,
+    cv_report: dict | None = None,
+    provenance: dict | None = None,
+) -> Path:
+    """Save a fitted classifier and its metadata to a model file, atomically.
+
+    The file is written to a temporary file in the same folder, which then
+    replaces ``path`` (:func:`os.replace`): a crash never leaves a
+    half-written model. Prediction-only parts are kept (see the module
+    notes); predictions of the loaded model are those of ``model``.
+
+    Parameters
+    ----------
+    model : EmotionClassifier
+        A fitted classifier.
+    path : str or os.PathLike
+        Ends in ``.joblib`` (a pickle: only for files you will load
+        yourself) or ``.skops`` (safe to share; needs ``skops``).
+    cv_report : dict, optional
+        A cross-validation report (``EvaluationReport.to_dict()``) to store;
+        by default the model's ``cv_report_`` attribute, if it has one.
+    provenance : dict, optional
+        JSON-ready notes on the training data (corpus, manifest, ...).
+
+    Returns
+    -------
+    path : pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    ParameterError
+        If ``model`` is not an :class:`EmotionClassifier`, ``path`` has
+        another ending, or ``.skops`` is asked for without skops installed.
+    sklearn.exceptions.NotFittedError
+        If ``model`` is not fitted.
+    OSError
+        If the folder does not exist or is not writable.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from sertk.classifier import EmotionClassifier
+    >>> X = np.r_[np.zeros((10, 2)), np.ones((10, 2))] + np.arange(20)[:, None] / 99
+    >>> model = EmotionClassifier(projection=None).fit(X, ["calm"] * 10 + ["fear"] * 10)
+    >>> save_model(model, os.path.join(tempfile.mkdtemp(), "m.joblib")).name
+    'm.joblib'
+    """
+    if not isinstance(model, EmotionClassifier):
+        raise ParameterError(
+            f"save_model saves an EmotionClassifier, got {type(model).__name__}"
+        )
+    check_is_fitted(model)
+    path = Path(path)
+    kind = _format_of(path, saving=True)
+    if cv_report is None:
+        cv_report = getattr(model, "cv_report_", None)
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "metadata": _metadata(model, cv_report, provenance),
+        "model": _compact(model),
+    }
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+    )
+    os.close(handle)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's 0600 would stick
+        if kind == "skops":
+            _skops().dump(payload, temporary, compression=zipfile.ZIP_DEFLATED)
+        else:
+            import joblib
+
+            joblib.dump(payload, temporary, compress=3)
+        with open(temporary, "rb") as written:
+            os.fsync(written.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+    return path
+
+
+def _skops() -> Any:
+    try:
+        import skops.io
+    except ImportError as error:
+        raise ParameterError(
+            "the .skops format needs skops: pip install 'sertk[safe]', or use "
+            "a .joblib file for models you only load yourself"
+        ) from error
+    return skops.io
+
+
+def _load_skops(path: Path, trusted: bool | None) -> Any:
+    sio = _skops()
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+        foreign = sorted(set(untrusted) - ALLOWED_TYPES)
+        if foreign and trusted is not True:
+            raise ModelFileError(
+                f"{path} holds types a sertk model does not contain: "
+                f"{', '.join(foreign)}; it was not loaded. Load it only if you "
+                "trust its author, with load_model(path, trusted=True)"
+            )
+        return sio.load(path, trusted=untrusted)
+    except ModelFileError:
+        raise
+    except Exception as error:  # noqa: BLE001 - skops raises many kinds
+        raise ModelFileError(
+            f"cannot read {path} as a .skops model file "
+            f"({type(error).__name__}: {error})"
+        ) from error
+
+
+def _load_joblib(path: Path) -> Any:
+    import joblib
+
+    try:
+        return joblib.load(path)
+    except Exception as error:  # noqa: BLE001 - unpickling raises anything
+        raise ModelFileError(
+            f"cannot read {path} as a .joblib model file "
+            f"({type(error).__name__}: {error}); is it a sertk model?"
+        ) from error
+
+
+def _check_payload(payload: Any, path: Path) -> tuple[EmotionClassifier, dict]:
+    is_dict = isinstance(payload, dict)
+    layout = payload.get("format_version") if is_dict else None
+    if not is_dict or payload.get("format") != FORMAT or not isinstance(layout, int):
+        what = type(payload).__name__
+        raise ModelFileError(
+            f"{path} is not a sertk model file (it holds a {what}); save models "
+            "with sertk.save_model or sertk-train"
+        )
+    if layout > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path} has model file layout {layout!r}, newer than this sertk "
+            f"reads ({FORMAT_VERSION}); upgrade sertk"
+        )
+    model, metadata = payload.get("model"), payload.get("metadata")
+    if not isinstance(model, EmotionClassifier) or not isinstance(metadata, dict):
+        raise ModelFileError(
+            f"{path} says it is a sertk model file but lacks a fitted "
+            "EmotionClassifier or its metadata; save the model again"
+        )
+    check_is_fitted(model)
+    return model, metadata
+
+
+def _warn_versions(metadata: dict, path: Path) -> None:
+    saved = metadata.get("versions") or {}
+    now = _versions()
+    differ = [
+        f"{name} {saved.get(name)} (installed: {now[name]})"
+        for name in _CHECKED
+        if saved.get(name) != now[name]
+    ]
+    if differ:
+        warnings.warn(
+            f"{path} was saved with {', '.join(differ)}; predictions may differ: "
+            "retrain the model with the installed versions when you can",
+            ModelVersionWarning,
+            stacklevel=3,
+        )
+
+
+def load_model(
+    path: str | os.PathLike | None = None, *, trusted: bool | None = None
+) -> EmotionClassifier:
+    """Load a model file written by :func:`save_model` (or ``sertk-train``).
+
+    The format follows the ending: ``.skops`` is loaded safely (no code runs;
+    only :data:`ALLOWED_TYPES` and the types skops trusts are accepted), any
+    other file is unpickled with :func:`joblib.load`. **Unpickling runs code
+    stored in the file**: load a ``.joblib`` (or ``.pkl``) file only if you
+    trust whoever made it, and pass ``trusted=False`` for files from
+    elsewhere, which then must be ``.skops``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike, optional
+        The model file; by default the bundled model (:data:`DEFAULT_MODEL`,
+        trained on EMO-DB; see ``sertk/models/README.md``).
+    trusted : bool or None, default=None
+        None: load either format as above. False: never unpickle, so a file
+        that is not ``.skops`` is refused. True: you trust the file: a
+        ``.skops`` file may then also hold types outside the allow-list.
+
+    Returns
+    -------
+    model : EmotionClassifier
+        The fitted classifier. Its ``model_info_`` attribute holds the
+        file's metadata: ``created``, ``versions``, ``labels``, ``params``,
+        ``features`` (``input`` "audio" or "features", ``feature_names``,
+        and for audio the ``feature_set`` and ``extraction`` settings),
+        ``training_summary``, ``cv_report`` (or None) and ``provenance``.
+        ``cv_report_`` is set when the file has a report.
+
+    Raises
+    ------
+    ModelFileError
+        If the file is missing, is not a sertk model file (another pickle,
+        a truncated or corrupted file, any other file), holds types outside
+        the allow-list (``.skops``), or is not ``.skops`` under
+        ``trusted=False``.
+    ParameterError
+        If a ``.skops`` file is given and skops is not installed.
+
+    Warns
+    -----
+    ModelVersionWarning
+        If the file was saved with another version of sertk or scikit-learn.
+
+    Examples
+    --------
+    >>> model = load_model()  # the bundled EMO-DB model
+    >>> sorted(model.classes_)[:3]
+    ['anger', 'boredom', 'disgust']
+    >>> model.model_info_["features"]["feature_set"]
+    'default'
+    """
+    path = DEFAULT_MODEL if path is None else Path(path)
+    if not path.is_file():
+        why = "it is a folder" if path.is_dir() else "it does not exist"
+        hint = (
+            "; reinstall sertk, or rebuild it with scripts/train_default_model.py"
+            if path == DEFAULT_MODEL
+            else ""
+        )
+        raise ModelFileError(f"cannot load model {path}: {why}{hint}")
+    with open(path, "rb") as handle:
+        is_zip = handle.read(4) == _ZIP_MAGIC
+    kind = _format_of(path, saving=False)
+    if kind == "skops":
+        payload = _load_skops(path, trusted)
+    elif trusted is False:
+        raise ModelFileError(
+            f"{path} is not a .skops file, and trusted=False never unpickles: "
+            "a pickle (.joblib) file runs code when loaded. Ask for the model "
+            "as .skops, or pass trusted=True if you trust its author"
+        )
+    elif is_zip:
+        raise ModelFileError(
+            f"{path} is a zip archive (a .skops model?), not a joblib file; "
+            "rename it to end in .skops"
+        )
+    else:
+        payload = _load_joblib(path)
+    model, metadata = _check_payload(payload, path)
+    _warn_versions(metadata, path)
+    model.model_info_ = metadata
+    if metadata.get("cv_report") is not None:
+        model.cv_report_ = metadata["cv_report"]
+    return model
