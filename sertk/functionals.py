@@ -99,7 +99,7 @@ def compute_functionals(
     Parameters
     ----------
     contours : np.ndarray, shape (n_contours, n_frames)
-        Frame values; NaN marks frames to leave out.
+        Frame values; NaN (or an infinite value) marks frames to leave out.
     hop_seconds : float > 0
         Time between frames, for the slopes.
     names : iterable of str
@@ -154,7 +154,8 @@ def compute_functionals(
                     flat, np.nan, (z2 * z2).sum(axis=1) / safe_n - 3.0
                 )
         if {"p20", "p50", "p80", "range_p20_p80"} & set(names):
-            p20, p50, p80 = _nan_percentiles(x, n, (20.0, 50.0, 80.0))
+            finite = np.where(valid, x, np.nan)
+            p20, p50, p80 = _nan_percentiles(finite, n, (20.0, 50.0, 80.0))
             for name, value in (("p20", p20), ("p50", p50), ("p80", p80),
                                 ("range_p20_p80", p80 - p20)):
                 if name in names:
@@ -176,7 +177,7 @@ def compute_functionals(
                 np.nan,
             )
         if "rising_slope_mean" in names or "falling_slope_mean" in names:
-            steps = np.diff(x, axis=1) / hop_seconds
+            steps = np.diff(np.where(valid, x, np.nan), axis=1) / hop_seconds
             if "rising_slope_mean" in names:
                 out["rising_slope_mean"] = _mean_where(steps, steps > 0)
             if "falling_slope_mean" in names:
