@@ -202,7 +202,9 @@ def _frames_range(
     f: sf.SoundFile, start: float | None, end: float | None, name: str
 ) -> tuple[int, int]:
     if f.frames == 0:
-        raise AudioError("the file holds no audio (a header without samples)", name)
+        raise AudioError(
+            "no audio samples in the file (a header alone, or a cut-off file)", name
+        )
     first = 0 if start is None else int(round(start * f.samplerate))
     last = max(f.frames, first) if end is None else int(round(end * f.samplerate))
     if first < 0 or last < first:
