@@ -201,6 +201,11 @@ def audio_duration(path: str | os.PathLike) -> float:
 def _frames_range(
     f: sf.SoundFile, start: float | None, end: float | None, name: str
 ) -> tuple[int, int]:
+    if any(b is not None and not np.isfinite(b) for b in (start, end)):
+        raise ParameterError(
+            f"segment start={start!r}, end={end!r} must be finite seconds; leave "
+            "end out (None) to read to the end of the file"
+        )
     if f.frames == 0:
         raise AudioError(
             "no audio samples in the file (a header alone, or a cut-off file)", name
