@@ -500,6 +500,34 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         """
         return self._after_normalize("decision_function", self._prepare(X, speakers))
 
+    def predict_timeline(self, path: str | os.PathLike, **options: Any) -> pd.DataFrame:
+        """Classify a long recording window by window; see :func:`sertk.timeline.predict_timeline`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The recording.
+        **options
+            Keyword arguments of :func:`sertk.timeline.predict_timeline`
+            (``window``, ``hop``, ``smooth``, ``vad``, ``n_jobs``, ...).
+
+        Returns
+        -------
+        pd.DataFrame
+            One row a window: ``path``, ``start``, ``end``,
+            ``speech_fraction``, ``label``, ``prob_<class>``.
+
+        Raises
+        ------
+        AudioError
+            If the file cannot be read.
+        ParameterError
+            If an option is out of range or the model cannot draw a timeline.
+        """  # noqa: E501
+        from sertk.timeline import predict_timeline
+
+        return predict_timeline(self, path, **options)
+
     def score(
         self,
         X: Any,

@@ -1,0 +1,612 @@
+"""Emotion over time in long recordings: windows, voice activity, smoothing, plot.
+
+:func:`predict_timeline` slides a window along a recording and classifies
+each stretch that holds speech, reading the file block by block so an hour
+never sits in memory; :func:`smooth_timeline` averages neighbouring windows;
+:func:`plot_timeline` draws the result.
+
+How a recording is analysed
+---------------------------
+1. *Level pass.* The file is read once, block by block, to measure the RMS
+   level (dB re full scale) of every 10 ms frame: 100 numbers a second, about
+   3 MB for an hour.
+2. *Voice activity.* The recording's speech level is the
+   :data:`REFERENCE_PERCENTILE`-th percentile of the frame levels above the
+   model's ``floor_dbfs`` (-70 dBFS by default), close to the peak level of
+   its louder utterances. A frame is speech when its level is above both
+   ``speech level - vad_threshold_db`` and ``floor_dbfs``; a window's
+   ``speech_fraction`` is the share of its frames that are speech, and a
+   window with less than ``min_speech`` is *silent*: labelled
+   :data:`SILENCE`, with NaN probabilities, and not analysed. One reference
+   for the whole recording, rather than one a block, makes a window's verdict
+   independent of the block it was read in, and never calls the noise of a
+   long pause speech (a pause-only block's own percentile would be its noise).
+3. *Features.* The windows are taken in blocks of ``block`` seconds; a block
+   is read with 0.5 s of context on either side of its windows
+   (:data:`CONTEXT`), its contours are computed once and each window is
+   summarised from its frames (:func:`sertk.extract.extract_windows`), with
+   the feature set and analysis settings the model was trained with. Every
+   window lies wholly inside the block that analyses it, and each window
+   belongs to exactly one block. The frames whose spectra are summarised
+   (*active* frames) are those within the model's ``silence_db`` of the
+   recording's speech level, rather than of the block's loudest frame.
+4. *Classification.* ``predict_proba`` of each speech window; the label is
+   the most probable class.
+
+Blocks are independent, so ``n_jobs`` workers analyse them in parallel with
+the same result. Results depend on ``block`` only slightly: a window's
+contours see the context the block gives them, and Praat's pitch tracking
+takes its thresholds from the block's peak amplitude.
+
+Examples
+--------
+>>> import pandas as pd
+>>> table = pd.DataFrame({"path": "a.wav", "start": [0.0, 0.5, 1.0],
+...                       "end": [2.0, 2.5, 3.0], "speech_fraction": 1.0,
+...                       "label": ["anger", "sadness", "anger"],
+...                       "prob_anger": [0.6, 0.4, 0.7],
+...                       "prob_sadness": [0.4, 0.6, 0.3]})
+>>> smooth_timeline(table, 1)["label"].tolist()
+['anger', 'anger', 'anger']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Iterator
+from numbers import Integral, Real
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
+
+from .audio import iter_blocks, load
+from .errors import AudioError, ParameterError
+from .extract import _show_progress, extract_windows
+from .feature_sets import FEATURE_SETS, FeatureSet, get_feature_set
+from .settings import AnalysisSettings
+from .tables import _replace_durably, _temporary_beside
+
+__all__ = [
+    "CONTEXT",
+    "REFERENCE_PERCENTILE",
+    "SILENCE",
+    "plot_timeline",
+    "predict_timeline",
+    "smooth_timeline",
+]
+
+#: Label of the windows without enough speech.
+SILENCE = "silence"
+
+#: Percentile of the frame levels taken as the recording's speech level.
+REFERENCE_PERCENTILE = 99.0
+
+#: Seconds of audio read on each side of a block's windows, so no window's
+#: contours are cut at a block edge.
+CONTEXT = 0.5
+
+#: Seconds read at a time by the level pass (fixed, so the voice activity
+#: does not depend on ``block``).
+_LEVEL_BLOCK = 60.0
+
+_PROB = "prob_"
+
+
+def _model_analysis(model: Any) -> tuple[FeatureSet, AnalysisSettings, list[str]]:
+    """Return the feature set, settings and column names a model was trained on."""
+    check_is_fitted(model)
+    if not hasattr(model, "predict_proba"):
+        raise ParameterError(
+            "the model gives no probabilities (trained with probability=False); "
+            "train it with probability=True to draw a timeline"
+        )
+    extractor = getattr(model, "extractor_", None)
+    names = getattr(model, "feature_names_in_", None)
+    if extractor is not None:
+        fs = get_feature_set(extractor.feature_set)
+        settings = extractor.settings()
+        columns = fs.feature_names(settings.n_mfcc, settings.n_mels)
+        if names is not None and list(names) != columns:
+            changed = sorted(set(names) ^ set(columns)) or ["their order"]
+            raise ParameterError(
+                f"the model was trained on {len(names)} features, but feature "
+                f"set {fs.name!r} now gives {len(columns)} (differing: "
+                f"{', '.join(changed[:3])}{', ...' if len(changed) > 3 else ''}): "
+                "the set changed since the model was trained; retrain the "
+                "model with this version of sertk"
+            )
+        return fs, settings, columns
+    if names is None:
+        raise ParameterError(
+            "the model was trained on an array without column names, so its "
+            "features are unknown; train it on audio paths, or on a DataFrame "
+            "of a built-in feature set (sertk.extract.FeatureExtractor)"
+        )
+    settings = AnalysisSettings()
+    for fs in FEATURE_SETS.values():
+        if list(names) == fs.feature_names(settings.n_mfcc, settings.n_mels):
+            return fs, settings, list(names)
+    raise ParameterError(
+        f"the model's {len(names)} feature columns (from {names[0]!r}) are not "
+        f"those of a built-in feature set ({', '.join(FEATURE_SETS)}) with the "
+        "default analysis settings; train it on audio paths, or on a table "
+        "extracted with one of those sets"
+    )
+
+
+def _check_options(window, hop, smooth, vad_threshold_db, min_speech, block,
+                   n_jobs) -> None:
+    def number(value) -> bool:
+        return isinstance(value, Real) and not isinstance(value, bool) and (
+            math.isfinite(value))
+
+    if not (number(window) and window > 0):
+        raise ParameterError(f"window={window!r} must be a number of seconds > 0")
+    if not (number(hop) and 0 < hop <= window):
+        raise ParameterError(
+            f"hop={hop!r} must be a number of seconds in (0, window={window}]; "
+            "a larger hop would leave audio unanalysed"
+        )
+    if not (isinstance(smooth, Integral) and not isinstance(smooth, bool)
+            and smooth >= 0):
+        raise ParameterError(f"smooth={smooth!r} must be a whole number >= 0")
+    if not (number(vad_threshold_db) and vad_threshold_db > 0):
+        raise ParameterError(
+            f"vad_threshold_db={vad_threshold_db!r} must be a number of dB > 0"
+        )
+    if not (number(min_speech) and 0 <= min_speech <= 1):
+        raise ParameterError(f"min_speech={min_speech!r} must be in [0, 1]")
+    if not (number(block) and block > 0):
+        raise ParameterError(f"block={block!r} must be a number of seconds > 0")
+    if not (isinstance(n_jobs, Integral) and not isinstance(n_jobs, bool)
+            and n_jobs != 0):
+        raise ParameterError(
+            f"n_jobs={n_jobs!r} must be a whole number of workers, not 0 "
+            "(-1 for all cores)"
+        )
+
+
+def _frame_levels(path: str, settings: AnalysisSettings) -> tuple[np.ndarray, int]:
+    """Return the level (dBFS) of each ``hop_length`` frame, and the samples read."""
+    hop = settings.hop_length
+    rms: list[np.ndarray] = []
+    carry = np.empty(0)
+    n_samples = 0
+    for _, block in iter_blocks(path, _LEVEL_BLOCK, sr=settings.sr):
+        n_samples += block.size
+        x = np.concatenate([carry, block])
+        whole = x.size // hop * hop
+        rms.append(np.sqrt(np.mean(x[:whole].reshape(-1, hop) ** 2, axis=1)))
+        carry = x[whole:]
+    if carry.size:
+        rms.append(np.sqrt([np.mean(carry**2)]))
+    if not rms:
+        raise AudioError("too short to analyse (under 0.1 s)", path)
+    levels = np.concatenate(rms)
+    return 20 * np.log10(np.maximum(levels, 1e-10)), n_samples
+
+
+def _speech_level(levels: np.ndarray, floor_dbfs: float) -> float:
+    """Return the speech level in dBFS (``floor_dbfs`` when all is silent)."""
+    loud = levels[levels > floor_dbfs]
+    if loud.size == 0:
+        return floor_dbfs
+    return float(np.percentile(loud, REFERENCE_PERCENTILE))
+
+
+def _window_bounds(duration: float, window: float, hop: float) -> np.ndarray:
+    """``(start, end)`` of the windows covering ``[0, duration]``, every ``hop``."""
+    n = 1
+    if duration > window + 1e-6:  # a remainder under 1 us gets no window
+        n += math.ceil((duration - window - 1e-6) / hop)
+    starts = np.round(np.arange(n) * hop, 6)
+    return np.column_stack([starts, np.minimum(np.round(starts + window, 6),
+                                               duration)])
+
+
+def _fractions(speech: np.ndarray, bounds: np.ndarray, frame: float) -> np.ndarray:
+    """Share of speech frames (those centred in the window) of each window."""
+    counts = np.concatenate([[0], np.cumsum(speech)])
+    lo = np.clip(np.floor(bounds[:, 0] / frame + 0.5 + 1e-9).astype(int), 0,
+                 speech.size)
+    hi = np.clip(np.floor(bounds[:, 1] / frame + 0.5 + 1e-9).astype(int), 0,
+                 speech.size)
+    return (counts[hi] - counts[lo]) / np.maximum(hi - lo, 1)
+
+
+def _blocks(
+    todo: np.ndarray, bounds: np.ndarray, per_block: int, duration: float,
+    settings: AnalysisSettings,
+) -> Iterator[tuple[np.ndarray, float, float]]:
+    """Group the windows to analyse by block: (indices, read start, read end)."""
+    frame = settings.hop_seconds
+    for first in range(0, len(bounds), per_block):
+        rows = todo[(todo >= first) & (todo < first + per_block)]
+        if rows.size == 0:
+            continue
+        # start on the frame grid, so frames fall alike in every block
+        start = max(0.0, math.floor((bounds[rows[0], 0] - CONTEXT) / frame) * frame)
+        end = min(duration, bounds[rows[-1], 1] + CONTEXT)
+        yield rows, round(start, 6), end
+
+
+def _block_features(
+    path: str, start: float, end: float, windows: np.ndarray, fs: FeatureSet,
+    settings: AnalysisSettings,
+) -> np.ndarray:
+    x = load(path, settings.sr, start=start, end=end)
+    table = extract_windows(x, settings.sr, np.maximum(windows - start, 0.0),
+                            feature_set=fs, settings=settings)
+    return table.to_numpy()
+
+
+def predict_timeline(
+    model: Any,
+    path: str | os.PathLike,
+    *,
+    window: float = 2.0,
+    hop: float = 0.5,
+    smooth: int = 0,
+    vad: bool = True,
+    vad_threshold_db: float = 35.0,
+    min_speech: float = 0.5,
+    block: float = 60.0,
+    n_jobs: int = 1,
+    progress: bool | str = "auto",
+) -> pd.DataFrame:
+    """Classify the emotion of a long recording window by window.
+
+    The file is read block by block (never whole), windows without enough
+    speech are skipped, and each other window is classified from the
+    features of its frames; see the module documentation for the details.
+
+    Parameters
+    ----------
+    model : EmotionClassifier
+        A fitted classifier with probabilities, trained on audio (it has
+        ``extractor_``) or on the columns of a built-in feature set extracted
+        with the default analysis settings.
+    path : str or os.PathLike
+        The recording; any format :func:`sertk.audio.load` reads.
+    window : float > 0, default=2.0
+        Window length in seconds. The bundled model was trained on whole
+        utterances of 1.5-4 s; much shorter windows give noisier features.
+    hop : float in (0, window], default=0.5
+        Seconds between window starts.
+    smooth : int >= 0, default=0
+        Average each speech window's probabilities with those of the speech
+        windows up to ``smooth`` places before and after it
+        (:func:`smooth_timeline`); 0 leaves them as they are.
+    vad : bool, default=True
+        Skip silent windows. With False every window is classified (its
+        ``speech_fraction`` is still reported).
+    vad_threshold_db : float > 0, default=35.0
+        A frame is speech when its level is within this many dB of the
+        recording's speech level. Lower it (25-30) for noisy recordings, so
+        noise is not taken for speech; raise it (40) when quiet passages are
+        missed in clean ones.
+    min_speech : float in [0, 1], default=0.5
+        Share of speech frames below which a window is silent.
+    block : float > 0, default=60.0
+        Seconds of windows analysed at a time (read with the window length
+        and 2 x :data:`CONTEXT` s more); memory grows with it, at about
+        1 MB a second of block with the default feature set.
+    n_jobs : int, default=1
+        Worker processes analysing blocks (joblib's convention: -1 means all
+        cores); the rows are identical whatever the value.
+    progress : bool or "auto", default="auto"
+        Show a progress bar of the blocks ("auto": when standard error is a
+        terminal).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row a window, in time order: ``path``, ``start`` and ``end``
+        (seconds; windows start every ``hop`` seconds until one reaches the
+        end of the file, and the last is cut short there), ``speech_fraction``,
+        ``label`` (the most probable class, or :data:`SILENCE`) and one
+        ``prob_<class>`` column a class in the order of ``model.classes_``
+        (NaN in silent windows).
+
+    Raises
+    ------
+    AudioError
+        If the file cannot be read, or holds less than 0.1 s of audio.
+    ParameterError
+        If an option is out of range, or the model gives no probabilities,
+        has a class named :data:`SILENCE` (with ``vad``), or was trained on
+        other features than a built-in feature set gives now.
+    sklearn.exceptions.NotFittedError
+        If the model is not fitted.
+
+    Examples
+    --------
+    >>> import numpy as np, soundfile as sf, tempfile, os
+    >>> from sertk.classifier import EmotionClassifier
+    >>> from sertk.extract import extract_windows
+    >>> sr, rng = 16000, np.random.default_rng(0)
+    >>> t = np.arange(8 * sr) / sr
+    >>> low = 0.3 * np.sin(2 * np.pi * 120 * t)
+    >>> high = 0.3 * np.sin(2 * np.pi * 300 * t) + 0.05 * rng.normal(size=t.size)
+    >>> spans = [(s, s + 1.0) for s in np.arange(0, 7, 0.5)]
+    >>> X = pd.concat([extract_windows(x, sr, spans, feature_set="minimal")
+    ...                for x in (low, high)])
+    >>> y = ["calm"] * len(spans) + ["anger"] * len(spans)
+    >>> model = EmotionClassifier(speaker_norm=False).fit(X, y)
+    >>> path = os.path.join(tempfile.mkdtemp(), "talk.wav")
+    >>> sf.write(path, np.concatenate([low[:3 * sr], np.zeros(3 * sr),
+    ...                                high[:3 * sr]]), sr)
+    >>> timeline = predict_timeline(model, path, window=1.0, hop=1.0,
+    ...                             progress=False)
+    >>> timeline["label"].tolist()
+    ['calm', 'calm', 'calm', 'silence', 'silence', 'silence', 'anger', 'anger', 'anger']
+    """
+    _check_options(window, hop, smooth, vad_threshold_db, min_speech, block, n_jobs)
+    fs, settings, names = _model_analysis(model)
+    classes = [str(c) for c in model.classes_]
+    if vad and SILENCE in classes:
+        raise ParameterError(
+            f"the model has a class named {SILENCE!r}, which the timeline uses "
+            "for silent windows; rename that class, or pass vad=False"
+        )
+    name = os.fspath(path)
+    levels, n_samples = _frame_levels(name, settings)
+    duration = n_samples / settings.sr
+    reference = _speech_level(levels, settings.floor_dbfs)
+    speech = levels > max(reference - vad_threshold_db, settings.floor_dbfs)
+    bounds = _window_bounds(duration, window, hop)
+    fraction = _fractions(speech, bounds, settings.hop_seconds)
+    todo = np.flatnonzero(fraction >= min_speech) if vad else np.arange(len(bounds))
+    # Active frames relative to the recording's level, not the block's peak.
+    settings = dataclasses.replace(
+        settings,
+        silence_db=math.inf,
+        floor_dbfs=max(settings.floor_dbfs, reference - settings.silence_db),
+    )
+    blocks = list(_blocks(todo, bounds, max(1, round(block / hop)), duration,
+                          settings))
+    tasks = (
+        joblib.delayed(_block_features)(name, start, end, bounds[rows], fs, settings)
+        for rows, start, end in blocks
+    )
+    if n_jobs == 1 or len(blocks) <= 1:
+        outputs = (function(*args, **kwargs) for function, args, kwargs in tasks)
+    else:
+        outputs = joblib.Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
+    proba = np.full((len(bounds), len(classes)), np.nan)
+    with tqdm(total=len(blocks), unit="block", desc=os.path.basename(name),
+              disable=not _show_progress(progress)) as bar:
+        for (rows, _, _), values in zip(blocks, outputs, strict=True):
+            proba[rows] = model.predict_proba(pd.DataFrame(values, columns=names))
+            bar.update(1)
+    timeline = pd.DataFrame({"path": name, "start": bounds[:, 0],
+                             "end": bounds[:, 1], "speech_fraction": fraction})
+    timeline["label"] = _labels(proba, classes)
+    for i, c in enumerate(classes):
+        timeline[_PROB + c] = proba[:, i]
+    return smooth_timeline(timeline, smooth) if smooth else timeline
+
+
+def _labels(proba: np.ndarray, classes: list[str]) -> np.ndarray:
+    """Most probable class of each row; :data:`SILENCE` where all are NaN."""
+    labels = np.full(len(proba), SILENCE, dtype=object)
+    speech = ~np.isnan(proba).any(axis=1)
+    labels[speech] = np.asarray(classes, dtype=object)[proba[speech].argmax(axis=1)]
+    return labels
+
+
+def _prob_columns(timeline: pd.DataFrame) -> list[str]:
+    columns = [c for c in timeline.columns if str(c).startswith(_PROB)]
+    missing = [c for c in ("path", "start", "end", "label") if c not in timeline]
+    if missing or not columns:
+        raise ParameterError(
+            f"not a timeline: it lacks {missing or 'prob_<class> columns'}; "
+            "make one with predict_timeline"
+        )
+    return columns
+
+
+def smooth_timeline(timeline: pd.DataFrame, smooth: int) -> pd.DataFrame:
+    """Average each window's probabilities with its neighbours'.
+
+    Each speech window (one with probabilities) gets the mean probabilities
+    of the speech windows up to ``smooth`` rows before and after it in the
+    same file, itself included; silent windows take no part and stay silent.
+    Labels become the most probable class of the averaged probabilities.
+
+    Parameters
+    ----------
+    timeline : pd.DataFrame
+        A table from :func:`predict_timeline` (rows of a file in time order).
+    smooth : int >= 0
+        Rows on each side; 0 returns a copy unchanged.
+
+    Returns
+    -------
+    pd.DataFrame
+        A smoothed copy.
+
+    Raises
+    ------
+    ParameterError
+        If ``smooth`` is not a whole number >= 0, or ``timeline`` lacks the
+        columns of a timeline.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"path": "a.wav", "start": [0.0, 1.0, 2.0],
+    ...                       "end": [1.0, 2.0, 3.0], "label": "x",
+    ...                       "prob_x": [1.0, float("nan"), 0.0],
+    ...                       "prob_y": [0.0, float("nan"), 1.0]})
+    >>> smooth_timeline(table, 1)["prob_x"].tolist()
+    [1.0, nan, 0.0]
+    >>> smooth_timeline(table, 2)["prob_x"].tolist()
+    [0.5, nan, 0.5]
+    """
+    if not (isinstance(smooth, Integral) and not isinstance(smooth, bool)
+            and smooth >= 0):
+        raise ParameterError(f"smooth={smooth!r} must be a whole number >= 0")
+    columns = _prob_columns(timeline)
+    out = timeline.copy()
+    if smooth == 0:
+        return out
+    classes = [c[len(_PROB):] for c in columns]
+    proba = out[columns].to_numpy(dtype=float, copy=True)
+    labels = out["label"].to_numpy(dtype=object, copy=True)
+    width = 2 * smooth + 1
+    for rows in out.groupby("path", sort=False).indices.values():
+        speech = ~np.isnan(proba[rows]).any(axis=1)
+        padded = np.pad(np.where(speech[:, None], proba[rows], 0.0),
+                        ((smooth, smooth), (0, 0)))
+        sums = np.lib.stride_tricks.sliding_window_view(padded, width, axis=0)
+        counts = np.lib.stride_tricks.sliding_window_view(
+            np.pad(speech.astype(float), smooth), width).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(speech[:, None], sums.sum(axis=2) / counts[:, None],
+                            np.nan)
+        proba[rows] = mean
+        labels[rows] = _labels(mean, classes)
+    out[columns] = proba
+    out["label"] = labels
+    return out
+
+
+def _spans(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``(first, last)`` row of each run of True in ``mask``."""
+    edges = np.diff(np.concatenate([[0], mask.astype(int), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1,
+                    strict=True))
+
+
+def _clock(seconds: float, _position: Any = None) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def plot_timeline(
+    timeline: pd.DataFrame, path: str | os.PathLike, *, title: str | None = None
+) -> Path:
+    """Draw a timeline: class probabilities over time and the top label.
+
+    The lower panel stacks the probabilities of the classes (one colour a
+    class) at each window's centre; silent stretches are shaded grey. The
+    strip above shows the label of each window. The figure is drawn with
+    matplotlib's Agg renderer (no display needed) and written atomically: to
+    a temporary file beside ``path`` that then replaces it.
+
+    Parameters
+    ----------
+    timeline : pd.DataFrame
+        The rows of one file from :func:`predict_timeline`.
+    path : str or os.PathLike
+        Image to write; its ending chooses the format (``.png``, ``.pdf``,
+        ``.svg``, ...). Its folder must exist.
+    title : str, optional
+        Figure title; the recording's file name when omitted.
+
+    Returns
+    -------
+    pathlib.Path
+        The image written.
+
+    Raises
+    ------
+    ParameterError
+        If ``timeline`` is empty, holds several files, or lacks the columns
+        of a timeline, or ``path`` has an ending matplotlib cannot write.
+    OSError
+        If the folder of ``path`` does not exist or is not writable.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"path": "a.wav", "start": [0.0, 0.5, 1.0],
+    ...                       "end": [2.0, 2.5, 3.0], "label": ["x", "silence", "y"],
+    ...                       "prob_x": [0.8, float("nan"), 0.3],
+    ...                       "prob_y": [0.2, float("nan"), 0.7]})
+    >>> plot_timeline(table, os.path.join(tempfile.mkdtemp(), "t.png")).name
+    't.png'
+    """
+    import matplotlib
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    columns = _prob_columns(timeline)
+    files = timeline["path"].unique()
+    if len(files) != 1:
+        raise ParameterError(
+            f"the timeline holds {len(files)} files; plot one at a time, e.g. "
+            "timeline[timeline['path'] == name]"
+        )
+    target = Path(path)
+    fmt = target.suffix.lstrip(".").lower()
+    figure = Figure(figsize=(12, 4.8), layout="constrained")
+    if fmt not in figure.canvas.get_supported_filetypes():
+        raise ParameterError(
+            f"cannot write a figure as {target.name!r}; end the name in one of "
+            f".{', .'.join(sorted(figure.canvas.get_supported_filetypes()))}"
+        )
+    start = timeline["start"].to_numpy(dtype=float)
+    end = timeline["end"].to_numpy(dtype=float)
+    centre = (start + end) / 2
+    step = float(np.median(np.diff(start))) if len(start) > 1 else end[0] - start[0]
+    proba = timeline[columns].to_numpy(dtype=float)
+    speech = ~np.isnan(proba).any(axis=1)
+    classes = [c[len(_PROB):] for c in columns]
+    cmap = matplotlib.colormaps["tab10" if len(classes) <= 10 else "tab20"]
+    colours = {c: cmap(i % cmap.N) for i, c in enumerate(classes)}
+    grey = "0.85"
+
+    strip, axes = figure.subplots(2, 1, sharex=True,
+                                  gridspec_kw={"height_ratios": [1, 6]})
+    lower = np.zeros(len(proba))
+    for i, c in enumerate(classes):
+        upper = lower + np.nan_to_num(proba[:, i])
+        axes.fill_between(centre, lower, upper, where=speech, step="mid",
+                          color=colours[c], linewidth=0)
+        lower = upper
+    for first, last in _spans(~speech):
+        for ax in (axes, strip):
+            ax.axvspan(centre[first] - step / 2, centre[last] + step / 2,
+                       color=grey, linewidth=0)
+    labels = timeline["label"].astype(str).to_numpy()
+    for label in dict.fromkeys(labels[speech]):
+        runs = _spans(labels == label)
+        strip.broken_barh(
+            [(centre[a] - step / 2, centre[b] - centre[a] + step) for a, b in runs],
+            (0, 1), color=colours.get(label, "black"), linewidth=0)
+    strip.set_yticks([])
+    strip.set_ylabel("label", rotation=0, ha="right", va="center")
+    axes.set_ylim(0, 1)
+    axes.set_xlim(0, float(end.max()))
+    axes.set_ylabel("probability")
+    if end.max() > 120:
+        axes.xaxis.set_major_formatter(_clock)
+        axes.set_xlabel("time (h:mm:ss)" if end.max() >= 3600 else "time (m:ss)")
+    else:
+        axes.set_xlabel("time (s)")
+    handles = [Patch(color=colours[c], label=c) for c in classes]
+    handles.append(Patch(color=grey, label=SILENCE))
+    axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                frameon=False)
+    figure.suptitle(title if title is not None else os.path.basename(str(files[0])))
+
+    temporary = _temporary_beside(os.fspath(target))
+    try:
+        figure.savefig(temporary, format=fmt, dpi=100)
+        _replace_durably(temporary, os.fspath(target))
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+    return target

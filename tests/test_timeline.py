@@ -1,0 +1,299 @@
+"""Timelines of long recordings: windows, voice activity, blocks, smoothing, plot.
+
+The recording alternates two synthetic "emotions" -- calm (a low, steady
+harmonic tone) and anger (a high tone with fast vibrato and tremolo, and
+more noise) -- with pauses of faint noise, so the right answer of every
+window is known.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+from conftest import SR, harmonic_tone
+from sklearn.exceptions import NotFittedError
+
+from sertk.classifier import EmotionClassifier
+from sertk.errors import AudioError, ParameterError
+from sertk.extract import extract_windows
+from sertk.timeline import SILENCE, plot_timeline, predict_timeline, smooth_timeline
+
+#: (kind, seconds) of the test recording: 40 s in all.
+PLAN = [("calm", 8), ("pause", 3), ("anger", 8), ("pause", 3), ("calm", 6),
+        ("pause", 2), ("anger", 10)]
+PROBS = ["prob_anger", "prob_calm"]
+
+
+def calm(seconds, rng, f0=120.0):
+    return harmonic_tone(f0, seconds) + 0.002 * rng.normal(size=int(seconds * SR))
+
+
+def anger(seconds, rng, f0=280.0):
+    t = np.arange(int(seconds * SR)) / SR
+    tone = harmonic_tone(f0 * (1 + 0.15 * np.sin(2 * np.pi * 8 * t)))
+    return tone * (1 + 0.5 * np.sin(2 * np.pi * 4 * t)) / 1.5 + 0.04 * rng.normal(
+        size=t.size)
+
+
+def pause(seconds, rng):
+    return 0.001 * rng.normal(size=int(seconds * SR))  # -60 dBFS of noise
+
+
+SIGNALS = {"calm": calm, "anger": anger, "pause": pause}
+
+
+def stretches():
+    """(kind, start, end) of each stretch of PLAN."""
+    out, t = [], 0.0
+    for kind, seconds in PLAN:
+        out.append((kind, t, t + seconds))
+        t += seconds
+    return out
+
+
+def inside(timeline, kind):
+    """Rows whose window lies wholly inside a stretch of ``kind``."""
+    keep = np.zeros(len(timeline), dtype=bool)
+    for k, a, b in stretches():
+        if k == kind:
+            keep |= (timeline["start"] >= a) & (timeline["end"] <= b)
+    return timeline[keep]
+
+
+@pytest.fixture(scope="module")
+def training():
+    """Features of 2 s windows of other calm and anger signals, and labels."""
+    rng = np.random.default_rng(1)
+    tables, labels = [], []
+    spans = [(s, s + 2.0) for s in np.arange(0.0, 4.01, 0.5)]
+    for f0_calm, f0_anger in [(110, 260), (120, 280), (130, 300)]:
+        for kind, x in (("calm", calm(6, rng, f0_calm)),
+                        ("anger", anger(6, rng, f0_anger))):
+            tables.append(extract_windows(x, SR, spans, feature_set="minimal"))
+            labels += [kind] * len(spans)
+    return pd.concat(tables), np.array(labels)
+
+
+@pytest.fixture(scope="module")
+def model(training):
+    return EmotionClassifier(speaker_norm=False).fit(*training)
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory):
+    rng = np.random.default_rng(2)
+    x = np.concatenate([SIGNALS[kind](seconds, rng) for kind, seconds in PLAN])
+    path = tmp_path_factory.mktemp("timeline") / "long.wav"
+    sf.write(path, x, SR)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def timeline(model, recording):
+    return predict_timeline(model, recording, block=60.0, progress=False)
+
+
+def test_rows_cover_the_file_every_hop(timeline, recording):
+    assert list(timeline.columns) == ["path", "start", "end", "speech_fraction",
+                                      "label", *PROBS]
+    np.testing.assert_allclose(timeline["start"], np.arange(0, 38.01, 0.5))
+    np.testing.assert_allclose(timeline["end"], timeline["start"] + 2.0)
+    assert (timeline["path"] == recording).all()
+
+
+def test_pauses_are_silent(timeline):
+    pauses = inside(timeline, "pause")
+    assert len(pauses) == 7
+    assert (pauses["label"] == SILENCE).all()
+    assert pauses[PROBS].isna().all().all()
+    assert (pauses["speech_fraction"] == 0).all()
+
+
+def test_each_stretch_gets_its_label(timeline):
+    for kind in ("calm", "anger"):
+        rows = inside(timeline, kind)
+        assert len(rows) > 10
+        assert (rows["label"] == kind).all()
+        assert (rows["speech_fraction"] == 1).all()
+    speech = timeline[timeline["label"] != SILENCE]
+    np.testing.assert_allclose(speech[PROBS].sum(axis=1), 1.0)
+
+
+def test_a_window_half_speech_is_speech(timeline):
+    # [7, 9]: 1 s of calm, 1 s of pause -> speech_fraction 0.5 = min_speech
+    row = timeline[timeline["start"] == 7.0].iloc[0]
+    assert row["speech_fraction"] == pytest.approx(0.5)
+    assert row["label"] == "calm"
+    row = timeline[timeline["start"] == 7.5].iloc[0]
+    assert row["speech_fraction"] == pytest.approx(0.25)
+    assert row["label"] == SILENCE
+
+
+@pytest.fixture(scope="module")
+def small_blocks(model, recording):
+    return predict_timeline(model, recording, block=10.0, progress=False)
+
+
+def test_block_edges_change_nothing_but_rounding(timeline, small_blocks):
+    small = small_blocks
+    columns = ["path", "start", "end", "speech_fraction", "label"]
+    pd.testing.assert_frame_equal(small[columns], timeline[columns])
+    # Only Praat's intensity frames, which fall half-way between grid frames,
+    # may land on the other neighbour in another block (see timeline docs).
+    np.testing.assert_allclose(small[PROBS], timeline[PROBS], atol=0.05)
+
+
+def test_workers_give_identical_rows(model, recording, small_blocks):
+    two = predict_timeline(model, recording, block=10.0, n_jobs=2, progress=False)
+    pd.testing.assert_frame_equal(two, small_blocks)
+
+
+def test_without_vad_every_window_is_classified(model, recording, timeline):
+    every = predict_timeline(model, recording, vad=False, progress=False)
+    assert (every["label"] != SILENCE).all()
+    assert every[PROBS].notna().all().all()
+    pd.testing.assert_series_equal(every["speech_fraction"],
+                                   timeline["speech_fraction"])
+
+
+def test_smoothing_in_predict_timeline(model, recording, timeline):
+    smoothed = predict_timeline(model, recording, smooth=2, progress=False)
+    pd.testing.assert_frame_equal(smoothed, smooth_timeline(timeline, 2))
+    assert not smoothed[PROBS].equals(timeline[PROBS])
+
+
+def noisy_timeline(rng, n=200):
+    truth = np.repeat([0.7, 0.3, 0.7, 0.3], n // 4)
+    p = np.clip(truth + rng.normal(scale=0.3, size=n), 0, 1)
+    table = pd.DataFrame({"path": "a.wav", "start": np.arange(n) * 0.5,
+                          "end": np.arange(n) * 0.5 + 2, "prob_anger": p,
+                          "prob_calm": 1 - p})
+    table["label"] = np.where(p > 0.5, "anger", "calm")
+    table.loc[50:54, PROBS] = np.nan
+    table.loc[50:54, "label"] = SILENCE
+    return table
+
+
+def changes(labels):
+    labels = labels[labels != SILENCE].to_numpy()
+    return int((labels[1:] != labels[:-1]).sum())
+
+
+def test_smoothing_reduces_label_changes(rng):
+    table = noisy_timeline(rng)
+    smoothed = smooth_timeline(table, 3)
+    assert changes(smoothed["label"]) < changes(table["label"]) / 3
+    assert (smoothed.loc[50:54, "label"] == SILENCE).all()
+    assert smoothed.loc[50:54, PROBS].isna().all().all()
+    np.testing.assert_allclose(smoothed[PROBS].dropna().sum(axis=1), 1.0)
+
+
+def test_smoothing_averages_speech_neighbours_only(rng):
+    table = noisy_timeline(rng)
+    smoothed = smooth_timeline(table, 2)
+    p = table["prob_anger"]
+    assert smoothed.loc[10, "prob_anger"] == pytest.approx(p[8:13].mean())
+    # row 48: neighbours 46-50, of which 50 is silent
+    assert smoothed.loc[48, "prob_anger"] == pytest.approx(p[46:50].mean())
+    assert smoothed.loc[0, "prob_anger"] == pytest.approx(p[0:3].mean())
+    pd.testing.assert_frame_equal(smooth_timeline(table, 0), table)
+
+
+def test_smoothing_keeps_files_apart():
+    table = pd.DataFrame({"path": ["a", "a", "b", "b"], "start": [0.0, 1, 0, 1],
+                          "end": [1.0, 2, 1, 2], "label": "x",
+                          "prob_x": [1.0, 1.0, 0.0, 0.0],
+                          "prob_y": [0.0, 0.0, 1.0, 1.0]})
+    smoothed = smooth_timeline(table, 1)
+    assert smoothed["label"].tolist() == ["x", "x", "y", "y"]
+
+
+def test_plot_is_written(timeline, tmp_path):
+    out = plot_timeline(timeline, tmp_path / "timeline.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["timeline.png"]
+    smaller = plot_timeline(timeline[timeline["start"] < 10], tmp_path / "t.svg")
+    assert b"<svg" in smaller.read_bytes()[:500]
+
+
+def test_plot_refuses_bad_input(timeline, tmp_path):
+    with pytest.raises(ParameterError, match="cannot write a figure"):
+        plot_timeline(timeline, tmp_path / "timeline.xyz")
+    two = pd.concat([timeline, timeline.assign(path="other.wav")])
+    with pytest.raises(ParameterError, match="2 files"):
+        plot_timeline(two, tmp_path / "timeline.png")
+    with pytest.raises(ParameterError, match="not a timeline"):
+        plot_timeline(timeline.drop(columns=PROBS), tmp_path / "timeline.png")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_silent_and_short_files(model, write_wav, rng):
+    silent = predict_timeline(model, write_wav("zeros.wav", np.zeros(5 * SR)),
+                              progress=False)
+    assert (silent["label"] == SILENCE).all()
+    assert len(silent) == 7
+    short = predict_timeline(model, write_wav("short.wav", calm(1.5, rng)),
+                             progress=False)
+    assert short[["start", "end", "label"]].values.tolist() == [[0.0, 1.5, "calm"]]
+    with pytest.raises(AudioError):
+        predict_timeline(model, write_wav("tiny.wav", np.zeros(800)), progress=False)
+
+
+def test_last_window_stops_at_the_end(model, write_wav, rng):
+    path = write_wav("odd.wav", calm(5.3, rng))
+    rows = predict_timeline(model, path, progress=False)
+    assert rows["start"].tolist() == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5]
+    assert rows["end"].iloc[-1] == pytest.approx(5.3)
+    assert (rows["label"] == "calm").all()
+
+
+def test_model_trained_on_audio(write_wav, recording, rng):
+    paths, labels = [], []
+    for i in range(5):
+        for kind in ("calm", "anger"):
+            paths.append(write_wav(f"{kind}{i}.wav", SIGNALS[kind](2.0, rng)))
+            labels.append(kind)
+    audio_model = EmotionClassifier(feature_set="minimal", speaker_norm=False,
+                                    extractor_params={"progress": False})
+    audio_model.fit(paths, labels)
+    rows = audio_model.predict_timeline(recording, progress=False)
+    assert (inside(rows, "calm")["label"] == "calm").all()
+    assert (inside(rows, "anger")["label"] == "anger").all()
+    # a model whose feature set has changed since it was trained
+    audio_model.extractor_.set_params(feature_set="default")
+    with pytest.raises(ParameterError, match="changed since the model was trained"):
+        audio_model.predict_timeline(recording, progress=False)
+
+
+@pytest.mark.parametrize("option", [
+    {"window": 0}, {"window": float("nan")}, {"hop": 3.0}, {"hop": 0},
+    {"smooth": -1}, {"smooth": 1.5}, {"vad_threshold_db": 0},
+    {"min_speech": 1.5}, {"block": 0}, {"n_jobs": 0}, {"n_jobs": 1.5},
+])
+def test_bad_options(model, recording, option):
+    with pytest.raises(ParameterError, match=next(iter(option))):
+        predict_timeline(model, recording, progress=False, **option)
+
+
+def test_models_it_cannot_use(training, recording):
+    rng = np.random.default_rng(0)
+    y = np.repeat(["anger", "calm"], 10)
+    with pytest.raises(NotFittedError):
+        predict_timeline(EmotionClassifier(), recording)
+    array_model = EmotionClassifier(speaker_norm=False).fit(
+        rng.normal(size=(20, 3)), y)
+    with pytest.raises(ParameterError, match="without column names"):
+        predict_timeline(array_model, recording)
+    odd = pd.DataFrame(rng.normal(size=(20, 3)), columns=["a", "b", "c"])
+    with pytest.raises(ParameterError, match="built-in feature set"):
+        predict_timeline(EmotionClassifier(speaker_norm=False).fit(odd, y),
+                         recording)
+    no_proba = EmotionClassifier(speaker_norm=False, probability=False).fit(
+        odd, y)
+    with pytest.raises(ParameterError, match="probabilit"):
+        predict_timeline(no_proba, recording)
+    X, labels = training
+    silence_class = EmotionClassifier(speaker_norm=False).fit(
+        X, np.where(labels == "calm", SILENCE, labels))
+    with pytest.raises(ParameterError, match="class named 'silence'"):
+        predict_timeline(silence_class, recording)
