@@ -42,9 +42,9 @@ from __future__ import annotations
 import copy
 import os
 import tempfile
+import time
 import warnings
 import zipfile
-from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -181,7 +181,7 @@ def _metadata(
         {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "versions": _versions(),
             "labels": list(model.classes_),
             "params": params,

@@ -71,7 +71,7 @@ def test_round_trip_on_features(model, tmp_path, suffix):
     assert info["cv_report"] == report and loaded.cv_report_ == report
     assert info["provenance"] == {"corpus": "synthetic"}
     assert info["params"]["speaker_norm"] is True
-    assert info["created"].endswith("+00:00")
+    assert info["created"].endswith("Z") and len(info["created"]) == 20
     json.dumps(info)  # plain JSON
     # No temporary file left beside it.
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"m{suffix}"]

@@ -1,0 +1,449 @@
+"""Labelled data for ``sertk-train`` and ``sertk-evaluate``: options and reading.
+
+A command gets its recordings one of three ways, each giving one row a
+recording with a label and (usually) a speaker:
+
+- an audio manifest: a CSV with ``path`` (relative to the CSV's folder),
+  label and speaker columns (:func:`sertk.datasets.read_manifest`);
+- a feature table written by ``sertk-extract``: a CSV or Parquet file whose
+  columns follow the feature grammar (``f0_semitone__mean``, ...), with the
+  manifest's label and speaker columns carried; recognised by those columns
+  or by the ``<stem>.params.json`` file beside it;
+- ``--corpus NAME ROOT``: a corpus reader (:func:`sertk.datasets.read_corpus`).
+
+Audio is analysed with a per-file cache, so a second run with the same
+settings reads the features back instead of extracting them again. The
+cache lives in ``$SERTK_CACHE``, else ``$XDG_CACHE_HOME/sertk``, else
+``~/.cache/sertk`` (not beside the manifest: corpora are often on read-only
+or shared disks); ``--cache DIR`` chooses another folder and ``--no-cache``
+uses a temporary one that is deleted when the command ends.
+
+Examples
+--------
+>>> from sertk.cli._common import make_parser
+>>> parser = make_parser("sertk-demo", "Demo.")
+>>> add_data_options(parser)
+>>> args = parser.parse_args(["--corpus", "emodb", "/data/emodb"])
+>>> args.corpus, args.label_column, args.speaker_column
+(['emodb', '/data/emodb'], 'label', 'speaker')
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from ..datasets import CORPORA, read_corpus, read_manifest, to_common_label
+from ..errors import DatasetError, ParameterError
+from ..extract import FeatureExtractor
+from ..tables import is_feature_column, read_feature_table, read_params
+from ._common import n_jobs_value, say, usage_error
+
+__all__ = [
+    "Labelled",
+    "add_data_options",
+    "cache_folder",
+    "common_labels",
+    "default_cache_dir",
+    "extract_features",
+    "read_labelled",
+]
+
+
+@dataclass
+class Labelled:
+    """Recordings with their labels, from a manifest, a feature table or a corpus.
+
+    Attributes
+    ----------
+    y : ndarray of str
+        One label a row.
+    speakers : ndarray of object or None
+        One speaker id a row, or None when the source has none.
+    paths : list of str or None
+        Audio files (absolute), when the rows are recordings to analyse.
+    X : DataFrame or None
+        Feature columns, when the source is a feature table or after
+        :func:`extract_features`.
+    source : str
+        What was read, for messages (``manifest m.csv``).
+    feature_params : dict or None
+        The extraction parameters saved beside a feature table, if any.
+    """
+
+    y: np.ndarray
+    speakers: np.ndarray | None
+    paths: list[str] | None
+    X: pd.DataFrame | None
+    source: str
+    feature_params: dict | None = None
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def describe(self) -> str:
+        """One line: the source, files, speakers and classes."""
+        n_spk = "no" if self.speakers is None else pd.Series(self.speakers).nunique()
+        labels = pd.Series(self.y).value_counts().sort_index()
+        counts = ", ".join(f"{k} {v}" for k, v in labels.items())
+        return (
+            f"{self.source}: {len(self)} files, {n_spk} speakers, "
+            f"{labels.size} classes ({counts})"
+        )
+
+
+def default_cache_dir() -> str:
+    """Return the default feature cache folder.
+
+    ``$SERTK_CACHE`` if set, else ``$XDG_CACHE_HOME/sertk``, else
+    ``~/.cache/sertk``.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> default_cache_dir().endswith("sertk") or "SERTK_CACHE" in os.environ
+    True
+    """
+    if os.environ.get("SERTK_CACHE"):
+        return os.path.expanduser(os.environ["SERTK_CACHE"])
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
+    return os.path.join(os.path.expanduser(root), "sertk")
+
+
+def add_data_options(parser: argparse.ArgumentParser) -> None:
+    """Add the input, column, feature-set, cache and ``--n-jobs`` options.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The command's parser.
+    """
+    parser.add_argument(
+        "table",
+        nargs="?",
+        metavar="TABLE",
+        help="an audio manifest or a feature table from sertk-extract (CSV or "
+        "Parquet); the same as --manifest",
+    )
+    parser.add_argument(
+        "--manifest",
+        metavar="CSV",
+        help="audio manifest (path, label, speaker columns; paths relative to "
+        "the CSV's folder) or feature table from sertk-extract",
+    )
+    parser.add_argument(
+        "--corpus",
+        nargs=2,
+        metavar=("NAME", "ROOT"),
+        help=f"read a corpus folder instead: NAME is one of {', '.join(CORPORA)}",
+    )
+    parser.add_argument(
+        "--label-column",
+        default="label",
+        metavar="NAME",
+        help="column of the emotion labels (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--speaker-column",
+        default="speaker",
+        metavar="NAME",
+        help="column of the speaker ids (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--feature-set",
+        choices=("minimal", "default"),
+        default="default",
+        help="features to extract from audio; a feature table's own columns "
+        "are used as they are (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--cache",
+        metavar="DIR",
+        help="folder of the per-file feature cache (default: $SERTK_CACHE, "
+        "else $XDG_CACHE_HOME/sertk, else ~/.cache/sertk)",
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="keep no cache: extract into a temporary one, deleted at the end",
+    )
+    parser.add_argument(
+        "--n-jobs",
+        type=n_jobs_value,
+        default=1,
+        metavar="N",
+        help="worker processes for extraction and cross-validation folds, -1 "
+        "for all cores (default: 1)",
+    )
+
+
+def _is_feature_table(path: str) -> bool:
+    stem, _ = os.path.splitext(path)
+    if os.path.exists(stem + ".params.json") or path.lower().endswith(".parquet"):
+        return True
+    try:
+        header = pd.read_csv(path, nrows=0).columns
+    except (ValueError, OSError) as error:
+        raise DatasetError(
+            f"cannot read {path} as CSV ({error}); expected a manifest or a "
+            "feature table with a header row"
+        ) from error
+    return any(is_feature_column(str(c)) for c in header)
+
+
+def _column(frame: pd.DataFrame, name: str, what: str, where: str) -> None:
+    if name not in frame.columns:
+        raise DatasetError(
+            f"{where} has no {what} column {name!r} (columns: "
+            f"{', '.join(map(str, list(frame.columns)[:8]))}...); name it with "
+            f"--{what}-column"
+        )
+
+
+def _from_features(path: str, args: argparse.Namespace) -> Labelled:
+    table = read_feature_table(path)
+    where = f"feature table {path}"
+    _column(table, args.label_column, "label", where)
+    features = [c for c in table.columns if is_feature_column(str(c))]
+    if not features:
+        raise DatasetError(
+            f"{where} has no feature columns (names like f0_semitone__mean); "
+            "make it with sertk-extract"
+        )
+    if args.speaker_column != "speaker":  # named on purpose: must be there
+        _column(table, args.speaker_column, "speaker", where)
+    speakers = None
+    if args.speaker_column in table.columns:
+        speakers = table[args.speaker_column].to_numpy(dtype=object)
+    stem, _ = os.path.splitext(path)
+    return Labelled(
+        y=table[args.label_column].to_numpy(dtype=object),
+        speakers=speakers,
+        paths=table["path"].tolist() if "path" in table.columns else None,
+        X=table[features].astype(float),
+        source=where,
+        feature_params=read_params(stem + ".params.json"),
+    )
+
+
+def _from_manifest(path: str, args: argparse.Namespace) -> Labelled:
+    header = pd.read_csv(path, nrows=0).columns
+    if args.speaker_column != "speaker":  # named on purpose: must be there
+        _column(pd.DataFrame(columns=header), args.speaker_column, "speaker", path)
+    speaker_column = args.speaker_column if args.speaker_column in header else None
+    frame = read_manifest(
+        path, label_column=args.label_column, speaker_column=speaker_column
+    )
+    return Labelled(
+        y=frame["label"].to_numpy(dtype=object),
+        speakers=None
+        if speaker_column is None
+        else frame["speaker"].to_numpy(dtype=object),
+        paths=frame["path"].tolist(),
+        X=None,
+        source=f"manifest {path}",
+    )
+
+
+def _read_table(path: str, args: argparse.Namespace) -> Labelled:
+    if not os.path.isfile(path):
+        why = "it is a folder" if os.path.isdir(path) else "it does not exist"
+        raise DatasetError(
+            f"cannot read {path}: {why}; pass a manifest CSV or a feature table "
+            "(use --corpus NAME ROOT for a corpus folder)"
+        )
+    if _is_feature_table(path):
+        return _from_features(path, args)
+    return _from_manifest(path, args)
+
+
+def _check_labels(data: Labelled) -> Labelled:
+    missing = pd.isna(data.y)
+    if missing.any():
+        raise DatasetError(
+            f"{data.source} has {int(missing.sum())} rows without a label; fill "
+            "them in or remove them"
+        )
+    if data.speakers is not None and pd.isna(data.speakers).all():
+        data = replace(data, speakers=None)
+    return data
+
+
+def read_labelled(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    *,
+    table: str | None = None,
+) -> Labelled:
+    """Read the recordings the options name (TABLE, --manifest or --corpus).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The command's parser, for usage errors.
+    args : argparse.Namespace
+        Parsed options from :func:`add_data_options`.
+    table : str, optional
+        Read this manifest or feature table instead (a cross-corpus test set).
+
+    Returns
+    -------
+    Labelled
+
+    Raises
+    ------
+    SystemExit
+        With status 2, if no source or more than one is given.
+    DatasetError
+        If the source cannot be read, or lacks a named column or a label.
+    """
+    if table is not None:
+        return _check_labels(_read_table(table, args))
+    given = [x for x in (args.table, args.manifest, args.corpus) if x]
+    if len(given) != 1:
+        usage_error(
+            parser,
+            "give one source of labelled recordings: a manifest or feature "
+            "table (TABLE or --manifest), or --corpus NAME ROOT",
+        )
+    if args.corpus:
+        name, root = args.corpus
+        frame = read_corpus(name, root)
+        speakers = frame["speaker"].to_numpy(dtype=object)
+        return _check_labels(
+            Labelled(
+                y=frame["label"].to_numpy(dtype=object),
+                speakers=speakers,
+                paths=frame["path"].tolist(),
+                X=None,
+                source=f"corpus {name} at {root}",
+            )
+        )
+    return _check_labels(_read_table(args.table or args.manifest, args))
+
+
+def common_labels(data: Labelled) -> Labelled:
+    """Map the labels to the common vocabulary (:data:`sertk.datasets.LABELS`).
+
+    Parameters
+    ----------
+    data : Labelled
+        Recordings with labels as written.
+
+    Returns
+    -------
+    Labelled
+        The same rows with common labels (``angry`` -> ``anger``).
+
+    Raises
+    ------
+    DatasetError
+        If a label is not an emotion of the vocabulary or a synonym.
+    """
+    mapping = {}
+    for label in pd.unique(data.y):
+        try:
+            mapping[label] = to_common_label(str(label))
+        except ParameterError as error:
+            raise DatasetError(f"{data.source}: {error}") from None
+    return replace(data, y=np.array([mapping[v] for v in data.y], dtype=object))
+
+
+@contextlib.contextmanager
+def cache_folder(args: argparse.Namespace) -> Iterator[str]:
+    """Yield the feature cache folder the options ask for.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options (``cache``, ``no_cache``).
+
+    Yields
+    ------
+    str
+        ``--cache``, the default folder, or (``--no-cache``) a temporary
+        folder deleted on leaving.
+    """
+    if args.no_cache:
+        with tempfile.TemporaryDirectory(prefix="sertk-cache-") as folder:
+            yield folder
+    else:
+        yield args.cache or default_cache_dir()
+
+
+def extract_features(
+    data: Labelled, args: argparse.Namespace, cache: str, *, prog: str
+) -> Labelled:
+    """Analyse the recordings of ``data`` (if not features already).
+
+    Files that cannot be analysed are left out, with one message that
+    counts them and names the first few.
+
+    Parameters
+    ----------
+    data : Labelled
+        Recordings (``paths``) or features (``X``, returned as they are).
+    args : argparse.Namespace
+        Parsed options (``feature_set``, ``n_jobs``, ``progress``).
+    cache : str
+        The feature cache folder.
+    prog : str
+        The command's name, for messages.
+
+    Returns
+    -------
+    Labelled
+        With ``X`` (and only the rows analysed).
+
+    Raises
+    ------
+    DatasetError
+        If no file at all could be analysed.
+    """
+    if data.X is not None:
+        return data
+    extractor = FeatureExtractor(
+        args.feature_set,
+        n_jobs=args.n_jobs,
+        on_error="nan",
+        progress=args.progress,
+        cache=cache,
+    )
+    names = extractor.get_feature_names_out()
+    rows, kept, failed = [], [], []
+    for i, result in enumerate(extractor.iter_results(data.paths)):
+        if result.ok:
+            rows.append(result.values)
+            kept.append(i)
+        else:
+            failed.append(f"{result.segment.path} ({result.error})")
+    if not kept:
+        raise DatasetError(
+            f"none of the {len(data)} files of {data.source} could be analysed, "
+            f"e.g. {failed[0]}"
+        )
+    if failed:
+        say(
+            args,
+            f"{prog}: left out {len(failed)} file(s) that could not be analysed: "
+            + "; ".join(failed[:3])
+            + ("; ..." if len(failed) > 3 else ""),
+        )
+    kept = np.asarray(kept)
+    return replace(
+        data,
+        X=pd.DataFrame(np.vstack(rows), columns=names),
+        y=data.y[kept],
+        speakers=None if data.speakers is None else data.speakers[kept],
+        paths=[data.paths[i] for i in kept],
+    )

@@ -1,0 +1,237 @@
+"""Model and CV options and report text, shared by sertk-train and sertk-evaluate.
+
+Examples
+--------
+>>> from sertk.cli._common import make_parser
+>>> parser = make_parser("sertk-demo", "Demo.")
+>>> add_model_options(parser)
+>>> args = parser.parse_args(["--search", "--C", "1", "10"])
+>>> param_grid(parser, args)
+{'C': [1.0, 10.0], 'kernel': ['rbf', 'linear']}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+
+from ..classifier import EmotionClassifier
+from ..evaluate import EvaluationReport
+from ._common import usage_error
+
+__all__ = [
+    "DEFAULT_GRID",
+    "add_model_options",
+    "build_classifier",
+    "cv_value",
+    "most_chosen",
+    "param_grid",
+    "report_text",
+]
+
+#: What ``--search`` tries when ``--C`` / ``--kernel`` give one value or none.
+DEFAULT_GRID = {"C": [0.1, 1.0, 10.0], "kernel": ["rbf", "linear"]}
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"--C must be a number > 0, got {text!r}")
+    return value
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--C``, ``--kernel``, ``--projection`` and ``--search``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The command's parser.
+    """
+    parser.add_argument(
+        "--C",
+        type=_positive,
+        nargs="+",
+        metavar="C",
+        help="SVM regularisation (default: 1.0); several values with --search",
+    )
+    parser.add_argument(
+        "--kernel",
+        nargs="+",
+        choices=("rbf", "linear", "poly", "sigmoid"),
+        help="SVM kernel (default: rbf); several with --search",
+    )
+    parser.add_argument(
+        "--projection",
+        choices=("lda", "none"),
+        default="lda",
+        help="project the scaled features onto the discriminant directions "
+        "before the SVM, or not (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--search",
+        action="store_true",
+        help="choose C and kernel by nested speaker-grouped CV (the values "
+        "given, else C 0.1 1 10 and kernels rbf linear)",
+    )
+
+
+def param_grid(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> dict | None:
+    """Return the grid ``--search`` explores, or None without ``--search``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The command's parser, for usage errors.
+    args : argparse.Namespace
+        Parsed options.
+
+    Returns
+    -------
+    dict or None
+
+    Raises
+    ------
+    SystemExit
+        With status 2, if several values are given without ``--search``.
+    """
+    if not args.search:
+        for name in ("C", "kernel"):
+            values = getattr(args, name) or []
+            if len(values) > 1:
+                usage_error(
+                    parser,
+                    f"--{name} has {len(values)} values; give one, or add "
+                    "--search to choose among them",
+                )
+        return None
+    return {
+        name: list(getattr(args, name) or default)
+        for name, default in DEFAULT_GRID.items()
+    }
+
+
+def build_classifier(
+    args: argparse.Namespace, *, speaker_norm: bool, **params
+) -> EmotionClassifier:
+    """Return the (unfitted) classifier the options describe.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options (``feature_set``, ``C``, ``kernel``, ``projection``).
+    speaker_norm : bool
+        Whether to z-score features per speaker.
+    **params
+        More :class:`EmotionClassifier` parameters; they win over the options.
+
+    Returns
+    -------
+    EmotionClassifier
+    """
+    chosen = {
+        "feature_set": args.feature_set,
+        "speaker_norm": speaker_norm,
+        "projection": None if args.projection == "none" else "lda",
+        "C": args.C[0] if args.C else 1.0,
+        "kernel": args.kernel[0] if args.kernel else "rbf",
+    }
+    return EmotionClassifier(**{**chosen, **params})
+
+
+def most_chosen(folds: list[dict]) -> dict:
+    """Return the parameters nested CV chose most often across outer folds.
+
+    Ties go to the candidate with the higher mean inner UAR.
+
+    Parameters
+    ----------
+    folds : list of dict
+        ``EvaluationReport.folds``: each has ``params`` and ``inner_uar``.
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> most_chosen([{"params": {"C": 1.0}, "inner_uar": 0.7},
+    ...              {"params": {"C": 10.0}, "inner_uar": 0.8},
+    ...              {"params": {"C": 1.0}, "inner_uar": 0.6}])
+    {'C': 1.0}
+    """
+    keys = [json.dumps(f["params"], sort_keys=True) for f in folds]
+    counts = Counter(keys)
+    inner: dict[str, list[float]] = {}
+    for key, fold in zip(keys, folds, strict=True):
+        inner.setdefault(key, []).append(fold["inner_uar"] or 0.0)
+    best = max(counts, key=lambda k: (counts[k], sum(inner[k]) / len(inner[k])))
+    return json.loads(best)
+
+
+def cv_value(text: str) -> str | int:
+    """Parse ``--cv``: ``loso`` or a number of speaker-grouped folds >= 2.
+
+    Parameters
+    ----------
+    text : str
+        The option's value.
+
+    Returns
+    -------
+    str or int
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        If `text` is neither.
+
+    Examples
+    --------
+    >>> cv_value("LOSO"), cv_value("5")
+    ('loso', 5)
+    """
+    if text.strip().lower() == "loso":
+        return "loso"
+    try:
+        folds = int(text)
+    except ValueError:
+        folds = 0
+    if folds < 2:
+        raise argparse.ArgumentTypeError(
+            f"--cv must be 'loso' or a number of folds >= 2, got {text!r}"
+        )
+    return folds
+
+
+def report_text(report: EvaluationReport) -> str:
+    """Return an evaluation report as text: its summary and a per-fold table.
+
+    Parameters
+    ----------
+    report : EvaluationReport
+        What :func:`sertk.evaluate.evaluate` returned.
+
+    Returns
+    -------
+    str
+    """
+    width = max(8, *(len(",".join(f["speakers"])) for f in report.folds))
+    lines = [
+        report.summary(),
+        "",
+        "Per fold:",
+        f"{'fold':>4}  {'speakers':<{width}}  {'n':>5}  {'UAR':>5}  {'WAR':>5}",
+    ]
+    for f in report.folds:
+        lines.append(
+            f"{f['fold']:>4}  {','.join(f['speakers']):<{width}}  {f['n']:>5}"
+            f"  {f['uar']:5.3f}  {f['war']:5.3f}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,247 @@
+"""``sertk-evaluate``: speaker-independent evaluation of the emotion classifier.
+
+Examples
+--------
+Shell usage::
+
+    sertk-evaluate --manifest emodb/manifest.csv --report r.json --plot cm.png
+    sertk-evaluate features.csv --protocol both --cv 5 --search --n-jobs 2
+    sertk-evaluate --corpus emodb emodb/ --test-manifest ravdess.csv --protocol strict
+
+Trains and tests the classifier ``sertk-train`` would build, by
+leave-one-speaker-out (``--cv loso``, the default) or K speaker-grouped
+folds: no speaker is ever in both training and test. It prints the UAR
+(unweighted average recall, the headline figure), WAR (accuracy), macro-F1,
+per-class figures, the confusion matrix and a per-fold table, all naming the
+protocol and the CV scheme:
+
+``speaker-normalised`` (the default)
+    features z-scored per speaker with that speaker's own (unlabelled)
+    recordings, test speakers' included: the literature's usual protocol;
+``strict``
+    nothing about a test speaker is used: how a model does on a single new
+    recording (and how the bundled model was trained);
+``both``
+    one after the other, on features extracted once.
+
+``--report FILE`` writes the report as JSON (keys ``uar``, ``war``,
+``macro_f1``, ``labels``, ``confusion_matrix``, ``precision``, ``recall``,
+``f1``, ``support``, ``folds``, ``protocol``, ``cv``, ``source``, ...); with
+``--protocol both`` the file holds one such report under each protocol's
+name (``{"speaker-normalised": {...}, "strict": {...}}``). ``--plot FILE``
+draws the row-normalised confusion matrix; with both protocols, one file
+each, named ``<stem>.<protocol><suffix>`` (``cm.strict.png``).
+
+With ``--test-manifest`` the run is cross-corpus: train on all of the first
+data set, test on the second, on the labels both share after mapping each
+side to the common vocabulary (``angry`` -> ``anger``); the labels dropped
+are printed and recorded in the report.
+
+Audio is analysed once and cached (see ``--cache``): a second run reads the
+features back. Exit status: 0 on success, 2 on a usage error or unreadable
+data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from ..evaluate import evaluate
+from ..tables import atomic_write_json
+from ._common import EXIT_OK, add_output_options, make_parser, run, say, usage_error
+from ._data import (
+    Labelled,
+    add_data_options,
+    cache_folder,
+    common_labels,
+    extract_features,
+    read_labelled,
+)
+from ._model import (
+    add_model_options,
+    build_classifier,
+    cv_value,
+    param_grid,
+    report_text,
+)
+
+__all__ = ["build_parser", "main"]
+
+PROG = "sertk-evaluate"
+PROTOCOLS = {
+    "speaker-normalised": ["speaker-normalised"],
+    "strict": ["strict"],
+    "both": ["speaker-normalised", "strict"],
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the ``sertk-evaluate`` argument parser.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["--manifest", "m.csv", "--cv", "5"])
+    >>> args.manifest, args.cv, args.protocol
+    ('m.csv', 5, 'speaker-normalised')
+    """
+    parser = make_parser(
+        PROG,
+        "Evaluate the emotion classifier speaker-independently (leave-one-"
+        "speaker-out or speaker-grouped K-fold, or cross-corpus) and print UAR, "
+        "WAR, macro-F1, per-class and per-fold figures.",
+    )
+    add_data_options(parser)
+    parser.add_argument(
+        "--cv",
+        type=cv_value,
+        default="loso",
+        metavar="loso|K",
+        help="leave-one-speaker-out, or K speaker-grouped folds "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--protocol",
+        choices=tuple(PROTOCOLS),
+        default="speaker-normalised",
+        help="speaker-normalised (per-speaker z-scores, test speakers' "
+        "included), strict (nothing from the test speakers), or both "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--test-manifest",
+        metavar="CSV",
+        help="cross-corpus: train on the first data set, test on this "
+        "manifest or feature table, over the labels both share",
+    )
+    parser.add_argument(
+        "--report",
+        metavar="JSON",
+        help="write the report(s) as JSON; with --protocol both, one under "
+        "each protocol's name",
+    )
+    parser.add_argument(
+        "--plot",
+        metavar="IMAGE",
+        help="draw the normalised confusion matrix (.png, .pdf, .svg); with "
+        "--protocol both, one file each: <stem>.<protocol><suffix>",
+    )
+    add_model_options(parser)
+    add_output_options(parser)
+    return parser
+
+
+def _check_outputs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    for option, path in (("--report", args.report), ("--plot", args.plot)):
+        if path is None:
+            continue
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            usage_error(
+                parser, f"the {option} folder {folder} does not exist; create it"
+            )
+    if args.plot and not args.plot.lower().endswith((".png", ".pdf", ".svg")):
+        usage_error(parser, f"--plot {args.plot!r} must end in .png, .pdf or .svg")
+
+
+def _plot_path(path: str, protocol: str, several: bool) -> str:
+    if not several:
+        return path
+    stem, suffix = os.path.splitext(path)
+    return f"{stem}.{protocol}{suffix}"
+
+
+def _needs_speakers(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    data: Labelled,
+    protocols: list[str],
+) -> None:
+    cross_strict = args.test_manifest and protocols == ["strict"] and not args.search
+    if data.speakers is None and not cross_strict:
+        usage_error(
+            parser,
+            f"{data.source} has no {args.speaker_column!r} column, but "
+            "speaker-independent evaluation needs one speaker id a recording; "
+            "name the column with --speaker-column",
+        )
+
+
+def _evaluate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    _check_outputs(parser, args)
+    grid = param_grid(parser, args)
+    protocols = PROTOCOLS[args.protocol]
+    data = read_labelled(parser, args)
+    test = None
+    if args.test_manifest:
+        data = common_labels(data)
+        test = common_labels(read_labelled(parser, args, table=args.test_manifest))
+    _needs_speakers(parser, args, data, protocols)
+    say(args, f"{PROG}: {data.describe()}")
+    if test is not None:
+        say(args, f"{PROG}: test set {test.describe()}")
+    with cache_folder(args) as cache:
+        data = extract_features(data, args, cache, prog=PROG)
+        if test is not None:
+            test = extract_features(test, args, cache, prog=PROG)
+    reports = {}
+    for protocol in protocols:
+        report = evaluate(
+            data.X,
+            data.y,
+            data.speakers,
+            estimator=build_classifier(args, speaker_norm=True),
+            protocol=protocol,
+            cv=args.cv,
+            test=None if test is None else (test.X, test.y, test.speakers),
+            param_grid=grid,
+            n_jobs=args.n_jobs,
+            progress=args.progress,
+        )
+        if len(reports):
+            print()
+        print(report_text(report))
+        reports[protocol] = report
+        if args.plot:
+            path = _plot_path(args.plot, protocol, len(protocols) > 1)
+            report.plot_confusion(path)
+            say(args, f"{PROG}: confusion matrix ({protocol}) -> {path}")
+    if args.report:
+        source = data.source if test is None else f"{data.source} -> {test.source}"
+        dicts = {p: {**r.to_dict(), "source": source} for p, r in reports.items()}
+        atomic_write_json(
+            args.report, dicts if len(dicts) > 1 else next(iter(dicts.values()))
+        )
+        say(args, f"{PROG}: report -> {args.report}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``sertk-evaluate``; see ``sertk-evaluate --help``.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Command-line arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 2 on a usage error or unreadable data.
+
+    Examples
+    --------
+    >>> main(["--manifest", "no/such/manifest.csv"])  # message on stderr
+    2
+    """
+    return run(build_parser(), argv, _evaluate)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,290 @@
+"""``sertk-predict``: tell the emotion of each recording with a trained model.
+
+Examples
+--------
+Shell usage::
+
+    sertk-predict data/examples
+    sertk-predict -m model.joblib recordings/ -o predictions.csv --n-jobs 2
+
+One row a file: ``path``, the predicted ``label``, one ``prob_<class>``
+column a class (calibrated probabilities; the label comes from the SVM's
+decision function, so on borderline files it need not be the most probable
+class), and ``error`` (empty unless the file could not be analysed). Without
+``-o`` the rows are printed as an aligned table; with it they are written as
+CSV. A file that cannot be read or analysed gets a row with its error
+instead of stopping the run.
+
+Without ``-m`` the bundled model is used: trained on all of EMO-DB (German
+acted speech, 7 classes, 10 speakers) without speaker normalisation; see
+``sertk/models/README.md``. A ``.joblib`` model file is a pickle that runs
+code when loaded: pass only model files you trust, or ``.skops`` ones with
+``--safe``.
+
+Exit status: 0 when every file got a prediction, 1 when some failed, 2 on a
+usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from ..classifier import EmotionClassifier
+from ..persistence import DEFAULT_MODEL, load_model
+from ..tables import atomic_write_text, format_float
+from ._common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_output_options,
+    make_parser,
+    n_jobs_value,
+    run,
+    say,
+    usage_error,
+)
+
+__all__ = ["build_parser", "main", "predict_files"]
+
+PROG = "sertk-predict"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the ``sertk-predict`` argument parser.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["a.wav", "clips/"])
+    >>> args.inputs, args.model, args.output
+    (['a.wav', 'clips/'], None, None)
+    """
+    parser = make_parser(
+        PROG,
+        "Predict the emotion of audio files with a trained model (by default "
+        "the bundled EMO-DB model): one row a file, with the label and the "
+        "probability of each class.",
+    )
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="audio files or folders (searched recursively)",
+    )
+    parser.add_argument(
+        "-m",
+        "--model",
+        metavar="MODEL",
+        help="model file from sertk-train (default: the bundled EMO-DB model)",
+    )
+    parser.add_argument(
+        "--safe",
+        action="store_true",
+        help="load only .skops model files, never a pickle (.joblib), which "
+        "runs code when loaded",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="CSV",
+        help="write the predictions to this CSV file instead of printing them",
+    )
+    parser.add_argument(
+        "--n-jobs",
+        type=n_jobs_value,
+        default=1,
+        metavar="N",
+        help="worker processes, -1 for all cores (default: 1)",
+    )
+    add_output_options(parser)
+    return parser
+
+
+def _files(inputs: Sequence[str]) -> list[tuple[str, str | None]]:
+    """Each audio file named by ``inputs``, or the input and why it is no file."""
+    from ..audio import find_audio_files
+
+    found: dict[str, str | None] = {}
+    for item in inputs:
+        if not os.path.exists(item):
+            found[item] = "no such file or folder"
+            continue
+        files = find_audio_files([item])
+        if not files:
+            found[item] = "no audio files in this folder"
+        for path in files:
+            found.setdefault(path, None)
+    return list(found.items())
+
+
+def predict_files(
+    model: EmotionClassifier,
+    files: Sequence[tuple[str, str | None]],
+    *,
+    n_jobs: int = 1,
+    progress: bool | str = "auto",
+) -> pd.DataFrame:
+    """Predict one row a file; files that fail get an ``error`` instead.
+
+    Parameters
+    ----------
+    model : EmotionClassifier
+        A model trained on audio (it has ``extractor_``).
+    files : sequence of (path, error or None)
+        The files; those with an error already are not analysed.
+    n_jobs : int, default=1
+        Extraction workers.
+    progress : bool or "auto", default="auto"
+        Extraction progress bar.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``path``, ``label``, ``prob_<class>`` (one a class, in the
+        order of ``model.classes_``), ``error``; NaN/None where a file failed.
+    """
+    classes = [str(c) for c in model.classes_]
+    columns = ["path", "label", *(f"prob_{c}" for c in classes), "error"]
+    todo = [path for path, error in files if error is None]
+    extractor = clone(model.extractor_).set_params(
+        n_jobs=n_jobs, on_error="nan", progress=progress
+    )
+    errors = dict(files)
+    values = {}
+    for result in extractor.iter_results(todo):
+        if result.ok:
+            values[result.segment.path] = result.values
+        else:
+            errors[result.segment.path] = result.error
+    rows = {path: [path, None, *([np.nan] * len(classes)), errors[path]]
+            for path, _ in files}
+    if values:
+        X = pd.DataFrame(
+            np.vstack(list(values.values())),
+            columns=extractor.get_feature_names_out(),
+        )
+        labels = model.predict(X)
+        proba = model.predict_proba(X)
+        for path, label, p in zip(values, labels, proba, strict=True):
+            rows[path] = [path, label, *p, None]
+    return pd.DataFrame(list(rows.values()), columns=columns)
+
+
+def _csv(table: pd.DataFrame) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(table.columns)
+    for row in table.itertuples(index=False):
+        writer.writerow(
+            [
+                format_float(v) if c.startswith("prob_") else ("" if v is None else v)
+                for c, v in zip(table.columns, row, strict=True)
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _aligned(table: pd.DataFrame) -> str:
+    """Format the predictions as an aligned text table."""
+    shown = table.copy()
+    probs = [c for c in shown.columns if c.startswith("prob_")]
+    for c in probs:
+        shown[c] = [("" if np.isnan(v) else f"{v:.3f}") for v in shown[c]]
+    shown = shown.rename(columns={c: c.removeprefix("prob_") for c in probs})
+    shown["label"] = shown["label"].fillna("-")
+    failed = shown["error"].notna().any()
+    shown["error"] = shown["error"].fillna("")
+    if not failed:
+        shown = shown.drop(columns="error")
+    cells = [list(shown.columns)] + shown.astype(str).values.tolist()
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    numeric = {i for i, c in enumerate(shown.columns) if f"prob_{c}" in probs}
+    return "\n".join(
+        "  ".join(
+            cell.rjust(w) if i in numeric else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in cells
+    )
+
+
+def _load(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    model = load_model(args.model, trusted=False if args.safe else None)
+    if not hasattr(model, "extractor_"):
+        usage_error(
+            parser,
+            f"model {args.model or DEFAULT_MODEL} was trained on feature columns, "
+            "not audio; "
+            "sertk-predict needs one trained on audio (sertk-train with a "
+            "manifest or --corpus)",
+        )
+    if model.training_summary_.get("speaker_normalised"):
+        say(
+            args,
+            f"{PROG}: note: this model was trained with per-speaker "
+            "normalisation; single files have no speaker statistics, so they "
+            "are scaled with pooled ones and predictions may be worse",
+        )
+    return model
+
+
+def _predict(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.output and not os.path.isdir(os.path.dirname(os.path.abspath(args.output))):
+        usage_error(parser, f"the folder of {args.output} does not exist; create it")
+    model = _load(parser, args)
+    files = _files(args.inputs)
+    table = predict_files(model, files, n_jobs=args.n_jobs, progress=args.progress)
+    return _emit(table, args)
+
+
+def _emit(table: pd.DataFrame, args: argparse.Namespace) -> int:
+    """Write or print the predictions; return the exit status."""
+    failed = table["error"].notna()
+    if args.output:
+        atomic_write_text(args.output, _csv(table))
+        say(args, f"{PROG}: {len(table)} files -> {args.output}")
+    else:
+        print(_aligned(table))
+    if failed.any():
+        say(args, f"{PROG}: {int(failed.sum())} of {len(table)} files failed")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``sertk-predict``; see ``sertk-predict --help``.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Command-line arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 when every file got a prediction, 1 when some failed, 2 on a usage
+        error.
+
+    Examples
+    --------
+    >>> main(["no/such/file.wav", "-q"])  # an error row for the missing file
+    path...error
+    no/such/file.wav...no such file or folder
+    1
+    """
+    return run(build_parser(), argv, _predict)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

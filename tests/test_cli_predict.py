@@ -1,0 +1,109 @@
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from synthetic_corpus import write_audio_corpus, write_feature_table
+
+from sertk.cli.predict import main
+from sertk.cli.train import main as train
+from sertk.datasets import LABELS
+from sertk.persistence import DEFAULT_MODEL, load_model
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((REPO / "data" / "examples").glob("*.wav"))
+
+
+def test_the_bundled_model_names_an_emotion_for_each_example(monkeypatch, capsys):
+    # The README's first command: sertk-predict data/examples
+    monkeypatch.chdir(REPO)
+    assert main(["data/examples", "-q"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header, rows = lines[0].split(), lines[1:]
+    assert header[:2] == ["path", "label"]
+    assert header[2:] == sorted(load_model().classes_)
+    assert len(rows) == len(EXAMPLES) == 7
+    for row, wav in zip(rows, EXAMPLES, strict=True):
+        cells = row.split()
+        assert cells[0] == f"data/examples/{wav.name}"
+        assert cells[1] in LABELS
+        probs = np.array(cells[2:], dtype=float)
+        assert abs(probs.sum() - 1) < 0.01
+
+
+def test_the_default_model_file_is_small_and_documented():
+    assert DEFAULT_MODEL.stat().st_size < 5_000_000
+    info = load_model().model_info_
+    assert info["params"]["speaker_norm"] is False
+    assert info["training_summary"]["n_files"] == 535
+    assert info["training_summary"]["n_speakers"] == 10
+    assert info["cv_report"]["protocol"] == "strict"
+    assert info["cv_report"]["cv"] == "leave-one-speaker-out (10 folds)"
+    assert (DEFAULT_MODEL.parent / "default.json").is_file()
+
+
+@pytest.fixture(scope="module")
+def audio_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("predict")
+    manifest = write_audio_corpus(folder / "corpus")
+    model = folder / "model.skops"
+    assert train(["--manifest", str(manifest), "-o", str(model),
+                  "--feature-set", "minimal", "--no-cache", "-q"]) == 0
+    return model, folder / "corpus"
+
+
+def test_csv_output_with_an_error_row_for_each_bad_file(audio_model, tmp_path,
+                                                        capsys):
+    model, corpus = audio_model
+    bad = tmp_path / "broken.wav"
+    bad.write_text("not audio")
+    out = tmp_path / "predictions.csv"
+    inputs = [str(corpus / "s0_anger_0.wav"), str(bad), str(tmp_path / "gone.wav"),
+              str(corpus / "s1_sadness_1.wav")]
+    assert main(["-m", str(model), *inputs, "-o", str(out)]) == 1
+    assert "2 of 4 files failed" in capsys.readouterr().err
+    table = pd.read_csv(out, dtype={"label": str})
+    assert list(table.columns) == ["path", "label", "prob_anger", "prob_sadness",
+                                   "error"]
+    assert table["path"].tolist() == inputs
+    assert table["label"].tolist()[::3] == ["anger", "sadness"]
+    np.testing.assert_allclose(table[["prob_anger", "prob_sadness"]].iloc[[0, 3]]
+                               .sum(axis=1), 1.0)
+    assert table["error"].isna().tolist() == [True, False, False, True]
+    assert table.loc[2, "error"] == "no such file or folder"
+    assert table.iloc[1:3][["label", "prob_anger"]].isna().all().all()
+
+
+def test_a_folder_is_searched_and_the_table_printed(audio_model, capsys):
+    model, corpus = audio_model
+    assert main(["-m", str(model), str(corpus), "--safe", "-q"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["path", "label", "anger", "sadness"]
+    assert len(lines) == 1 + 24
+    predicted = {line.split()[0]: line.split()[1] for line in lines[1:]}
+    assert all(Path(p).name.split("_")[1] == label
+               for p, label in predicted.items())
+
+
+def test_safe_refuses_a_joblib_model(capsys):
+    assert main(["--safe", str(EXAMPLES[0])]) == 2
+    err = capsys.readouterr().err
+    assert "trusted=False never unpickles" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_model_trained_on_features_is_refused(tmp_path, capsys):
+    table = tmp_path / "features.csv"
+    write_feature_table(table)
+    model = tmp_path / "m.joblib"
+    assert train([str(table), "-o", str(model), "-q"]) == 0
+    assert main(["-m", str(model), str(EXAMPLES[0])]) == 2
+    assert "trained on feature columns" in capsys.readouterr().err
+
+
+def test_a_file_that_is_no_model_is_refused(tmp_path, capsys):
+    fake = tmp_path / "model.joblib"
+    fake.write_text("{}")
+    assert main(["-m", str(fake), str(EXAMPLES[0])]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read" in err and "Traceback" not in err

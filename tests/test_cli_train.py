@@ -1,0 +1,152 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from synthetic_corpus import FEATURES, write_audio_corpus, write_feature_table
+
+from sertk.cli.train import main
+from sertk.persistence import load_model
+
+
+@pytest.fixture
+def table(tmp_path):
+    path = tmp_path / "features.csv"
+    return path, write_feature_table(path)
+
+
+def test_trains_on_a_feature_table(table, tmp_path, capsys):
+    path, frame = table
+    out = tmp_path / "model.joblib"
+    assert main([str(path), "-o", str(out), "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "Trained on 72 files, 4 speakers, 3 classes" in printed
+    assert "speaker normalisation off" in printed
+    model = load_model(out)
+    assert list(model.feature_names_in_) == FEATURES
+    assert model.speaker_norm is False  # the default: strict
+    assert np.mean(model.predict(frame[FEATURES]) == frame["label"]) > 0.9
+    info = model.model_info_
+    assert info["features"]["input"] == "features"
+    assert info["provenance"]["source"] == f"feature table {path}"
+    assert info["training_summary"]["speakers"] == ["s0", "s1", "s2", "s3"]
+    assert info["cv_report"] is None
+
+
+def test_the_manifest_option_and_other_columns(tmp_path):
+    path = tmp_path / "t.csv"
+    frame = write_feature_table(path).rename(
+        columns={"label": "emotion", "speaker": "actor"})
+    frame.to_csv(path, index=False)
+    out = tmp_path / "m.skops"
+    assert main(["--manifest", str(path), "--label-column", "emotion",
+                 "--speaker-column", "actor", "--speaker-norm", "-o", str(out),
+                 "-q"]) == 0
+    model = load_model(out, trusted=False)
+    assert model.speaker_norm is True
+    assert model.training_summary_["speaker_normalised"] is True
+
+
+def test_evaluate_stores_a_strict_loso_report(table, tmp_path, capsys):
+    path, _ = table
+    out = tmp_path / "model.joblib"
+    assert main([str(path), "-o", str(out), "--evaluate", "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "Protocol: strict" in printed and "leave-one-speaker-out" in printed
+    report = load_model(out).cv_report_
+    assert report["protocol"] == "strict"
+    assert report["cv"] == "leave-one-speaker-out (4 folds)"
+    assert len(report["folds"]) == 4 and 0 <= report["uar"] <= 1
+    with_norm = tmp_path / "norm.joblib"
+    assert main([str(path), "-o", str(with_norm), "--evaluate", "--speaker-norm",
+                 "--cv", "2", "-q"]) == 0
+    report = load_model(with_norm).cv_report_
+    assert report["protocol"] == "speaker-normalised"
+    assert report["cv"].startswith("2-fold")
+
+
+def test_search_refits_with_the_parameters_chosen_most_often(table, tmp_path,
+                                                              capsys):
+    path, _ = table
+    out = tmp_path / "model.joblib"
+    assert main([str(path), "-o", str(out), "--search", "--C", "0.001", "10",
+                 "--kernel", "linear", "-q"]) == 0
+    assert "Parameters chosen by nested CV" in capsys.readouterr().out
+    model = load_model(out)
+    report = model.cv_report_
+    chosen = [f["params"] for f in report["folds"]]
+    assert all(set(p) == {"C", "kernel"} for p in chosen)
+    winner = max(chosen, key=chosen.count)
+    assert (model.C, model.kernel) == (winner["C"], winner["kernel"])
+    search = model.model_info_["provenance"]["search"]
+    assert search["grid"] == {"C": [0.001, 10.0], "kernel": ["linear"]}
+    assert search["chosen"] == winner
+
+
+def test_trains_on_audio_and_predicts_audio(tmp_path):
+    manifest = write_audio_corpus(tmp_path / "corpus")
+    out = tmp_path / "audio.skops"
+    assert main(["--manifest", str(manifest), "-o", str(out), "--feature-set",
+                 "minimal", "--no-cache", "-q"]) == 0
+    model = load_model(out, trusted=False)
+    assert model.model_info_["features"]["feature_set"] == "minimal"
+    frame = pd.read_csv(manifest)
+    paths = [str(tmp_path / "corpus" / p) for p in frame["path"]]
+    assert model.predict(paths).tolist() == frame["label"].tolist()
+    assert model.extractor_.cache is None
+
+
+def test_trains_on_a_corpus_reader(tmp_path):
+    write_audio_corpus(tmp_path / "flat")
+    root = tmp_path / "folders"
+    for label in ("sadness", "anger"):
+        (root / label).mkdir(parents=True)
+        for wav in (tmp_path / "flat").glob(f"*_{label}_*.wav"):
+            wav.rename(root / label / wav.name)
+    out = tmp_path / "m.joblib"
+    assert main(["--corpus", "folders", str(root), "-o", str(out),
+                 "--feature-set", "minimal", "--cache", str(tmp_path / "c"),
+                 "-q"]) == 0
+    model = load_model(out)
+    assert model.classes_.tolist() == ["anger", "sadness"]
+    assert model.training_summary_["speakers"] is None
+    assert any((tmp_path / "c").iterdir())  # the cache was used
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "give one source"),
+    (["{table}", "--corpus", "emodb", "x"], "give one source"),
+    (["{table}", "-o", "{tmp}/m.pkl"], "must end in .joblib or .skops"),
+    (["{table}", "-o", "{tmp}/no/m.joblib"], "does not exist"),
+    (["{table}", "--C", "1", "10"], "--C has 2 values"),
+    (["{table}", "--C", "-1"], "--C must be a number > 0"),
+    (["{table}", "--cv", "1"], "--cv must be 'loso'"),
+    (["{table}", "--label-column", "mood"], "no label column 'mood'"),
+    (["{nospk}", "--evaluate"], "--evaluate need speaker ids"),
+    (["{tmp}/missing.csv"], "does not exist"),
+])
+def test_usage_errors_take_one_line(table, tmp_path, capsys, args, message):
+    path, frame = table
+    nospk = tmp_path / "nospk.csv"
+    frame.drop(columns="speaker").to_csv(nospk, index=False)
+    argv = [a.format(table=path, tmp=tmp_path, nospk=nospk) for a in args]
+    if "-o" not in argv:
+        argv += ["-o", str(tmp_path / "m.joblib")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "m.joblib").exists()
+
+
+def test_feature_table_detected_by_its_params_file(tmp_path):
+    # Columns that do not follow the grammar, but sertk-extract's params.json
+    # beside the table says what it is.
+    path = tmp_path / "t.csv"
+    frame = write_feature_table(path)
+    (tmp_path / "t.params.json").write_text(json.dumps({"feature_set": {}}))
+    out = tmp_path / "m.joblib"
+    assert main([str(path), "-o", str(out), "-q"]) == 0
+    assert load_model(out).model_info_["provenance"]["feature_table_params"] == {
+        "feature_set": {}}
+    assert np.isin(frame["label"], load_model(out).classes_).all()
