@@ -5,12 +5,13 @@ the classifier)::
 
     python scripts/train_default_model.py [--emodb ../shared/data/emodb] [--n-jobs 2]
 
-Steps: read all of EMO-DB; extract the ``default`` feature set (cached, see
-``--cache``); evaluate ``EmotionClassifier(speaker_norm=False)`` by
-leave-one-speaker-out under the strict protocol; train the same classifier
-on all 535 recordings; write ``sertk/models/default.joblib`` (the model, with
-the LOSO report in its metadata) and ``sertk/models/default.json`` (the
-provenance, readable without loading the model).
+Steps: read all of EMO-DB; extract the ``default`` feature set (afresh,
+unless ``--cache DIR`` names a cache to reuse); evaluate
+``EmotionClassifier(speaker_norm=False)`` by leave-one-speaker-out under the
+strict protocol; train the same classifier on all 535 recordings; write
+``sertk/models/default.joblib`` (the model, with the LOSO report in its
+metadata) and ``sertk/models/default.json`` (the provenance, readable
+without loading the model).
 
 Why strict (no per-speaker normalisation): ``sertk-predict`` and
 ``load_model().predict(paths)`` usually see one recording of a speaker at a
@@ -25,6 +26,7 @@ import argparse
 import hashlib
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,34 +41,33 @@ ROOT = Path(__file__).resolve().parents[1]
 EMODB = ROOT.parent / "shared" / "data" / "emodb"
 
 
-def _default_cache() -> str:
-    from sertk.cli._data import default_cache_dir
-
-    return default_cache_dir()
-
-
 def main(argv: list[str] | None = None) -> int:
     """Train, evaluate and write the default model; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--emodb", default=os.environ.get("SERTK_EMODB", EMODB),
                         help="EMO-DB folder (default: $SERTK_EMODB or %(default)s)")
     parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument("--cache", default=_default_cache(),
-                        help="feature cache folder (default: %(default)s)")
+    parser.add_argument("--cache", default=None,
+                        help="feature cache folder (default: a temporary one, so "
+                             "the features come from the code as it is now)")
     parser.add_argument("--output", default=str(DEFAULT_MODEL))
     args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="sertk-default-") as temporary:
+        return _train(args, args.cache or temporary)
 
+
+def _train(args: argparse.Namespace, cache: str) -> int:
     started = time.perf_counter()
     corpus = read_emodb(args.emodb)
     paths, y, speakers = corpus["path"].tolist(), corpus["label"], corpus["speaker"]
-    extractor = FeatureExtractor("default", n_jobs=args.n_jobs, cache=args.cache)
+    extractor = FeatureExtractor("default", n_jobs=args.n_jobs, cache=cache)
     X = extractor.transform(paths)
     print(f"features: {X.shape} in {time.perf_counter() - started:.0f} s")
 
     clf = EmotionClassifier(
         feature_set="default",
         speaker_norm=False,
-        extractor_params={"n_jobs": args.n_jobs, "cache": args.cache},
+        extractor_params={"n_jobs": args.n_jobs, "cache": cache},
     )
     report = evaluate(X, y, speakers, estimator=clf, protocol="strict", cv="loso",
                       n_jobs=args.n_jobs, progress=False)

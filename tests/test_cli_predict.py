@@ -107,3 +107,28 @@ def test_a_file_that_is_no_model_is_refused(tmp_path, capsys):
     assert main(["-m", str(fake), str(EXAMPLES[0])]) == 2
     err = capsys.readouterr().err
     assert "cannot read" in err and "Traceback" not in err
+
+
+def test_the_default_model_expects_the_current_default_features():
+    from sertk.extract import FeatureExtractor
+
+    expected = FeatureExtractor("default").get_feature_names_out().tolist()
+    assert load_model().feature_names_in_.tolist() == expected, (
+        "the default feature set changed: rebuild the bundled model with "
+        "python scripts/train_default_model.py")
+
+
+def test_a_name_that_is_not_utf8_is_predicted_and_shown_escaped(audio_model,
+                                                                tmp_path):
+    import os
+    import shutil
+
+    model, corpus = audio_model
+    name = os.fsdecode(b"caf\xe9.wav")
+    shutil.copy(corpus / "s0_anger_0.wav", tmp_path / name)
+    out = tmp_path / "p.csv"
+    assert main(["-m", str(model), str(tmp_path / name), "-o", str(out),
+                 "-q"]) == 0
+    table = pd.read_csv(out, keep_default_na=False)
+    assert table["path"][0] == str(tmp_path / "caf\\xe9.wav")
+    assert table["label"][0] == "anger" and table["error"][0] == ""

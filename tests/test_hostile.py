@@ -520,8 +520,6 @@ def test_sertk_predict_gives_every_file_a_label_or_an_error(corpus, audio_model,
             assert isinstance(row["error"], str) and row["error"], case.name
 
 
-@pytest.mark.xfail(strict=True, reason="sertk-predict writes the text 'nan' for "
-                   "a missing label or error (None became NaN in the DataFrame)")
 def test_sertk_predict_leaves_missing_cells_empty(corpus, audio_model, tmp_path):
     predict = pytest.importorskip("sertk.cli.predict")
     paths = [corpus["dc"].path, corpus["text_as_wav"].path]
@@ -532,9 +530,6 @@ def test_sertk_predict_leaves_missing_cells_empty(corpus, audio_model, tmp_path)
     assert table["error"][0] == "" and table["label"][1] == ""
 
 
-@pytest.mark.xfail(strict=True, raises=UnicodeEncodeError,
-                   reason="sertk-predict builds a pyarrow-backed DataFrame of the "
-                          "paths, which cannot hold a name that is not UTF-8")
 def test_sertk_predict_and_a_name_that_is_not_utf8(corpus, audio_model, tmp_path):
     predict = pytest.importorskip("sertk.cli.predict")
     path = corpus["non_utf8_name"].path

@@ -13,10 +13,13 @@ recording with a label and (usually) a speaker:
 
 Audio is analysed with a per-file cache, so a second run with the same
 settings reads the features back instead of extracting them again. The
-cache lives in ``$SERTK_CACHE``, else ``$XDG_CACHE_HOME/sertk``, else
-``~/.cache/sertk`` (not beside the manifest: corpora are often on read-only
-or shared disks); ``--cache DIR`` chooses another folder and ``--no-cache``
-uses a temporary one that is deleted when the command ends.
+cache lives in ``features-<sertk version>`` under ``$SERTK_CACHE``, else
+``$XDG_CACHE_HOME/sertk``, else ``~/.cache/sertk`` (not beside the manifest:
+corpora are often on read-only or shared disks); ``--cache DIR`` chooses
+another folder and ``--no-cache`` uses a temporary one that is deleted when
+the command ends. The cache is keyed by each file's size and modification
+time and by the analysis settings, not by sertk's code: after changing the
+feature code without a new version number, delete it (or use ``--no-cache``).
 
 Examples
 --------
@@ -36,6 +39,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 import pandas as pd
@@ -103,7 +107,9 @@ def default_cache_dir() -> str:
     """Return the default feature cache folder.
 
     ``$SERTK_CACHE`` if set, else ``$XDG_CACHE_HOME/sertk``, else
-    ``~/.cache/sertk``.
+    ``~/.cache/sertk``; in it, one subfolder a sertk version, since the
+    cache is keyed by file and settings, not by the code that computed the
+    features.
 
     Returns
     -------
@@ -111,13 +117,22 @@ def default_cache_dir() -> str:
 
     Examples
     --------
-    >>> default_cache_dir().endswith("sertk") or "SERTK_CACHE" in os.environ
+    >>> os.path.basename(default_cache_dir()).startswith("features-")
     True
     """
     if os.environ.get("SERTK_CACHE"):
-        return os.path.expanduser(os.environ["SERTK_CACHE"])
-    root = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
-    return os.path.join(os.path.expanduser(root), "sertk")
+        root = os.path.expanduser(os.environ["SERTK_CACHE"])
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
+        root = os.path.join(os.path.expanduser(base), "sertk")
+    return os.path.join(root, f"features-{_sertk_version()}")
+
+
+def _sertk_version() -> str:
+    try:
+        return version("sertk")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -169,8 +184,8 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cache",
         metavar="DIR",
-        help="folder of the per-file feature cache (default: $SERTK_CACHE, "
-        "else $XDG_CACHE_HOME/sertk, else ~/.cache/sertk)",
+        help="folder of the per-file feature cache (default: features-<version> "
+        "in $SERTK_CACHE, else $XDG_CACHE_HOME/sertk, else ~/.cache/sertk)",
     )
     parser.add_argument(
         "--no-cache",

@@ -63,7 +63,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         "--kernel",
         nargs="+",
         choices=("rbf", "linear", "poly", "sigmoid"),
-        help="SVM kernel (default: rbf); several with --search",
+        metavar="KERNEL",
+        help="SVM kernel: rbf (default), linear, poly or sigmoid; several "
+        "with --search",
     )
     parser.add_argument(
         "--projection",

@@ -135,7 +135,7 @@ def predict_files(
     n_jobs: int = 1,
     progress: bool | str = "auto",
 ) -> pd.DataFrame:
-    """Predict one row a file; files that fail get an ``error`` instead.
+    r"""Predict one row a file; files that fail get an ``error`` instead.
 
     Parameters
     ----------
@@ -151,8 +151,9 @@ def predict_files(
     Returns
     -------
     DataFrame
-        Columns ``path``, ``label``, ``prob_<class>`` (one a class, in the
-        order of ``model.classes_``), ``error``; NaN/None where a file failed.
+        Columns ``path`` (bytes of a name that is not UTF-8 shown as
+        ``\xNN``), ``label``, ``prob_<class>`` (one a class, in the order of
+        ``model.classes_``), ``error``; missing (NaN) where they do not apply.
     """
     classes = [str(c) for c in model.classes_]
     columns = ["path", "label", *(f"prob_{c}" for c in classes), "error"]
@@ -167,7 +168,7 @@ def predict_files(
             values[result.segment.path] = result.values
         else:
             errors[result.segment.path] = result.error
-    rows = {path: [path, None, *([np.nan] * len(classes)), errors[path]]
+    rows = {path: [_printable(path), None, *([np.nan] * len(classes)), errors[path]]
             for path, _ in files}
     if values:
         X = pd.DataFrame(
@@ -177,8 +178,13 @@ def predict_files(
         labels = model.predict(X)
         proba = model.predict_proba(X)
         for path, label, p in zip(values, labels, proba, strict=True):
-            rows[path] = [path, label, *p, None]
+            rows[path] = [_printable(path), label, *p, None]
     return pd.DataFrame(list(rows.values()), columns=columns)
+
+
+def _printable(path: str) -> str:
+    r"""Return `path` with bytes that are not UTF-8 shown as ``\xNN``."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _csv(table: pd.DataFrame) -> str:
@@ -188,7 +194,7 @@ def _csv(table: pd.DataFrame) -> str:
     for row in table.itertuples(index=False):
         writer.writerow(
             [
-                format_float(v) if c.startswith("prob_") else ("" if v is None else v)
+                format_float(v) if c.startswith("prob_") else ("" if pd.isna(v) else v)
                 for c, v in zip(table.columns, row, strict=True)
             ]
         )
