@@ -343,12 +343,12 @@ def _check_payload(payload: Any, path: Path) -> tuple[EmotionClassifier, dict]:
             f"reads ({FORMAT_VERSION}); upgrade sertk"
         )
     model, metadata = payload.get("model"), payload.get("metadata")
-    if not isinstance(model, EmotionClassifier) or not isinstance(metadata, dict):
+    fitted = isinstance(model, EmotionClassifier) and hasattr(model, "pipeline_")
+    if not fitted or not isinstance(metadata, dict):
         raise ModelFileError(
             f"{path} says it is a sertk model file but lacks a fitted "
             "EmotionClassifier or its metadata; save the model again"
         )
-    check_is_fitted(model)
     return model, metadata
 
 

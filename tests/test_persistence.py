@@ -187,6 +187,8 @@ def test_a_failed_save_leaves_the_old_file_intact(model, tmp_path, monkeypatch):
     {"weights": [1, 2, 3]},
     [1, 2, 3],
     {"format": "sertk-model", "format_version": 1, "metadata": {}, "model": "x"},
+    {"format": "sertk-model", "format_version": 1, "metadata": {},
+     "model": EmotionClassifier()},
 ])
 def test_a_joblib_file_that_is_not_a_model_is_refused(tmp_path, content):
     path = tmp_path / "other.joblib"
