@@ -11,9 +11,12 @@ import pandas as pd
 import pytest
 import soundfile as sf
 from conftest import SR, harmonic_tone
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from sertk.classifier import EmotionClassifier
+from sertk.cli._timeline import plot_paths
+from sertk.cli.predict import main as predict_main
 from sertk.errors import AudioError, ParameterError
 from sertk.extract import extract_windows
 from sertk.timeline import SILENCE, plot_timeline, predict_timeline, smooth_timeline
@@ -247,22 +250,94 @@ def test_last_window_stops_at_the_end(model, write_wav, rng):
     assert (rows["label"] == "calm").all()
 
 
-def test_model_trained_on_audio(write_wav, recording, rng):
+@pytest.fixture(scope="module")
+def audio_model(tmp_path_factory):
+    """A calm/anger classifier trained on 2 s wav files (it has extractor_)."""
+    rng = np.random.default_rng(3)
+    folder = tmp_path_factory.mktemp("training")
     paths, labels = [], []
     for i in range(5):
         for kind in ("calm", "anger"):
-            paths.append(write_wav(f"{kind}{i}.wav", SIGNALS[kind](2.0, rng)))
+            paths.append(str(folder / f"{kind}{i}.wav"))
+            sf.write(paths[-1], SIGNALS[kind](2.0, rng), SR)
             labels.append(kind)
-    audio_model = EmotionClassifier(feature_set="minimal", speaker_norm=False,
-                                    extractor_params={"progress": False})
-    audio_model.fit(paths, labels)
+    model = EmotionClassifier(feature_set="minimal", speaker_norm=False,
+                              extractor_params={"progress": False})
+    return model.fit(paths, labels)
+
+
+def test_model_trained_on_audio(audio_model, recording):
     rows = audio_model.predict_timeline(recording, progress=False)
     assert (inside(rows, "calm")["label"] == "calm").all()
     assert (inside(rows, "anger")["label"] == "anger").all()
     # a model whose feature set has changed since it was trained
-    audio_model.extractor_.set_params(feature_set="default")
+    changed = clone(audio_model)
+    changed.__dict__.update(audio_model.__dict__)
+    changed.extractor_ = clone(audio_model.extractor_).set_params(
+        feature_set="default")
     with pytest.raises(ParameterError, match="changed since the model was trained"):
-        audio_model.predict_timeline(recording, progress=False)
+        changed.predict_timeline(recording, progress=False)
+
+
+@pytest.fixture(scope="module")
+def model_file(audio_model, tmp_path_factory):
+    return str(audio_model.save(tmp_path_factory.mktemp("model") / "m.joblib"))
+
+
+def test_cli_timeline_of_one_file(model_file, recording, tmp_path):
+    out, image = tmp_path / "timeline.csv", tmp_path / "timeline.png"
+    assert predict_main(["-m", model_file, "--window", "2.0", "--hop", "0.5",
+                         recording, "-o", str(out), "--plot", str(image),
+                         "-q"]) == 0
+    rows = pd.read_csv(out)
+    assert list(rows.columns) == ["path", "start", "end", "speech_fraction",
+                                  "label", *PROBS, "error"]
+    assert len(rows) == 77 and rows["error"].isna().all()
+    assert (inside(rows, "calm")["label"] == "calm").all()
+    assert (inside(rows, "pause")["label"] == SILENCE).all()
+    assert inside(rows, "pause")[PROBS].isna().all().all()
+    assert image.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_timelines_of_several_files(model_file, recording, tmp_path,
+                                        capsys, rng):
+    short = tmp_path / "short.wav"
+    sf.write(short, calm(3.0, rng), SR)
+    broken = tmp_path / "broken.wav"
+    broken.write_text("not audio")
+    plots = tmp_path / "plots"
+    plots.mkdir()
+    out = tmp_path / "timeline.csv"
+    status = predict_main(["-m", model_file, "--window", "2", "--smooth", "1",
+                           recording, str(short), str(broken), "-o", str(out),
+                           "--plot", str(plots / "t.png"), "--no-progress"])
+    assert status == 1
+    assert "1 of 3 files failed" in capsys.readouterr().err
+    rows = pd.read_csv(out)
+    assert rows["path"].unique().tolist() == [recording, str(short), str(broken)]
+    assert rows.groupby("path", sort=False).size().tolist() == [77, 3, 1]
+    bad = rows[rows["path"] == str(broken)].iloc[0]
+    assert "not readable as audio" in bad["error"] and pd.isna(bad["label"])
+    assert sorted(p.name for p in plots.iterdir()) == ["t-long.png", "t-short.png"]
+
+
+def test_cli_plot_names():
+    assert plot_paths("t.png", ["a.wav"]) == ["t.png"]
+    assert plot_paths("o/t.svg", ["a/x.wav", "b/x.wav", "c/y.wav"]) == [
+        "o/t-x.svg", "o/t-x-2.svg", "o/t-y.svg"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--hop", "0.5"], "--hop needs --window"),
+    (["--plot", "t.png"], "--plot needs --window"),
+    (["--window", "1", "--hop", "2"], "longer than --window"),
+    (["--window", "0"], "seconds > 0"),
+    (["--window", "2", "--smooth", "-1"], "whole number"),
+    (["--window", "2", "--plot", "no/such/folder/t.png"], "does not exist"),
+])
+def test_cli_timeline_usage_errors(argv, message, recording, capsys):
+    assert predict_main([*argv, recording]) == 2
+    assert message in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("option", [

@@ -21,6 +21,13 @@ acted speech, 7 classes, 10 speakers) without speaker normalisation; see
 code when loaded: pass only model files you trust, or ``.skops`` ones with
 ``--safe``.
 
+With ``--window`` each file gets a timeline instead: one row a window
+(``path``, ``start``, ``end``, ``speech_fraction``, ``label``, the
+probabilities, ``error``), and ``--plot`` draws it; see
+:mod:`sertk.cli._timeline` and ``docs/timeline.md``::
+
+    sertk-predict --window 2.0 --hop 0.5 long.wav -o timeline.csv --plot timeline.png
+
 Exit status: 0 when every file got a prediction, 1 when some failed, 2 on a
 usage error.
 """
@@ -51,6 +58,7 @@ from ._common import (
     say,
     usage_error,
 )
+from ._timeline import add_timeline_options, check_timeline_options, predict_timelines
 
 __all__ = ["build_parser", "main", "predict_files"]
 
@@ -107,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="worker processes, -1 for all cores (default: 1)",
     )
+    add_timeline_options(parser)
     add_output_options(parser)
     return parser
 
@@ -248,22 +257,28 @@ def _load(parser: argparse.ArgumentParser, args: argparse.Namespace):
 def _predict(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.output and not os.path.isdir(os.path.dirname(os.path.abspath(args.output))):
         usage_error(parser, f"the folder of {args.output} does not exist; create it")
+    check_timeline_options(parser, args)
     model = _load(parser, args)
     files = _files(args.inputs)
-    table = predict_files(model, files, n_jobs=args.n_jobs, progress=args.progress)
+    if args.window is None:
+        table = predict_files(model, files, n_jobs=args.n_jobs, progress=args.progress)
+    else:
+        table = predict_timelines(model, files, args)
+        table["path"] = table["path"].map(_printable)
     return _emit(table, args)
 
 
 def _emit(table: pd.DataFrame, args: argparse.Namespace) -> int:
     """Write or print the predictions; return the exit status."""
     failed = table["error"].notna()
+    n_files = table["path"].nunique()  # a timeline has many rows a file
     if args.output:
         atomic_write_text(args.output, _csv(table))
-        say(args, f"{PROG}: {len(table)} files -> {args.output}")
+        say(args, f"{PROG}: {n_files} files -> {args.output}")
     else:
         print(_aligned(table))
     if failed.any():
-        say(args, f"{PROG}: {int(failed.sum())} of {len(table)} files failed")
+        say(args, f"{PROG}: {int(failed.sum())} of {n_files} files failed")
         return EXIT_FAILED
     return EXIT_OK
 

@@ -1,0 +1,197 @@
+"""The timeline mode of ``sertk-predict``: emotion over time in long recordings.
+
+With ``--window`` each input file gets a timeline
+(:func:`sertk.timeline.predict_timeline`): one row a window, the rows of all
+files in one table. ``--plot`` draws each file's timeline
+(:func:`sertk.timeline.plot_timeline`): one file is drawn to that path;
+several are drawn beside it, one image a file named
+``<plot stem>-<audio file stem><plot ending>`` (``timeline-interview.png``
+for ``--plot timeline.png`` and ``interview.wav``), with ``-<n>`` (its
+position among the files, from 1) added when two files share a stem.
+
+Examples
+--------
+>>> from sertk.cli._common import make_parser
+>>> parser = make_parser("sertk-demo", "Demo.")
+>>> add_timeline_options(parser)
+>>> args = parser.parse_args(["--window", "2", "--smooth", "3"])
+>>> check_timeline_options(parser, args)
+>>> args.window, args.hop, args.smooth, args.plot
+(2.0, 0.5, 3, None)
+>>> plot_paths("out/t.png", ["a/x.wav", "b/x.wav", "y.flac"])
+['out/t-x.png', 'out/t-x-2.png', 'out/t-y.png']
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import AudioError, ParameterError
+from ..timeline import plot_timeline, predict_timeline
+from ._common import say, usage_error
+
+__all__ = ["add_timeline_options", "check_timeline_options", "plot_paths",
+           "predict_timelines"]
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return int(text)
+
+
+def add_timeline_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--window``, ``--hop``, ``--smooth`` and ``--plot`` to a parser.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The ``sertk-predict`` parser.
+    """
+    group = parser.add_argument_group(
+        "timeline of long recordings",
+        "with --window, one row a window of each file instead of one a file",
+    )
+    group.add_argument(
+        "--window", type=_seconds, metavar="SECONDS",
+        help="classify windows of this length along each file (e.g. 2.0)")
+    group.add_argument(
+        "--hop", type=_seconds, metavar="SECONDS",
+        help="seconds between window starts, at most the window (default: 0.5)")
+    group.add_argument(
+        "--smooth", type=_count, metavar="K",
+        help="average each window's probabilities with up to K speech windows "
+        "on each side (default: 0)")
+    group.add_argument(
+        "--plot", metavar="IMAGE",
+        help="draw the timeline to this image (.png, .svg, .pdf); with several "
+        "files, one image each beside it, named <IMAGE stem>-<file stem>")
+
+
+def check_timeline_options(parser: argparse.ArgumentParser,
+                           args: argparse.Namespace) -> None:
+    """Refuse timeline options without ``--window``; fill in their defaults.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The ``sertk-predict`` parser.
+    args : argparse.Namespace
+        Its parsed arguments.
+
+    Raises
+    ------
+    SystemExit
+        With status 2, on a usage error.
+    """
+    if args.window is None:
+        given = [f"--{name}" for name in ("hop", "smooth", "plot")
+                 if getattr(args, name) is not None]
+        if given:
+            usage_error(parser, f"{', '.join(given)} needs --window (e.g. --window 2)")
+        return
+    args.hop = 0.5 if args.hop is None else args.hop
+    args.smooth = args.smooth or 0
+    if args.hop > args.window:
+        usage_error(parser, f"--hop {args.hop} is longer than --window {args.window}; "
+                    "windows would leave audio out")
+    if args.plot and not os.path.isdir(os.path.dirname(os.path.abspath(args.plot))):
+        usage_error(parser, f"the folder of {args.plot} does not exist; create it")
+
+
+def plot_paths(plot: str, paths: Sequence[str]) -> list[str]:
+    """Return the image of each file's timeline (see the module documentation).
+
+    Parameters
+    ----------
+    plot : str
+        The ``--plot`` path.
+    paths : sequence of str
+        The audio files, in input order.
+
+    Returns
+    -------
+    list of str
+    """
+    if len(paths) == 1:
+        return [plot]
+    target = Path(plot)
+    out: list[str] = []
+    for i, path in enumerate(paths, start=1):
+        name = target.with_name(f"{target.stem}-{Path(path).stem}{target.suffix}")
+        if str(name) in out:
+            name = name.with_name(f"{name.stem}-{i}{target.suffix}")
+        out.append(str(name))
+    return out
+
+
+def predict_timelines(model, files: Sequence[tuple[str, str | None]],
+                      args: argparse.Namespace) -> pd.DataFrame:
+    """Return the timelines of the files in one table; draw them if asked.
+
+    Parameters
+    ----------
+    model : EmotionClassifier
+        The model.
+    files : sequence of (path, error or None)
+        The files; those with an error already are not analysed.
+    args : argparse.Namespace
+        ``window``, ``hop``, ``smooth``, ``plot``, ``n_jobs``, ``progress``,
+        ``quiet``.
+
+    Returns
+    -------
+    pd.DataFrame
+        The rows of :func:`~sertk.timeline.predict_timeline` of every file,
+        then ``error``: a file that failed has one row with its path and
+        error, the other cells empty.
+
+    Raises
+    ------
+    ParameterError
+        If the model cannot draw a timeline.
+    """
+    classes = [str(c) for c in model.classes_]
+    columns = ["path", "start", "end", "speech_fraction", "label",
+               *(f"prob_{c}" for c in classes), "error"]
+    images = dict(zip([p for p, _ in files],
+                      plot_paths(args.plot, [p for p, _ in files]) if args.plot
+                      else [None] * len(files), strict=True))
+    tables = []
+    for path, error in files:
+        if error is None:
+            try:
+                timeline = predict_timeline(
+                    model, path, window=args.window, hop=args.hop,
+                    smooth=args.smooth, n_jobs=args.n_jobs, progress=args.progress)
+            except ParameterError:
+                raise
+            except AudioError as exc:
+                error = exc.reason
+            except Exception as exc:  # noqa: BLE001 - one bad file must not end a run
+                error = f"analysis failed ({type(exc).__name__}: {exc})"
+        if error is not None:
+            tables.append(pd.DataFrame({"path": [path], "error": [error]}))
+            continue
+        if images[path]:
+            plot_timeline(timeline, images[path])
+            say(args, f"sertk-predict: timeline of {path} -> {images[path]}")
+        tables.append(timeline.assign(error=np.nan))
+    return pd.concat(tables, ignore_index=True).reindex(columns=columns)
+
