@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import copy
 import os
-import tempfile
 import time
 import warnings
 import zipfile
@@ -54,6 +53,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from sertk.classifier import EmotionClassifier
 from sertk.errors import ModelFileError, ParameterError
+from sertk.tables import replace_durably, temporary_beside
 
 __all__ = [
     "ALLOWED_TYPES",
@@ -260,23 +260,15 @@ def save_model(
         "metadata": _metadata(model, cv_report, provenance),
         "model": _compact(model),
     }
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-    )
-    os.close(handle)
+    temporary = temporary_beside(path)
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's 0600 would stick
         if kind == "skops":
             _skops().dump(payload, temporary, compression=zipfile.ZIP_DEFLATED)
         else:
             import joblib
 
             joblib.dump(payload, temporary, compress=3)
-        with open(temporary, "rb") as written:
-            os.fsync(written.fileno())
-        os.replace(temporary, path)
+        replace_durably(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
             os.remove(temporary)

@@ -54,6 +54,8 @@ __all__ = [
     "read_feature_table",
     "read_params",
     "read_path_table",
+    "replace_durably",
+    "temporary_beside",
 ]
 
 #: Suffix of the file a table is written to until it is complete.
@@ -137,14 +139,49 @@ def is_feature_column(name: str) -> bool:
     return True
 
 
-def _temporary_beside(path: str) -> str:
+def temporary_beside(path: str | os.PathLike) -> str:
+    """Create an empty temporary file in the folder of ``path``.
+
+    Its permissions are those of a new file (``0o666`` less the umask), not
+    the owner-only ``0o600`` of :func:`tempfile.mkstemp`, so that the file
+    that replaces ``path`` is readable as a plain new file would be.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file that the temporary one will replace.
+
+    Returns
+    -------
+    str
+        The temporary file's path.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> tmp = temporary_beside(os.path.join(tempfile.mkdtemp(), "out.csv"))
+    >>> os.path.basename(tmp).startswith(".out.csv.")
+    True
+    """
     folder, name = os.path.split(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
     os.close(handle)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)
     return temporary
 
 
-def _replace_durably(source: str, target: str) -> None:
+def replace_durably(source: str, target: str | os.PathLike) -> None:
+    """Flush ``source`` to disk, then move it onto ``target`` atomically.
+
+    Parameters
+    ----------
+    source : str
+        A complete file, usually from :func:`temporary_beside`.
+    target : str or os.PathLike
+        Where it goes; an existing file there is replaced in one step.
+    """
     with open(source, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(source, target)
@@ -177,11 +214,11 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     'done\n'
     """
     target = os.fspath(path)
-    temporary = _temporary_beside(target)
+    temporary = temporary_beside(target)
     try:
         with open(temporary, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
-        _replace_durably(temporary, target)
+        replace_durably(temporary, target)
     except BaseException:
         if os.path.exists(temporary):
             os.remove(temporary)
@@ -439,7 +476,7 @@ class TableWriter:
     def __enter__(self) -> TableWriter:
         # Kept rows are copied to a temporary file that then replaces the
         # partial: a run killed meanwhile still finds the old partial intact.
-        temporary = _temporary_beside(self.partial)
+        temporary = temporary_beside(self.partial)
         handle = open(temporary, "w", encoding="utf-8", newline="")  # noqa: SIM115
         try:
             writer = csv.writer(handle, lineterminator="\n")
@@ -516,12 +553,12 @@ class TableWriter:
         os.fsync(self._handle.fileno())
         self._close()
         if _is_parquet(self.path):
-            temporary = _temporary_beside(self.path)
+            temporary = temporary_beside(self.path)
             try:
                 _csv_to_parquet(
                     self.partial, temporary, self.columns, self.text_columns
                 )
-                _replace_durably(temporary, self.path)
+                replace_durably(temporary, self.path)
             except BaseException:
                 if os.path.exists(temporary):
                     os.remove(temporary)

@@ -71,7 +71,7 @@ from .errors import AudioError, ParameterError
 from .extract import _show_progress, extract_windows
 from .feature_sets import FEATURE_SETS, FeatureSet, get_feature_set
 from .settings import AnalysisSettings
-from .tables import _replace_durably, _temporary_beside
+from .tables import replace_durably, temporary_beside
 
 __all__ = [
     "CONTEXT",
@@ -296,8 +296,8 @@ def predict_timeline(
         Share of speech frames below which a window is silent.
     block : float > 0, default=60.0
         Seconds of windows analysed at a time (read with the window length
-        and 2 x :data:`CONTEXT` s more); memory grows with it, at about
-        1 MB a second of block with the default feature set.
+        and 2 x :data:`CONTEXT` s more); memory grows with it, by about
+        2 MB a second of block with the default feature set.
     n_jobs : int, default=1
         Worker processes analysing blocks (joblib's convention: -1 means all
         cores); the rows are identical whatever the value.
@@ -540,6 +540,7 @@ def plot_timeline(
     import matplotlib
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
+    from matplotlib.ticker import MultipleLocator
 
     columns = _prob_columns(timeline)
     files = timeline["path"].unique()
@@ -569,11 +570,13 @@ def plot_timeline(
 
     strip, axes = figure.subplots(2, 1, sharex=True,
                                   gridspec_kw={"height_ratios": [1, 6]})
+    # each window drawn as a flat step one hop wide around its centre
+    edges = np.column_stack([centre - step / 2, centre + step / 2]).ravel()
     lower = np.zeros(len(proba))
     for i, c in enumerate(classes):
         upper = lower + np.nan_to_num(proba[:, i])
-        axes.fill_between(centre, lower, upper, where=speech, step="mid",
-                          color=colours[c], linewidth=0)
+        axes.fill_between(edges, lower.repeat(2), upper.repeat(2),
+                          where=speech.repeat(2), color=colours[c], linewidth=0)
         lower = upper
     for first, last in _spans(~speech):
         for ax in (axes, strip):
@@ -591,6 +594,10 @@ def plot_timeline(
     axes.set_xlim(0, float(end.max()))
     axes.set_ylabel("probability")
     if end.max() > 120:
+        ticks = [t for t in (30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
+                 if end.max() / t <= 12]  # round clock times, at most 12
+        if ticks:
+            axes.xaxis.set_major_locator(MultipleLocator(ticks[0]))
         axes.xaxis.set_major_formatter(_clock)
         axes.set_xlabel("time (h:mm:ss)" if end.max() >= 3600 else "time (m:ss)")
     else:
@@ -601,10 +608,10 @@ def plot_timeline(
                 frameon=False)
     figure.suptitle(title if title is not None else os.path.basename(str(files[0])))
 
-    temporary = _temporary_beside(os.fspath(target))
+    temporary = temporary_beside(os.fspath(target))
     try:
         figure.savefig(temporary, format=fmt, dpi=100)
-        _replace_durably(temporary, os.fspath(target))
+        replace_durably(temporary, os.fspath(target))
     except BaseException:
         if os.path.exists(temporary):
             os.remove(temporary)
