@@ -22,6 +22,8 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sys
 import warnings
@@ -29,6 +31,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -338,9 +341,25 @@ def _file_key(path: str) -> tuple[int, int] | None:
     return stat.st_mtime_ns, stat.st_size
 
 
+@lru_cache(maxsize=1)
+def _code_version() -> str:
+    """Return a digest of sertk's analysis code and the libraries it calls.
+
+    Part of the cache key, so that a cached row is never served after the
+    code that computes it changed (an upgrade, or an edit in a checkout).
+    """
+    digest = hashlib.sha256(json.dumps(library_versions(), sort_keys=True).encode())
+    package = Path(__file__).resolve().parent
+    for source in sorted(package.rglob("*.py")):
+        if "cli" not in source.relative_to(package).parts:
+            digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _cached_one(
     segment: Segment,
     key: tuple[int, int] | None,
+    code: str,
     feature_set: FeatureSet,
     settings: AnalysisSettings,
 ) -> FileResult:
@@ -369,7 +388,8 @@ def _extract_cached(segments: Sequence[Segment], feature_set: FeatureSet,
         if key is None:  # nothing to cache: report the error afresh
             results.append(_extract_one(segment, feature_set, settings))
         else:
-            results.append(cached(segment, key, feature_set, settings))
+            results.append(
+                cached(segment, key, _code_version(), feature_set, settings))
     return results
 
 
@@ -412,7 +432,8 @@ def iter_extract(
         are identical whatever the value.
     cache : str or os.PathLike, optional
         Folder of a joblib.Memory cache; a file already analysed with the same
-        settings, size and modification time is not analysed again.
+        settings, size and modification time, by the same sertk code and
+        library versions, is not analysed again.
     scheduler : str, optional
         Address of a Dask ``distributed`` scheduler, or ``"local"`` for a
         ``LocalCluster`` of ``n_jobs`` workers started for the run. Needs the

@@ -153,3 +153,23 @@ def test_window_over_the_whole_signal_matches_extract_signal():
 def test_extract_windows_rejects_bad_windows():
     with pytest.raises(ParameterError, match="start < end"):
         extract_windows(harmonic_tone(150.0), SR, [(0.5, 0.5)])
+
+
+def test_cache_is_not_served_after_the_code_changes(wav_files, tmp_path, monkeypatch):
+    from sertk import extract
+
+    fx = FeatureExtractor("minimal", cache=str(tmp_path / "cache"), progress=False)
+    fx.transform(wav_files[:1])
+    calls = []
+    original = extract._extract_one
+
+    def counting(*args):
+        calls.append(args)
+        return original(*args)
+
+    monkeypatch.setattr(extract, "_extract_one", counting)
+    fx.transform(wav_files[:1])
+    assert calls == []  # served from the cache
+    monkeypatch.setattr(extract, "_code_version", lambda: "edited code")
+    fx.transform(wav_files[:1])
+    assert len(calls) == 1  # analysed afresh
