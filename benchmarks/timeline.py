@@ -1,0 +1,240 @@
+"""Timeline speed: an hour of EMO-DB speech and pauses through predict_timeline.
+
+Builds a recording of ``--minutes`` minutes (one hour by default) by
+concatenating the files of a manifest (EMO-DB by default) in a seeded random
+order, each followed by a seeded random pause of 0.2-2 s of digital silence,
+reshuffling whenever the corpus runs out; it is written as a 16 kHz 16-bit
+WAV file in a temporary folder. Then, for each worker count of ``--n-jobs``,
+a fresh Python process loads the bundled model (``sertk.persistence.load_model()``;
+if there is none, a quick ``EmotionClassifier()`` trained on the corpus with
+the ``default`` feature set, as the output then says) and times
+:func:`sertk.timeline.predict_timeline` on the file (window 2 s, hop 0.5 s,
+60 s blocks), while this process samples the memory of its process tree
+(peak RSS summed over the process and its worker processes, psutil, every
+0.2 s) and the CPU time of that tree.
+
+Reported a worker count: wall-clock seconds of the call, times real time,
+CPU seconds, peak RSS, and the start-up (imports and model loading, not in
+the call's time); whether the rows are identical whatever the worker count;
+and, as a sanity check, how often a window lying wholly inside one utterance
+gets that utterance's label (the bundled model was trained on all of
+EMO-DB, so this is not an accuracy).
+
+Prints the table and the command, and writes them to the ``timeline``
+section of ``docs/benchmarks.md``. Run from the repository root::
+
+    python -m benchmarks.timeline               # a few minutes on 2 cores
+    python -m benchmarks.timeline --minutes 5   # quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psutil
+import soundfile as sf
+
+from benchmarks._common import (
+    REPO,
+    add_manifest_argument,
+    command_line,
+    load_corpus,
+    markdown_table,
+    provenance,
+)
+from benchmarks._report import update_section
+from sertk.timeline import SILENCE
+
+SR = 16000
+PAUSE = (0.2, 2.0)  # seconds of silence after each file
+SAMPLE_EVERY = 0.2  # seconds between memory samples
+TARGET_X = 60.0  # one hour in under a minute
+
+
+def build_recording(paths: Sequence[str], labels: Sequence[str], seconds: float,
+                    out: Path, seed: int) -> pd.DataFrame:
+    """Write the recording, file by file; return its utterances (start, end, label)."""
+    from sertk.audio import load
+
+    rng = np.random.default_rng(seed)
+    total = int(round(seconds * SR))
+    written, rows = 0, []
+    with sf.SoundFile(out, "w", samplerate=SR, channels=1, subtype="PCM_16") as f:
+        while written < total:
+            for i in rng.permutation(len(paths)):
+                x = load(paths[i], SR)[: total - written]
+                pause = np.zeros(min(int(rng.uniform(*PAUSE) * SR),
+                                     total - written - x.size))
+                f.write(np.concatenate([x, pause]))
+                rows.append((written / SR, (written + x.size) / SR, labels[i]))
+                written += x.size + pause.size
+                if written >= total:
+                    break
+    return pd.DataFrame(rows, columns=["start", "end", "label"])
+
+
+def _tree(process: psutil.Process) -> list[psutil.Process]:
+    try:
+        return [process, *process.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def run_child(wav: Path, out: Path, n_jobs: int, args: argparse.Namespace
+              ) -> dict:
+    """Run one timed timeline in a fresh process; return its figures."""
+    command = [sys.executable, "-m", "benchmarks.timeline", "--child", str(wav),
+               str(out), str(n_jobs), str(args.window), str(args.hop),
+               str(args.block), str(args.manifest)]
+    began = time.perf_counter()
+    child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
+    parent = psutil.Process(child.pid)
+    peak, cpu = 0, {}
+    while child.poll() is None:
+        rss = 0
+        for p in _tree(parent):
+            try:
+                rss += p.memory_info().rss
+                times = p.cpu_times()
+                cpu[p.pid] = times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+        peak = max(peak, rss)
+        time.sleep(SAMPLE_EVERY)
+    stdout, _ = child.communicate()
+    total = time.perf_counter() - began
+    if child.returncode != 0:
+        raise SystemExit(f"the timed run failed (exit {child.returncode})")
+    figures = json.loads(stdout.strip().splitlines()[-1])
+    figures.update(peak_rss_mb=peak / 2**20, tree_cpu=sum(cpu.values()),
+                   startup=total - figures["seconds"])
+    return figures
+
+
+def child_main(argv: Sequence[str]) -> None:
+    """Time predict_timeline in this fresh process; print JSON figures."""
+    wav, out, n_jobs, window, hop, block, manifest = argv
+    from sertk.persistence import DEFAULT_MODEL, load_model
+    from sertk.timeline import predict_timeline
+
+    if DEFAULT_MODEL.exists():
+        model, source = load_model(), "the bundled model"
+    else:
+        from sertk.classifier import EmotionClassifier
+
+        corpus = load_corpus(manifest)
+        model = EmotionClassifier(speaker_norm=False,
+                                  extractor_params={"n_jobs": 2, "progress": False})
+        model.fit(corpus.paths, corpus.labels)
+        source = ("a quick EmotionClassifier(speaker_norm=False) trained here on "
+                  "the corpus (no bundled model found)")
+    began = time.perf_counter()
+    timeline = predict_timeline(model, wav, window=float(window), hop=float(hop),
+                                block=float(block), n_jobs=int(n_jobs),
+                                progress=False)
+    seconds = time.perf_counter() - began
+    timeline.to_pickle(out)
+    print(json.dumps({"seconds": seconds, "model": source}))
+
+
+def agreement(timeline: pd.DataFrame, utterances: pd.DataFrame) -> tuple[float, int]:
+    """Share of windows inside one utterance labelled as it; how many such windows."""
+    idx = np.searchsorted(utterances["start"].to_numpy(), timeline["start"],
+                          side="right") - 1
+    inside = (idx >= 0) & (timeline["end"].to_numpy()
+                           <= utterances["end"].to_numpy()[np.maximum(idx, 0)])
+    truth = utterances["label"].to_numpy()[idx[inside]]
+    return float(np.mean(timeline["label"].to_numpy()[inside] == truth)), int(
+        inside.sum())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--child"]:
+        child_main(argv[1:])
+        return 0
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.timeline",
+                                     description=__doc__.splitlines()[0])
+    add_manifest_argument(parser)
+    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--n-jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--window", type=float, default=2.0)
+    parser.add_argument("--hop", type=float, default=0.5)
+    parser.add_argument("--block", type=float, default=60.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-write", action="store_true",
+                        help="print only; leave docs/benchmarks.md alone")
+    args = parser.parse_args(argv)
+    corpus = load_corpus(args.manifest)
+    seconds = args.minutes * 60
+    with tempfile.TemporaryDirectory(prefix="sertk-timeline-") as folder:
+        wav = Path(folder) / "long.wav"
+        began = time.perf_counter()
+        utterances = build_recording(corpus.paths, corpus.labels, seconds, wav,
+                                     args.seed)
+        print(f"built {wav.name}: {seconds / 60:.0f} min, {len(utterances)} "
+              f"utterances, {wav.stat().st_size / 2**20:.0f} MB, in "
+              f"{time.perf_counter() - began:.0f} s", flush=True)
+        runs, tables = {}, {}
+        for n_jobs in args.n_jobs:
+            out = Path(folder) / f"timeline-{n_jobs}.pkl"
+            runs[n_jobs] = run_child(wav, out, n_jobs, args)
+            tables[n_jobs] = pd.read_pickle(out)
+            print(f"n_jobs={n_jobs}: {runs[n_jobs]['seconds']:.1f} s", flush=True)
+    first = tables[args.n_jobs[0]]
+    identical = all(t.equals(first) for t in tables.values())
+    speech = int((first["label"] != SILENCE).sum())
+    share, n_inside = agreement(first, utterances)
+    rows = [[n, f"{r['seconds']:.1f}", f"{seconds / r['seconds']:.0f}x",
+             f"{r['tree_cpu']:.0f}", f"{seconds / r['tree_cpu']:.0f}x",
+             f"{r['peak_rss_mb']:.0f}", f"{r['startup']:.1f}"]
+            for n, r in runs.items()]
+    table = markdown_table(["n_jobs", "seconds", "x real time", "CPU s (tree)",
+                            "x real time a CPU s", "peak RSS (MB)", "start-up s"],
+                           rows)
+    met = [str(n) for n, r in runs.items() if seconds / r["seconds"] >= TARGET_X]
+    command = command_line("benchmarks.timeline", argv)
+    text = "\n\n".join([
+        f"`predict_timeline` on {seconds / 60:.0f} minutes of EMO-DB utterances "
+        f"({len(utterances)}, in random order) separated by {PAUSE[0]}-{PAUSE[1]} "
+        "s pauses of digital silence, a 16 kHz WAV file; window "
+        f"{args.window} s, hop {args.hop} s, {args.block:.0f} s blocks, "
+        f"{runs[args.n_jobs[0]]['model']} (`default` feature set). Seconds are "
+        "the wall-clock time of the call; CPU is the user + system time, over "
+        "its life, of the process and its workers; RSS is summed over them "
+        f"(sampled every {SAMPLE_EVERY} s); start-up is the rest of the "
+        "process's life (Python, imports, loading the model, saving the rows), "
+        "not in the seconds.",
+        table,
+        f"{len(first)} windows, {speech} with speech, {len(first) - speech} "
+        f"silent. Rows identical whatever `n_jobs`: {'yes' if identical else 'NO'}. "
+        f"Target {TARGET_X:.0f}x real time (an hour in under a minute of wall "
+        "clock): " + (f"met with n_jobs = {', '.join(met)}." if met else "missed.")
+        + " The wall clock depends on how busy the shared machine is (load "
+        "average below), the CPU time much less: audio seconds a CPU second "
+        "is the speed of one process with a core of its own."
+        + f" Sanity check: {share:.1%} of the {n_inside} windows lying wholly "
+        "inside one utterance get its label (the bundled model was trained on "
+        "all of EMO-DB, whole utterances: not an accuracy).",
+        provenance("praat-parselmouth", "numpy", "joblib"),
+        f"Made with `{command}`.",
+    ])
+    print()
+    print(text)
+    if not args.no_write:
+        page = update_section("timeline", text, title="Timeline speed")
+        print(f"\nwritten to {page}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
