@@ -141,3 +141,9 @@ def test_unknown_group_and_contour_are_parameter_errors():
         compute_group("nope", analyse(np.zeros(SR)))
     with pytest.raises(ValueError, match="unknown contour"):
         contour_info("f9_hz")
+
+
+def test_intensity_fills_every_inner_frame_of_a_steady_tone():
+    intensity = compute_group("energy", analyse(harmonic_tone(200.0, duration=3.0)))
+    inner = intensity["intensity_db"][5:-5]
+    assert np.isfinite(inner).all()

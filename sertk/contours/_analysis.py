@@ -79,7 +79,10 @@ def align_to_grid(times: np.ndarray, values: np.ndarray, n_frames: int,
     array([nan, nan,  5., nan])
     """
     out = np.full(n_frames, np.nan)
-    idx = np.rint(np.asarray(times) / hop_seconds).astype(int)
+    # round halves up, past float noise: Praat's intensity frames fall half-way
+    # between grid frames, and rounding halves to even would send two of
+    # them to one frame and leave the next empty
+    idx = np.floor(np.asarray(times) / hop_seconds + 0.5 + 1e-6).astype(int)
     keep = (idx >= 0) & (idx < n_frames)
     out[idx[keep]] = np.asarray(values, dtype=float)[keep]
     return out
