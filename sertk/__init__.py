@@ -27,6 +27,7 @@ from .normalize import SpeakerNormalizer
 from .persistence import ModelVersionWarning, load_model, save_model
 from .settings import AnalysisSettings
 from .tables import read_feature_table
+from .timeline import plot_timeline, predict_timeline, smooth_timeline
 
 try:
     __version__ = version("sertk")
@@ -55,6 +56,9 @@ __all__ = [
     "iter_extract",
     "load_model",
     "parse_feature_name",
+    "plot_timeline",
+    "predict_timeline",
     "read_feature_table",
     "save_model",
+    "smooth_timeline",
 ]
