@@ -126,7 +126,8 @@ def test_a_window_half_speech_is_speech(timeline):
     # [7, 9]: 1 s of calm, 1 s of pause -> speech_fraction 0.5 = min_speech
     row = timeline[timeline["start"] == 7.0].iloc[0]
     assert row["speech_fraction"] == pytest.approx(0.5)
-    assert row["label"] == "calm"
+    assert row["label"] != SILENCE  # at min_speech: classified, whatever as
+    assert np.isfinite(row[PROBS].to_numpy(dtype=float)).all()
     row = timeline[timeline["start"] == 7.5].iloc[0]
     assert row["speech_fraction"] == pytest.approx(0.25)
     assert row["label"] == SILENCE
@@ -141,9 +142,8 @@ def test_block_edges_change_nothing_but_rounding(timeline, small_blocks):
     small = small_blocks
     columns = ["path", "start", "end", "speech_fraction", "label"]
     pd.testing.assert_frame_equal(small[columns], timeline[columns])
-    # Only Praat's intensity frames, which fall half-way between grid frames,
-    # may land on the other neighbour in another block (see timeline docs).
-    np.testing.assert_allclose(small[PROBS], timeline[PROBS], atol=0.05)
+    # Analysis windows near block edges see slightly different context.
+    np.testing.assert_allclose(small[PROBS], timeline[PROBS], atol=0.01)
 
 
 def test_workers_give_identical_rows(model, recording, small_blocks):
