@@ -86,9 +86,11 @@ def groups_of(columns: Sequence[str]) -> list[str]:
     >>> groups_of(["mfcc01_delta__mean", "voiced__fraction"])
     ['spectral', 'temporal']
     """
-    return [contour_info(name if name in DESCRIPTORS
+    # --8<-- [start:groups]
+    return [contour_info(name if name in DESCRIPTORS  # jitter__local, ...
                          else sertk.parse_feature_name(name).contour).group
             for name in columns]
+    # --8<-- [end:groups]
 
 
 def extract(emodb: Path, cache: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -169,11 +171,11 @@ def timeline(corpus: pd.DataFrame, features: pd.DataFrame) -> str:
         centre[:, None] < truth["end"].to_numpy())
     matched = inside.any(axis=1)
     true_label = truth["label"].to_numpy()[inside.argmax(axis=1)][matched]
-    agree = float(np.mean(speech["label"].to_numpy()[matched] == true_label))
+    agree = int(np.sum(speech["label"].to_numpy()[matched] == true_label))
     return (f"timeline.png: speaker {speaker}, {len(truth)} files, "
             f"{truth['end'].iloc[-1]:.1f} s of audio incl. pauses, {len(timeline)} "
             f"windows, {len(speech)} speech windows; label of the utterance under "
-            f"the window centre agrees in {agree:.0%} of {matched.sum()} "
+            f"the window centre agrees in {agree} of {matched.sum()} "
             f"(training data: not accuracy)\ntrue order: "
             + " ".join(truth["label"]))
 
@@ -200,7 +202,8 @@ def group_importance(features: pd.DataFrame, y: np.ndarray, train: np.ndarray,
     pd.DataFrame
         Emotions x groups: test recall of the emotion with every column
         intact minus its mean recall with the group's columns permuted
-        jointly (one permutation of the rows for all of them).
+        jointly (one permutation of the rows for all of them); NaN for an
+        emotion absent from the test rows.
     """
     # --8<-- [start:importance]
     model = EmotionClassifier(speaker_norm=False, probability=False)
@@ -208,9 +211,9 @@ def group_importance(features: pd.DataFrame, y: np.ndarray, train: np.ndarray,
     test, y_test = features[~train], y[~train]
     labels = sorted(set(y))
 
-    def recalls(X):  # recall of each emotion, one-vs-rest
+    def recalls(X):  # recall of each emotion, one-vs-rest; NaN if absent
         return recall_score(y_test, model.predict(X), labels=labels, average=None,
-                            zero_division=0.0)
+                            zero_division=np.nan)
 
     baseline = recalls(test)
     groups = pd.Series(groups_of(features.columns), index=features.columns)
@@ -235,7 +238,7 @@ def importance(corpus: pd.DataFrame, features: pd.DataFrame) -> str:
     # --8<-- [start:importance-loop]
     per_speaker = [group_importance(features, y, train=speakers != held_out)
                    for held_out in sorted(set(speakers))]
-    drops = sum(per_speaker) / len(per_speaker)  # emotions x groups
+    drops = pd.concat(per_speaker).groupby(level=0).mean()  # NaN skipped
     # --8<-- [end:importance-loop]
     sizes = pd.Series(groups_of(features.columns)).value_counts()
     figure = Figure(figsize=(10, 4.4), layout="tight")
