@@ -1,0 +1,322 @@
+"""Helpers shared by the benchmark scripts: corpus, cached features, provenance.
+
+- :func:`add_manifest_argument` / :func:`load_corpus`: the corpus manifest
+  (EMO-DB beside the repository by default) with its labels and speakers;
+- :func:`sertk_features`: sertk features of every file of a manifest, cached
+  under ``~/.cache/sertk-bench/`` (see :func:`cached_table`) and keyed by the
+  feature set, the analysis settings, the library versions and a hash of
+  sertk's feature-shaping source, so a stale table is never used;
+- :func:`provenance` and :func:`markdown_table`: what every section of
+  ``docs/benchmarks.md`` states besides its figures.
+
+Examples
+--------
+>>> print(markdown_table(["set", "UAR"], [["minimal", "0.800"]], align="lr"))
+| set | UAR |
+|:---|---:|
+| minimal | 0.800 |
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import datetime
+import hashlib
+import json
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmarks._opensmile import cache_dir, load_manifest
+
+__all__ = [
+    "DEFAULT_MANIFEST",
+    "REPO",
+    "SERTK_SETS",
+    "Corpus",
+    "add_manifest_argument",
+    "cached_table",
+    "command_line",
+    "freeze_sertk",
+    "load_corpus",
+    "markdown_table",
+    "provenance",
+    "sertk_features",
+    "sertk_source_hash",
+]
+
+REPO = Path(__file__).resolve().parent.parent
+#: EMO-DB's manifest in the shared folder beside the repository.
+DEFAULT_MANIFEST = REPO.parent / "shared" / "data" / "emodb" / "manifest.csv"
+#: sertk's built-in feature sets.
+SERTK_SETS = ("minimal", "default")
+
+#: Parts of the sertk package that only consume features: left out of the
+#: source hash, so editing them keeps feature caches valid. Everything else
+#: (including modules added later) is hashed.
+_DOWNSTREAM = ("__init__.py", "_dask.py", "classifier.py", "datasets.py",
+               "evaluate.py", "normalize.py", "tables.py", "cli", "models")
+
+#: Where the frozen copy of sertk is, and the commit it was taken at.
+_frozen: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A manifest's files, labels and speakers, in manifest order."""
+
+    manifest: Path
+    paths: list[str]
+    labels: np.ndarray
+    speakers: np.ndarray
+
+    def subset(self, speakers: Sequence[str]) -> Corpus:
+        """Return the files of the given speakers only, in manifest order."""
+        keep = np.isin(self.speakers, list(speakers))
+        return Corpus(self.manifest, [p for p, k in zip(self.paths, keep,
+                                                        strict=True) if k],
+                      self.labels[keep], self.speakers[keep])
+
+
+def add_manifest_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--manifest`` (default: EMO-DB beside the repository) to a parser."""
+    parser.add_argument(
+        "--manifest", type=Path, default=DEFAULT_MANIFEST,
+        help="CSV with path (relative to its folder), label and speaker "
+        "columns (default: ../shared/data/emodb/manifest.csv relative to the "
+        "repository)")
+
+
+def load_corpus(manifest: str | os.PathLike) -> Corpus:
+    """Read a manifest's absolute paths, labels and speakers.
+
+    Parameters
+    ----------
+    manifest : str or os.PathLike
+        CSV with ``path`` (relative to its folder), ``label`` and ``speaker``.
+
+    Returns
+    -------
+    Corpus
+
+    Raises
+    ------
+    FileNotFoundError
+        If the manifest does not exist (pass ``--manifest``).
+    KeyError
+        If it lacks a ``label`` or ``speaker`` column.
+    """
+    manifest = Path(manifest).resolve()
+    if not manifest.is_file():
+        raise FileNotFoundError(
+            f"manifest {manifest} not found; pass --manifest PATH/TO/manifest.csv")
+    table = load_manifest(manifest)
+    missing = [c for c in ("path", "label", "speaker") if c not in table.columns]
+    if missing:
+        raise KeyError(f"{manifest} lacks column(s) {missing}; it needs path, "
+                       "label and speaker")
+    return Corpus(manifest, table["path"].tolist(), table["label"].to_numpy(),
+                  table["speaker"].to_numpy())
+
+
+def freeze_sertk() -> Path | None:
+    """Make this run, and the processes it starts, import a copy of sertk.
+
+    Other engineers edit ``sertk/`` while a benchmark runs, and worker
+    processes started later would import their edits: the copy (taken now,
+    in a temporary folder removed at exit) keeps one version for the whole
+    run, so the figures and the cache keys match the code measured. The
+    copy goes first on ``sys.path`` (which joblib's workers inherit) and on
+    ``PYTHONPATH`` (for subprocesses, started outside the repository).
+    Call it before anything imports sertk.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The folder holding the copy, or None when sertk was already imported
+        (that copy is then the one measured).
+    """
+    if "root" in _frozen:
+        return Path(_frozen["root"])
+    _frozen["commit"] = _git("rev-parse", "--short", "HEAD") or "unknown"
+    _frozen["dirty"] = _git("status", "--porcelain", "--", "sertk")
+    if "sertk" in sys.modules:
+        return None
+    root = Path(tempfile.mkdtemp(prefix="sertk-bench-"))
+    shutil.copytree(REPO / "sertk", root / "sertk",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    atexit.register(shutil.rmtree, root, True)
+    sys.path.insert(0, str(root))
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(root), str(REPO), os.environ.get("PYTHONPATH")) if p)
+    _frozen["root"] = str(root)
+    return root
+
+
+@cache
+def sertk_source_hash() -> str:
+    """Return a hash of the sertk source that shapes features (16 hex digits).
+
+    Every ``.py`` file of the imported ``sertk`` package is hashed, path and
+    content, except the downstream modules in ``_DOWNSTREAM``; uncommitted
+    edits count, unlike a git commit id.
+    """
+    import sertk
+
+    root = Path(sertk.__file__).resolve().parent
+    digest = hashlib.sha1()
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root)
+        if relative.parts[0] in _DOWNSTREAM:
+            continue
+        digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _key(parts: dict) -> str:
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def cached_table(name: str, key: dict, compute: Callable[[], pd.DataFrame]
+                 ) -> pd.DataFrame:
+    """Return a table from the benchmark cache, or compute and store it.
+
+    Parameters
+    ----------
+    name : str
+        Readable start of the cache file's name.
+    key : dict
+        Everything the table depends on (JSON-serialisable); hashed into the
+        file name, so a different key never reads this table.
+    compute : callable
+        Makes the table on a cache miss.
+
+    Returns
+    -------
+    pd.DataFrame
+    """
+    path = cache_dir() / f"{name}-{_key(key)}.parquet"
+    if path.exists():
+        return pd.read_parquet(path)
+    table = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.partial")
+    table.to_parquet(partial)
+    os.replace(partial, path)
+    return table
+
+
+def sertk_features(corpus: Corpus, feature_set: str, n_jobs: int = 2
+                   ) -> pd.DataFrame:
+    """Return sertk features of every file of a corpus, cached.
+
+    Parameters
+    ----------
+    corpus : Corpus
+        The files.
+    feature_set : {"minimal", "default"}
+        sertk feature set (default analysis settings).
+    n_jobs : int, default=2
+        Extraction workers on a cache miss.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row a file, in corpus order, indexed by path.
+
+    Raises
+    ------
+    sertk.errors.AudioError
+        If a file cannot be analysed.
+    """
+    from sertk.extract import FeatureExtractor
+
+    extractor = FeatureExtractor(feature_set, n_jobs=n_jobs, progress=False)
+    key = {"params": extractor.extraction_params(), "source": sertk_source_hash(),
+           "files": corpus.paths,
+           "stamps": [os.stat(p).st_mtime_ns for p in corpus.paths]}
+    return cached_table(f"{corpus.manifest.parent.name}-sertk-{feature_set}", key,
+                        lambda: extractor.transform(corpus.paths))
+
+
+def _git(*args: str) -> str:
+    try:
+        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True,
+                              text=True, check=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return done.stdout.strip()
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def provenance(*packages: str) -> str:
+    """Return one Markdown paragraph: date, machine, load, versions.
+
+    Parameters
+    ----------
+    *packages : str
+        Distribution names whose versions to state besides sertk's commit
+        and Python's.
+
+    Returns
+    -------
+    str
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    if "commit" not in _frozen:
+        _frozen["commit"] = _git("rev-parse", "--short", "HEAD") or "unknown"
+        _frozen["dirty"] = _git("status", "--porcelain", "--", "sertk")
+    commit = _frozen["commit"]
+    dirty = " with uncommitted changes in sertk/" if _frozen["dirty"] else ""
+    copied = ", copied at the start of the run" if "root" in _frozen else ""
+    versions = []
+    for name in packages:
+        try:
+            versions.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            versions.append(f"{name} not installed")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    return (f"Run {datetime.date.today().isoformat()} on {os.cpu_count()} cores "
+            f"({_cpu_model()}), load average {load} at the end (the machine is "
+            f"shared); sertk at commit {commit}{dirty}{copied} (feature source "
+            f"hash {sertk_source_hash()}), Python "
+            f"{platform.python_version()}, " + ", ".join(versions) + ".")
+
+
+def command_line(module: str, argv: Sequence[str]) -> str:
+    """Return the shell command that reruns a benchmark with these arguments."""
+    return shlex.join(["python", "-m", module, *argv])
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]],
+                   align: str | None = None) -> str:
+    """Return a Markdown table; ``align`` holds one ``l`` or ``r`` a column."""
+    align = align or "l" + "r" * (len(header) - 1)
+    rule = "|" + "|".join(":---" if a == "l" else "---:" for a in align) + "|"
+    lines = ["| " + " | ".join(header) + " |", rule]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
