@@ -418,11 +418,13 @@ def target_line(configs: list[Config]) -> str:
     if ours is None or base is None:
         return ""
     ratio = _paired_ratio(base.warm, ours.warm)
+    rounds = [b / s for b, s in zip(base.warm, ours.warm, strict=True)]
     verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
     return (f"Issue target, sertk `default` at least {TARGET_RATIO:g}x as fast as "
             "openSMILE eGeMAPSv02 in a single process (warm, median of the "
             f"per-round ratios): **{verdict}**: {ratio:.2f}x "
-            f"({ratio / TARGET_RATIO:.0%} of the target).")
+            f"({ratio / TARGET_RATIO:.0%} of the target; rounds "
+            f"{min(rounds):.2f}x to {max(rounds):.2f}x).")
 
 
 def report(configs, profiles, audio, n_files, n_profile, rounds, command,
