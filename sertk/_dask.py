@@ -6,18 +6,25 @@ it submits batches a few at a time (never more than
 result in input order as soon as it and all before it are done, and releases
 it from the cluster, so memory does not grow with the number of files (the
 clusters and clients it starts also keep distributed's developer logs short
-and the worker profiler off; see ``_SETTINGS``). The worker-side function
-must be importable by the workers (sertk installed, or on their
-``sys.path``); its arguments travel by value.
+and the worker profiler off; see ``_SETTINGS``). On Ctrl-C, which a terminal
+sends to the workers of a ``"local"`` cluster too, the client shuts the
+cluster down quietly: its workers ignore SIGINT (:func:`dask_setup`), and
+Ctrl-C is ignored for the few seconds the cluster takes to start. The
+worker-side function must be importable by the workers (sertk installed, or
+on their ``sys.path``); its arguments travel by value.
 
 Needs the ``dask`` extra: ``pip install sertk[dask]``.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from itertools import islice
 from types import ModuleType
 from typing import Any
@@ -45,6 +52,62 @@ _SETTINGS = {
     "distributed.worker.profile.enabled": False,
     "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
 }
+
+
+def dask_setup(worker: Any) -> None:
+    """Prepare a worker process of a cluster sertk started (its preload hook).
+
+    Ctrl-C in a terminal sends SIGINT to every process of the foreground
+    process group, the cluster's workers included; each would die with a
+    ``KeyboardInterrupt`` traceback. The client owns the cluster and shuts
+    it down on Ctrl-C, so the workers ignore SIGINT. A shutdown cancels the
+    tasks still running, and distributed warns about each
+    ("Async instruction ... ended with CancelledError"); those warnings are
+    dropped, as the cancellation is the point of the shutdown.
+
+    Parameters
+    ----------
+    worker : distributed.Worker
+        The worker being started (unused).
+
+    Examples
+    --------
+    >>> import signal
+    >>> previous = signal.getsignal(signal.SIGINT)
+    >>> dask_setup(None)
+    >>> signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    True
+    >>> _ = signal.signal(signal.SIGINT, previous)
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.getLogger("distributed.worker.state_machine").addFilter(
+        _not_a_cancelled_task)
+
+
+def _not_a_cancelled_task(record: logging.LogRecord) -> bool:
+    return not record.getMessage().endswith("ended with CancelledError")
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C while a cluster starts (a few seconds).
+
+    A SIGINT then would cut ``LocalCluster`` half-way, leaving a cluster that
+    fails noisily at exit, and reach its worker processes while they import
+    sertk, before :func:`dask_setup` runs: each would print a
+    ``KeyboardInterrupt`` traceback. The worker processes spawned meanwhile
+    inherit the ignored signal. (Blocking the signal instead, to deliver it
+    once the cluster is up, does not work: another thread of the process
+    takes it, and the spawned processes do not inherit the block.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)
 
 
 def _import_distributed() -> ModuleType:
@@ -181,15 +244,18 @@ def run_on_dask(
     try:
         with dask_settings(_SETTINGS):
             if scheduler == "local":
-                # No dashboard; the scheduler's small HTTP server (health checks)
-                # on a free local port rather than 8787, which another cluster
-                # may hold.
-                cluster = distributed.LocalCluster(
-                    n_workers=_n_workers(n_jobs), threads_per_worker=1,
-                    processes=True, dashboard_address=None,
-                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
-            client = _connect(distributed, cluster.scheduler_address
-                              if cluster is not None else scheduler)
+                with _sigint_ignored():
+                    # No dashboard; the scheduler's small HTTP server (health
+                    # checks) on a free local port rather than 8787, which
+                    # another cluster may hold; dask_setup run in each worker.
+                    cluster = distributed.LocalCluster(
+                        n_workers=_n_workers(n_jobs), threads_per_worker=1,
+                        processes=True, dashboard_address=None,
+                        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                        preload=[__name__])
+                    client = _connect(distributed, cluster.scheduler_address)
+            else:
+                client = _connect(distributed, scheduler)
         yield from _ordered(client, function, batches, args)
     finally:
         if client is not None:

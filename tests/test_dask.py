@@ -5,8 +5,11 @@ the whole module is skipped when ``distributed`` is not installed.
 """
 
 import os
+import signal
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,6 +27,7 @@ from sertk.extract import FeatureExtractor, iter_extract  # noqa: E402
 
 SR = 16000
 N_WORKERS = 2
+REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -213,3 +217,56 @@ def test_missing_distributed_names_the_extra(wavs, monkeypatch):
                                  scheduler="local")
     with pytest.raises(SertkError, match=r"pip install sertk\[dask\]"):
         extractor.transform(wavs)
+
+
+def _session(sid):
+    """The processes still alive in session ``sid``."""
+    alive = []
+    for process in psutil.process_iter():
+        try:
+            if os.getsid(process.pid) == sid and process.status() != "zombie":
+                alive.append(process.pid)
+        except (OSError, psutil.Error):
+            pass
+    return alive
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_local_cluster_run_quietly(tmp_path):
+    # A terminal's Ctrl-C sends SIGINT to its whole foreground process group:
+    # the command and the worker processes of its cluster. The command runs
+    # in a session of its own here, and the signal goes to that group.
+    folder = tmp_path / "wavs"
+    folder.mkdir()
+    t = np.arange(3 * SR) / SR
+    for i in range(40):
+        x = 0.3 * np.sin(2 * np.pi * (120 + 5 * i) * t)
+        sf.write(folder / f"t{i:02d}.wav", x, SR)
+    out = tmp_path / "f.csv"
+    args = [folder, "-o", out, "--feature-set", "minimal", "--no-progress"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sertk.cli.extract", *map(str, args),
+         "--scheduler", "local", "--n-jobs", str(N_WORKERS)],
+        env={**os.environ, "PYTHONPATH": str(REPO)}, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    partial = tmp_path / "f.csv.partial"
+
+    def some_rows():  # rows come only once the cluster runs
+        assert process.poll() is None, f"the run ended: {process.communicate()}"
+        return partial.exists() and len(partial.read_text().splitlines()) > 2
+
+    try:
+        assert _wait_for(some_rows, timeout=120)
+        os.killpg(process.pid, signal.SIGINT)
+        _, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130
+    lines = err.splitlines()
+    assert len(lines) == 1, err  # no traceback, no warning from a worker
+    assert "interrupted" in lines[0] and "--resume" in lines[0]
+    assert _wait_for(lambda: not _session(process.pid))  # the workers are gone
+    assert not out.exists() and partial.exists()
+    assert extract_main([*map(str, args), "--resume", "-q"]) == 0
+    assert len(pd.read_csv(out)) == 40
