@@ -25,6 +25,7 @@ from .extract import FeatureExtractor, extract_signal, extract_windows, iter_ext
 from .feature_sets import FEATURE_SETS, FeatureSet, get_feature_set, parse_feature_name
 from .normalize import SpeakerNormalizer
 from .persistence import ModelVersionWarning, load_model, save_model
+from .predict import predict_files
 from .settings import AnalysisSettings
 from .tables import read_feature_table
 from .timeline import plot_timeline, predict_timeline, smooth_timeline
@@ -57,6 +58,7 @@ __all__ = [
     "load_model",
     "parse_feature_name",
     "plot_timeline",
+    "predict_files",
     "predict_timeline",
     "read_feature_table",
     "save_model",

@@ -528,6 +528,44 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
 
         return predict_timeline(self, path, **options)
 
+    def predict_files(
+        self, paths: Sequence[str | os.PathLike], **options: Any
+    ) -> pd.DataFrame:
+        """Predict one row a file, ``silence`` where there is no speech; see :func:`sertk.predict.predict_files`.
+
+        Unlike :meth:`predict`, whose labels always come from ``classes_``
+        (scikit-learn's contract, which scoring and cross-validation rely
+        on), this labels a file without speech
+        :data:`~sertk.timeline.SILENCE`, with NaN probabilities, and gives
+        each file's ``speech_fraction`` and ``error``: the table
+        ``sertk-predict`` prints.
+
+        Parameters
+        ----------
+        paths : sequence of str or os.PathLike
+            The audio files.
+        **options
+            Keyword arguments of :func:`sertk.predict.predict_files`
+            (``vad``, ``n_jobs``, ``progress``).
+
+        Returns
+        -------
+        pd.DataFrame
+            One row a file: ``path``, ``speech_fraction``, ``label``,
+            ``prob_<class>``, ``error``.
+
+        Raises
+        ------
+        ParameterError
+            If the classifier was trained on feature columns, gives no
+            probabilities, or has a class named ``silence``.
+        sklearn.exceptions.NotFittedError
+            If called before :meth:`fit`.
+        """  # noqa: E501
+        from sertk.predict import predict_files
+
+        return predict_files(self, paths, **options)
+
     def score(
         self,
         X: Any,

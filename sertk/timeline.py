@@ -77,6 +77,7 @@ __all__ = [
     "CONTEXT",
     "REFERENCE_PERCENTILE",
     "SILENCE",
+    "VAD_THRESHOLD_DB",
     "plot_timeline",
     "predict_timeline",
     "smooth_timeline",
@@ -87,6 +88,11 @@ SILENCE = "silence"
 
 #: Percentile of the frame levels taken as the recording's speech level.
 REFERENCE_PERCENTILE = 99.0
+
+#: A frame is speech when its level is within this many dB of the
+#: recording's speech level (and above ``floor_dbfs``); the default of
+#: ``vad_threshold_db``.
+VAD_THRESHOLD_DB = 35.0
 
 #: Seconds of audio read on each side of a block's windows, so no window's
 #: contours are cut at a block edge.
@@ -201,6 +207,13 @@ def _speech_level(levels: np.ndarray, floor_dbfs: float) -> float:
     return float(np.percentile(loud, REFERENCE_PERCENTILE))
 
 
+def _speech_frames(levels: np.ndarray, floor_dbfs: float,
+                   vad_threshold_db: float) -> tuple[np.ndarray, float]:
+    """Return the voice activity mask of the frames, and the speech level."""
+    reference = _speech_level(levels, floor_dbfs)
+    return levels > max(reference - vad_threshold_db, floor_dbfs), reference
+
+
 def _window_bounds(duration: float, window: float, hop: float) -> np.ndarray:
     """``(start, end)`` of the windows covering ``[0, duration]``, every ``hop``."""
     n = 1
@@ -255,7 +268,7 @@ def predict_timeline(
     hop: float = 0.5,
     smooth: int = 0,
     vad: bool = True,
-    vad_threshold_db: float = 35.0,
+    vad_threshold_db: float = VAD_THRESHOLD_DB,
     min_speech: float = 0.5,
     block: float = 60.0,
     n_jobs: int = 1,
@@ -359,8 +372,8 @@ def predict_timeline(
     name = os.fspath(path)
     levels, n_samples = _frame_levels(name, settings)
     duration = n_samples / settings.sr
-    reference = _speech_level(levels, settings.floor_dbfs)
-    speech = levels > max(reference - vad_threshold_db, settings.floor_dbfs)
+    speech, reference = _speech_frames(levels, settings.floor_dbfs,
+                                       vad_threshold_db)
     bounds = _window_bounds(duration, window, hop)
     fraction = _fractions(speech, bounds, settings.hop_seconds)
     todo = np.flatnonzero(fraction >= min_speech) if vad else np.arange(len(bounds))

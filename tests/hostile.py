@@ -2,8 +2,9 @@
 
 :func:`make_corpus` writes every case into a folder and returns a
 :class:`Case` for each: where it is, and what sertk must make of it (a
-feature row, or an error whose reason contains a given phrase). Nothing is
-stored in the repository; the whole corpus is a few MB.
+feature row, or an error whose reason contains a given phrase; for a row,
+an emotion or, for a file without speech, the label ``silence``). Nothing
+is stored in the repository; the whole corpus is a few MB.
 """
 
 from __future__ import annotations
@@ -33,11 +34,15 @@ class Case:
     reason : str or None
         None when the file must give a feature row; otherwise a phrase the
         error reason must contain.
+    speech : bool
+        Whether a file that gives a row holds speech: a prediction names
+        an emotion for it, and labels one without speech ``silence``.
     """
 
     name: str
     path: str
     reason: str | None = None
+    speech: bool = True
 
     @property
     def ok(self) -> bool:
@@ -101,8 +106,9 @@ def make_corpus(folder: str | os.PathLike) -> list[Case]:
     root.mkdir(parents=True, exist_ok=True)
     cases: list[Case] = []
 
-    def add(name: str, path: Path, reason: str | None = None) -> None:
-        cases.append(Case(name, str(path), reason))
+    def add(name: str, path: Path, reason: str | None = None, *,
+            speech: bool = True) -> None:
+        cases.append(Case(name, str(path), reason, speech))
 
     (root / "empty.wav").write_bytes(b"")
     add("zero_bytes", root / "empty.wav", "empty")
@@ -116,8 +122,12 @@ def make_corpus(folder: str | os.PathLike) -> list[Case]:
     add("text_as_wav", root / "text.wav", "not readable as audio")
     (root / "x.wav").mkdir()
     add("folder_as_wav", root / "x.wav", "is a folder")
-    add("silence", _write(root / "silence.wav", np.zeros(SR)))
-    add("dc", _write(root / "dc.wav", np.full(SR, 0.5)))
+    # No speech: nothing above -70 dBFS, or loud but no voiced frame.
+    add("silence", _write(root / "silence.wav", np.zeros(SR)), speech=False)
+    add("dc", _write(root / "dc.wav", np.full(SR, 0.5)), speech=False)
+    hiss = 1e-5 * np.random.default_rng(1).standard_normal(SR)  # -100 dBFS
+    add("faint_hiss", _write(root / "faint_hiss.wav", hiss, subtype="FLOAT"),
+        speech=False)
     square = np.clip(4 * np.sign(np.sin(2 * np.pi * 150 * np.arange(SR) / SR)), -1, 1)
     add("clipped_square", _write(root / "square.wav", square))
     add("10ms", _write(root / "10ms.wav", tone(0.01)), "shorter than the minimum")

@@ -3,6 +3,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import soundfile as sf
 from synthetic_corpus import write_audio_corpus, write_feature_table
 
 from sertk.cli.predict import main
@@ -20,15 +21,39 @@ def test_the_bundled_model_names_an_emotion_for_each_example(monkeypatch, capsys
     assert main(["data/examples", "-q"]) == 0
     lines = capsys.readouterr().out.splitlines()
     header, rows = lines[0].split(), lines[1:]
-    assert header[:2] == ["path", "label"]
-    assert header[2:] == sorted(load_model().classes_)
+    assert header[:3] == ["path", "speech_fraction", "label"]
+    assert header[3:] == sorted(load_model().classes_)
     assert len(rows) == len(EXAMPLES) == 7
     for row, wav in zip(rows, EXAMPLES, strict=True):
         cells = row.split()
         assert cells[0] == f"data/examples/{wav.name}"
-        assert cells[1] in LABELS
-        probs = np.array(cells[2:], dtype=float)
+        assert 0.5 < float(cells[1]) <= 1
+        assert cells[2] in LABELS
+        probs = np.array(cells[3:], dtype=float)
         assert abs(probs.sum() - 1) < 0.01
+
+
+def test_the_bundled_model_names_no_emotion_without_speech(tmp_path):
+    # It used to call each of these "disgust" (p = 0.75).
+    sr, rng = 16000, np.random.default_rng(0)
+    silent = {"zeros": np.zeros(2 * sr), "dc": np.full(2 * sr, 0.5),
+              "hiss_-90dBFS": 10 ** (-90 / 20) * rng.standard_normal(2 * sr),
+              "noise_-30dBFS": 10 ** (-30 / 20) * rng.standard_normal(2 * sr),
+              "hum_50Hz": 0.1 * np.sin(2 * np.pi * 50 * np.arange(2 * sr) / sr)}
+    for name, x in silent.items():
+        sf.write(tmp_path / f"{name}.wav", x, sr, subtype="FLOAT")
+    out = tmp_path / "p.csv"
+    speech = str(EXAMPLES[0])
+    assert main([*sorted(map(str, tmp_path.glob("*.wav"))), speech,
+                 "-o", str(out), "-q"]) == 0
+    table = pd.read_csv(out).set_index("path")
+    nothing = table.drop(index=speech)
+    assert len(nothing) == len(silent)
+    assert (nothing["label"] == "silence").all(), nothing["label"]
+    assert nothing.filter(like="prob_").isna().all(axis=None)
+    assert nothing["speech_fraction"].between(0, 1).all()
+    assert table.loc[speech, "label"] in LABELS
+    assert table.loc[speech].filter(like="prob_").sum() == pytest.approx(1.0)
 
 
 def test_the_default_model_file_is_small_and_documented():
@@ -63,24 +88,26 @@ def test_csv_output_with_an_error_row_for_each_bad_file(audio_model, tmp_path,
     assert main(["-m", str(model), *inputs, "-o", str(out)]) == 1
     assert "2 of 4 files failed" in capsys.readouterr().err
     table = pd.read_csv(out, dtype={"label": str})
-    assert list(table.columns) == ["path", "label", "prob_anger", "prob_sadness",
-                                   "error"]
+    assert list(table.columns) == ["path", "speech_fraction", "label",
+                                   "prob_anger", "prob_sadness", "error"]
     assert table["path"].tolist() == inputs
     assert table["label"].tolist()[::3] == ["anger", "sadness"]
     np.testing.assert_allclose(table[["prob_anger", "prob_sadness"]].iloc[[0, 3]]
                                .sum(axis=1), 1.0)
     assert table["error"].isna().tolist() == [True, False, False, True]
     assert table.loc[2, "error"] == "no such file or folder"
-    assert table.iloc[1:3][["label", "prob_anger"]].isna().all().all()
+    assert table.iloc[1:3][["speech_fraction", "label", "prob_anger"]
+                           ].isna().all().all()
 
 
 def test_a_folder_is_searched_and_the_table_printed(audio_model, capsys):
     model, corpus = audio_model
     assert main(["-m", str(model), str(corpus), "--safe", "-q"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["path", "label", "anger", "sadness"]
+    assert lines[0].split() == ["path", "speech_fraction", "label", "anger",
+                                "sadness"]
     assert len(lines) == 1 + 24
-    predicted = {line.split()[0]: line.split()[1] for line in lines[1:]}
+    predicted = {line.split()[0]: line.split()[2] for line in lines[1:]}
     assert all(Path(p).name.split("_")[1] == label
                for p, label in predicted.items())
 

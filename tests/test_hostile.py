@@ -510,13 +510,20 @@ def test_sertk_predict_gives_every_file_a_label_or_an_error(corpus, audio_model,
     assert "Traceback" not in capsys.readouterr().err
     table = pd.read_csv(out)
     assert table["path"].tolist() == [c.path for c in cases]
+    assert {c.name for c in cases if c.ok and not c.speech} == {
+        "silence", "dc", "faint_hiss"}
     proba = table[["prob_anger", "prob_sadness"]].to_numpy()
     for case, (_, row), p in zip(cases, table.iterrows(), proba, strict=True):
-        if case.ok:
-            assert row["label"] in ("anger", "sadness") and pd.isna(row["error"])
+        if case.ok and case.speech:
+            assert row["label"] in ("anger", "sadness"), case.name
+            assert pd.isna(row["error"]) and 0 < row["speech_fraction"] <= 1
             assert np.isfinite(p).all() and p.sum() == pytest.approx(1.0)
+        elif case.ok:  # no speech: no emotion, no probabilities
+            assert row["label"] == "silence" and pd.isna(row["error"]), case.name
+            assert np.isnan(p).all() and 0 <= row["speech_fraction"] <= 1
         else:
             assert pd.isna(row["label"]) and np.isnan(p).all(), case.name
+            assert pd.isna(row["speech_fraction"]), case.name
             assert isinstance(row["error"], str) and row["error"], case.name
 
 
@@ -527,7 +534,9 @@ def test_sertk_predict_leaves_missing_cells_empty(corpus, audio_model, tmp_path)
     assert predict.main([*paths, "-m", str(audio_model), "-o", str(out),
                          "--no-progress"]) == 1
     table = pd.read_csv(out, keep_default_na=False)
-    assert table["error"][0] == "" and table["label"][1] == ""
+    assert table["label"].tolist() == ["silence", ""]
+    assert table["error"][0] == "" and table["prob_anger"].tolist() == ["", ""]
+    assert table["speech_fraction"].tolist() == ["1.0", ""]  # loud, but no voice
 
 
 def test_sertk_predict_and_a_name_that_is_not_utf8(corpus, audio_model, tmp_path):

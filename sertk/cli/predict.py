@@ -7,10 +7,15 @@ Shell usage::
     sertk-predict data/examples
     sertk-predict -m model.joblib recordings/ -o predictions.csv --n-jobs 2
 
-One row a file: ``path``, the predicted ``label``, one ``prob_<class>``
-column a class (calibrated probabilities; the label comes from the SVM's
-decision function, so on borderline files it need not be the most probable
-class), and ``error`` (empty unless the file could not be analysed). Without
+One row a file (:func:`sertk.predict.predict_files`): ``path``,
+``speech_fraction`` (the share of its 10 ms frames that are speech by the
+timeline's voice activity detection), the predicted ``label``, one
+``prob_<class>`` column a class (calibrated probabilities; the label comes
+from the SVM's decision function, so on borderline files it need not be the
+most probable class), and ``error`` (empty unless the file could not be
+analysed). A file without speech, one with no frame louder than -70 dBFS or
+no voiced frame (silence, a DC offset, steady noise, hum), is labelled
+``silence`` with empty probabilities rather than given an emotion. Without
 ``-o`` the rows are printed as an aligned table; with it they are written as
 CSV. A file that cannot be read or analysed gets a row with its error
 instead of stopping the run.
@@ -43,10 +48,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 
 from ..classifier import EmotionClassifier
 from ..persistence import DEFAULT_MODEL, load_model
+from ..predict import predict_files
 from ..tables import atomic_write_text, format_float
 from ._common import (
     EXIT_FAILED,
@@ -60,7 +65,7 @@ from ._common import (
 )
 from ._timeline import add_timeline_options, check_timeline_options, predict_timelines
 
-__all__ = ["build_parser", "main", "predict_files"]
+__all__ = ["build_parser", "main"]
 
 PROG = "sertk-predict"
 
@@ -81,8 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = make_parser(
         PROG,
         "Predict the emotion of audio files with a trained model (by default "
-        "the bundled EMO-DB model): one row a file, with the label and the "
-        "probability of each class.",
+        "the bundled EMO-DB model): one row a file, with the share of it that "
+        "is speech, the label and the probability of each class. A file "
+        "without speech (no 10 ms frame louder than -70 dBFS, or no voiced "
+        "frame: silence, a DC offset, steady noise, hum) is labelled "
+        "'silence', with no probabilities.",
     )
     parser.add_argument(
         "inputs",
@@ -137,58 +145,22 @@ def _files(inputs: Sequence[str]) -> list[tuple[str, str | None]]:
     return list(found.items())
 
 
-def predict_files(
-    model: EmotionClassifier,
-    files: Sequence[tuple[str, str | None]],
-    *,
-    n_jobs: int = 1,
-    progress: bool | str = "auto",
-) -> pd.DataFrame:
-    r"""Predict one row a file; files that fail get an ``error`` instead.
+def _per_file(model: EmotionClassifier, files: Sequence[tuple[str, str | None]],
+              args: argparse.Namespace) -> pd.DataFrame:
+    """Predict one row a file, in input order; inputs that are no file get an error.
 
-    Parameters
-    ----------
-    model : EmotionClassifier
-        A model trained on audio (it has ``extractor_``).
-    files : sequence of (path, error or None)
-        The files; those with an error already are not analysed.
-    n_jobs : int, default=1
-        Extraction workers.
-    progress : bool or "auto", default="auto"
-        Extraction progress bar.
-
-    Returns
-    -------
-    DataFrame
-        Columns ``path`` (bytes of a name that is not UTF-8 shown as
-        ``\xNN``), ``label``, ``prob_<class>`` (one a class, in the order of
-        ``model.classes_``), ``error``; missing (NaN) where they do not apply.
+    The rows of the files are those of :func:`sertk.predict.predict_files`.
     """
-    classes = [str(c) for c in model.classes_]
-    columns = ["path", "label", *(f"prob_{c}" for c in classes), "error"]
-    todo = [path for path, error in files if error is None]
-    extractor = clone(model.extractor_).set_params(
-        n_jobs=n_jobs, on_error="nan", progress=progress
-    )
-    errors = dict(files)
-    values = {}
-    for result in extractor.iter_results(todo):
-        if result.ok:
-            values[result.segment.path] = result.values
-        else:
-            errors[result.segment.path] = result.error
-    rows = {path: [_printable(path), None, *([np.nan] * len(classes)), errors[path]]
-            for path, _ in files}
-    if values:
-        X = pd.DataFrame(
-            np.vstack(list(values.values())),
-            columns=extractor.get_feature_names_out(),
-        )
-        labels = model.predict(X)
-        proba = model.predict_proba(X)
-        for path, label, p in zip(values, labels, proba, strict=True):
-            rows[path] = [_printable(path), label, *p, None]
-    return pd.DataFrame(list(rows.values()), columns=columns)
+    table = predict_files(model, [path for path, error in files if error is None],
+                          n_jobs=args.n_jobs, progress=args.progress)
+    failed = [(path, error) for path, error in files if error is not None]
+    if not failed:
+        return table
+    rows = pd.DataFrame(failed, columns=["path", "error"], dtype=object)
+    whole = rows if table.empty else pd.concat([table, rows], ignore_index=True)
+    position = {path: i for i, (path, _) in enumerate(files)}
+    order = np.argsort([position[p] for p in whole["path"]], kind="stable")
+    return whole.iloc[order].reset_index(drop=True).reindex(columns=table.columns)
 
 
 def _printable(path: str) -> str:
@@ -216,15 +188,18 @@ def _aligned(table: pd.DataFrame) -> str:
     probs = [c for c in shown.columns if c.startswith("prob_")]
     for c in probs:
         shown[c] = [("" if np.isnan(v) else f"{v:.3f}") for v in shown[c]]
+    shown["speech_fraction"] = [("" if np.isnan(v) else f"{v:.2f}")
+                                for v in shown["speech_fraction"]]
     shown = shown.rename(columns={c: c.removeprefix("prob_") for c in probs})
-    shown["label"] = shown["label"].fillna("-")
+    shown["label"] = ["-" if pd.isna(v) else v for v in shown["label"]]
     failed = shown["error"].notna().any()
-    shown["error"] = shown["error"].fillna("")
+    shown["error"] = ["" if pd.isna(v) else v for v in shown["error"]]
     if not failed:
         shown = shown.drop(columns="error")
     cells = [list(shown.columns)] + shown.astype(str).values.tolist()
     widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
-    numeric = {i for i, c in enumerate(shown.columns) if f"prob_{c}" in probs}
+    numeric = {i for i, c in enumerate(shown.columns)
+               if f"prob_{c}" in probs or c == "speech_fraction"}
     return "\n".join(
         "  ".join(
             cell.rjust(w) if i in numeric else cell.ljust(w)
@@ -261,10 +236,10 @@ def _predict(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     model = _load(parser, args)
     files = _files(args.inputs)
     if args.window is None:
-        table = predict_files(model, files, n_jobs=args.n_jobs, progress=args.progress)
+        table = _per_file(model, files, args)
     else:
         table = predict_timelines(model, files, args)
-        table["path"] = table["path"].map(_printable)
+    table["path"] = table["path"].map(_printable)
     return _emit(table, args)
 
 
