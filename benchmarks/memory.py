@@ -18,7 +18,7 @@ workers, helpers such as resource trackers), and fresh processes show what
 the libraries alone hold (:data:`FLOOR_STEPS`). The figures go to the
 ``memory`` section of ``docs/benchmarks.md``. Run from the repository root::
 
-    python -m benchmarks.memory    # 10,000 files: about 7 min on 2 idle cores
+    python -m benchmarks.memory    # 10,000 files: about 7 min on 2 shared cores
     python -m benchmarks.memory --n-files 500 --keep --no-docs
 """
 
