@@ -7,7 +7,9 @@
   feature set, the analysis settings, the library versions and a hash of
   sertk's feature-shaping source, so a stale table is never used;
 - :func:`provenance` and :func:`markdown_table`: what every section of
-  ``docs/benchmarks.md`` states besides its figures.
+  ``docs/benchmarks.md`` states besides its figures;
+- :class:`TreeMemory`: peak memory (RSS and PSS) of a process and its
+  children, sampled while a benchmark's subprocess runs.
 
 Examples
 --------
@@ -35,6 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -46,6 +49,8 @@ __all__ = [
     "REPO",
     "SERTK_SETS",
     "Corpus",
+    "ProcessMemory",
+    "TreeMemory",
     "add_manifest_argument",
     "cached_table",
     "command_line",
@@ -305,6 +310,85 @@ def provenance(*packages: str) -> str:
             f"shared); sertk at commit {commit}{dirty}{copied} (feature source "
             f"hash {sertk_source_hash()}), Python "
             f"{platform.python_version()}, " + ", ".join(versions) + ".")
+
+
+class ProcessMemory(NamedTuple):
+    """One process's memory in bytes: RSS, and PSS (0 when not read)."""
+
+    pid: int
+    rss: int
+    pss: int
+
+
+class TreeMemory:
+    """Peak memory of a process and all its descendants, sampled on demand.
+
+    Each :meth:`sample` reads every process of the tree: its RSS (resident
+    pages, library pages shared with other processes included: a sum over
+    processes counts them once per process) and, every ``pss_every``-th
+    sample, its PSS (proportional set size: each shared page split between
+    the processes sharing it, so the sum is the memory the tree really
+    uses). RSS costs almost nothing to read, PSS a few milliseconds a
+    process. Needs psutil.
+
+    Parameters
+    ----------
+    pid : int
+        The root process (a benchmark's subprocess).
+    pss_every : int, default=5
+        Read PSS on every ``pss_every``-th sample (the first included).
+
+    Attributes
+    ----------
+    peak_rss, peak_pss : int
+        Highest summed RSS and PSS seen so far, bytes.
+    """
+
+    def __init__(self, pid: int, pss_every: int = 5):
+        import psutil
+
+        self._psutil = psutil
+        self.root = psutil.Process(pid)
+        self.pss_every = pss_every
+        self.samples = 0
+        self.peak_rss = self.peak_pss = 0
+
+    def sample(self, pss: bool | None = None) -> list[ProcessMemory]:
+        """Read the tree's memory now and update the peaks.
+
+        Parameters
+        ----------
+        pss : bool, optional
+            Read PSS too (default: on every ``pss_every``-th sample).
+
+        Returns
+        -------
+        list of ProcessMemory
+            The root first, then its descendants; processes that ended
+            meanwhile are left out (an empty list once the root has ended).
+        """
+        psutil = self._psutil
+        if pss is None:
+            pss = self.samples % self.pss_every == 0
+        self.samples += 1
+        try:
+            processes = [self.root, *self.root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+        out = []
+        for process in processes:
+            try:
+                if pss:
+                    info = process.memory_full_info()
+                    out.append(ProcessMemory(process.pid, info.rss, info.pss))
+                else:
+                    info = process.memory_info()
+                    out.append(ProcessMemory(process.pid, info.rss, 0))
+            except psutil.NoSuchProcess:
+                continue
+        self.peak_rss = max(self.peak_rss, sum(m.rss for m in out))
+        self.peak_pss = max(self.peak_pss, sum(m.pss for m in out))
+        return out
 
 
 def command_line(module: str, argv: Sequence[str]) -> str:

@@ -12,10 +12,13 @@ between the processes sharing them, closer to the memory really used) every
 second. The peaks so far are reported at 10 %, 25 %, 50 % and 100 % of the
 files (rows counted in the table's ``.partial`` file, which the command
 flushes row by row); flat peaks mean memory does not grow with the number of
-files. The figures go to the ``memory`` section of ``docs/benchmarks.md``.
-Run from the repository root::
+files. The peaks are set against issue 5's target (below :data:`TARGET_MB`
+with two workers), each process's memory half-way is listed (command,
+workers, helpers such as resource trackers), and fresh processes show what
+the libraries alone hold (:data:`FLOOR_STEPS`). The figures go to the
+``memory`` section of ``docs/benchmarks.md``. Run from the repository root::
 
-    python -m benchmarks.memory    # 10,000 files: about 4 min on 2 idle cores
+    python -m benchmarks.memory    # 10,000 files: about 7 min on 2 shared cores
     python -m benchmarks.memory --n-files 500 --keep --no-docs
 """
 
@@ -23,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import filecmp
-import itertools
 import os
 import shlex
 import shutil
@@ -38,7 +40,13 @@ import numpy as np
 import psutil
 import soundfile as sf
 
-from benchmarks._common import command_line, markdown_table, provenance
+from benchmarks._common import (
+    ProcessMemory,
+    TreeMemory,
+    command_line,
+    markdown_table,
+    provenance,
+)
 from benchmarks._report import update_section
 
 REPO = Path(__file__).resolve().parent.parent
@@ -47,6 +55,7 @@ N_JOBS = 2
 SAMPLE_EVERY = 0.2
 PSS_EVERY = 5  # samples
 CHECKPOINTS = (0.1, 0.25, 0.5, 1.0)
+TARGET_MB = 500  # issue 5: peak memory with N_JOBS workers
 BACKENDS = {"joblib": [], "dask": ["--scheduler", "local"]}
 
 
@@ -69,31 +78,6 @@ def make_corpus(folder: Path, n_files: int, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
     for i in range(n_files):
         sf.write(folder / f"{i:05d}.wav", voiced_clip(rng), SR, subtype="PCM_16")
-
-
-def tree_memory(root: psutil.Process, pss: bool) -> tuple[list[int], int]:
-    """Return the RSS of each process of a tree (root first) and their summed PSS.
-
-    PSS (proportional set size) splits each shared page between the processes
-    sharing it; reading it costs a few milliseconds a process (so it is 0
-    unless ``pss``), RSS almost nothing. Values in bytes.
-    """
-    try:
-        processes = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return [], 0
-    rss, shared = [], 0
-    for process in processes:
-        try:
-            if pss:
-                info = process.memory_full_info()
-                shared += info.pss
-            else:
-                info = process.memory_info()
-        except psutil.NoSuchProcess:
-            continue
-        rss.append(info.rss)
-    return rss, shared
 
 
 class RowCounter:
@@ -125,7 +109,25 @@ class Run:
     seconds: float = 0.0
     rss: dict[int, float] = field(default_factory=dict)  # files -> peak so far
     pss: dict[int, float] = field(default_factory=dict)
-    halfway: list[float] = field(default_factory=list)  # RSS a process, root first
+    halfway: list[tuple[str, float, float]] = field(default_factory=list)
+    """(role, RSS, PSS) of each process half-way, the command first."""
+
+
+def _role(pid: int, command: int) -> str:
+    """Say what a process of the tree is: the command, a worker or a helper."""
+    if pid == command:
+        return "command"
+    try:
+        cmdline = " ".join(psutil.Process(pid).cmdline())
+    except psutil.Error:
+        return "helper"
+    # loky starts its workers with popen_loky_posix, distributed's nannies
+    # theirs with multiprocessing's spawn; resource trackers are helpers
+    return "worker" if "popen_loky" in cmdline or "spawn_main" in cmdline else "helper"
+
+
+def _halfway(each: list[ProcessMemory], command: int) -> list[tuple[str, float, float]]:
+    return [(_role(m.pid, command), m.rss / 2**20, m.pss / 2**20) for m in each]
 
 
 def measure(backend: str, folder: Path, out: Path, n_files: int) -> Run:
@@ -139,23 +141,22 @@ def measure(backend: str, folder: Path, out: Path, n_files: int) -> Run:
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     rows = RowCounter(Path(str(out) + ".partial"))
-    peak_rss = peak_pss = 0
     started = time.perf_counter()
     with open(out.with_suffix(".log"), "wb") as log:
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log,
                                    stderr=subprocess.STDOUT)
-        root = psutil.Process(process.pid)
-        for sample in itertools.count():
+        memory = TreeMemory(process.pid, PSS_EVERY)
+        while True:
             finished = process.poll() is not None
-            if not finished:
-                each, pss = tree_memory(root, pss=sample % PSS_EVERY == 0)
-                peak_rss, peak_pss = max(peak_rss, sum(each)), max(peak_pss, pss)
             done = n_files if finished else max(rows.update() - 1, 0)  # header
-            if not run.halfway and not finished and done >= n_files / 2:
-                run.halfway = [b / 2**20 for b in each]
+            if not finished:
+                halfway = not run.halfway and done >= n_files / 2
+                each = memory.sample(pss=True if halfway else None)
+                if halfway:
+                    run.halfway = _halfway(each, process.pid)
             while points and done >= points[0]:
-                run.rss[points[0]] = peak_rss / 2**20
-                run.pss[points[0]] = peak_pss / 2**20
+                run.rss[points[0]] = memory.peak_rss / 2**20
+                run.pss[points[0]] = memory.peak_pss / 2**20
                 points.pop(0)
             if finished:
                 break
@@ -168,20 +169,81 @@ def measure(backend: str, folder: Path, out: Path, n_files: int) -> Run:
     return run
 
 
+#: What a process holds before and after it analyses a file: (label, code).
+FLOOR_STEPS = (
+    ("Python", "pass"),
+    ("+ numpy, soundfile, soxr", "import numpy, soundfile, soxr"),
+    ("+ Praat (parselmouth)", "import numpy, soundfile, soxr, parselmouth"),
+    ("the worker module, one clip analysed",
+     "from sertk._batch import Segment, _extract_batch\n"
+     "from sertk.feature_sets import get_feature_set\n"
+     "from sertk.settings import AnalysisSettings\n"
+     "[r] = _extract_batch([Segment(sys.argv[1])], get_feature_set('default'), "
+     "AnalysisSettings(), None)\n"
+     "assert r.ok, r.error"),
+)
+
+
+def process_floor(clip: Path) -> list[tuple[str, float, float]]:
+    """Return (label, RSS, USS in MB) of a lone process at each step.
+
+    Each step runs in a fresh process that then waits on its standard input
+    while its memory is read (USS: the pages only that process holds).
+    """
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    out = []
+    for label, code in FLOOR_STEPS:
+        script = f"import sys\n{code}\nprint('ready', flush=True)\nsys.stdin.read()"
+        process = subprocess.Popen([sys.executable, "-c", script, str(clip)],
+                                   cwd=REPO, env=env, stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, text=True)
+        try:
+            if process.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"the floor step {label!r} failed")
+            info = psutil.Process(process.pid).memory_full_info()
+        finally:
+            process.stdin.close()
+            process.wait()
+        out.append((label, info.rss / 2**20, info.uss / 2**20))
+    return out
+
+
 def _processes(run: Run) -> str:
     if not run.halfway:  # finished between two samples before half-way
         return f"{run.backend}: not sampled"
-    command, *children = run.halfway
-    workers = sorted((m for m in children if m >= 100), reverse=True)
-    helpers = sum(m for m in children if m < 100)
-    return (f"{run.backend}: command {command:.0f}, workers "
-            + ", ".join(f"{m:.0f}" for m in workers)
-            + f", helper processes {helpers:.0f}")
+    parts = []
+    for role in ("command", "worker", "helper"):
+        mine = [(rss, pss) for r, rss, pss in run.halfway if r == role]
+        if role == "helper" and mine:
+            parts.append(f"{len(mine)} helper process{'es' if len(mine) > 1 else ''}"
+                         f" together {sum(m[0] for m in mine):.0f} / "
+                         f"{sum(m[1] for m in mine):.0f}")
+        elif mine:
+            parts.append(f"{role}{'s' if len(mine) > 1 else ''} "
+                         + ", ".join(f"{rss:.0f} / {pss:.0f}" for rss, pss in mine))
+    return f"{run.backend}: " + "; ".join(parts)
 
 
-def report(runs: list[Run], n_files: int, identical: bool, command: str,
-           load_start: str) -> str:
-    """Return the Markdown section: what was run, the table, provenance."""
+def _target(runs: list[Run]) -> str:
+    def verdict(kind: str) -> str:
+        peaks = {r.backend: max(getattr(r, kind).values()) for r in runs}
+        met = [b for b, peak in peaks.items() if peak < TARGET_MB]
+        figures = ", ".join(f"{b} {peak:.0f} MB" for b, peak in peaks.items())
+        state = ("met" if len(met) == len(runs) else
+                 f"met with {', '.join(met)} only" if met else "not met")
+        return f"{state} ({figures})"
+
+    return (f"Target: below {TARGET_MB} MB with {N_JOBS} workers. By PSS, the "
+            f"memory the tree really uses: {verdict('pss')}. By RSS summed over "
+            f"the processes, which counts each shared library page once per "
+            f"process and so overstates it: {verdict('rss')}.")
+
+
+def report(runs: list[Run], floor: list[tuple[str, float, float]], n_files: int,
+           identical: bool, command: str, load_start: str) -> str:
+    """Return the Markdown section: what was run, the tables, provenance."""
     names = [r.backend for r in runs]
     header = ["files done", *(f"{n}: RSS (MB)" for n in names),
               *(f"{n}: PSS (MB)" for n in names)]
@@ -201,13 +263,20 @@ def report(runs: list[Run], n_files: int, identical: bool, command: str,
         "is closer to the memory really used. Flat columns: memory does not "
         "grow with the number of files.",
         markdown_table(header, rows),
-        "RSS of each process half-way, MB: "
-        + "; ".join(_processes(r) for r in runs) + ". Most of it is the "
-        "libraries every process loads (numpy, scipy, Praat, librosa and "
-        "numba, pandas).",
+        _target(runs),
+        "Memory of each process half-way, MB, RSS / PSS: "
+        + "; ".join(_processes(r) for r in runs) + ".",
+        "What a lone process holds: a fresh Python process that imports the "
+        "libraries named, and one that has imported the worker module "
+        "(`sertk._batch`) and analysed one of the clips; USS is the memory "
+        "that process alone holds (RSS less the pages it shares):",
+        markdown_table(["process", "RSS (MB)", "USS (MB)"],
+                       [[label, f"{rss:.0f}", f"{uss:.0f}"]
+                        for label, rss, uss in floor]),
         f"Wall time: {speed}; load average {load_start} at the start. Tables "
         f"identical: {'yes' if identical else 'NO'}.",
-        provenance("numpy", "joblib", "dask", "distributed", "psutil"),
+        provenance("numpy", "praat-parselmouth", "joblib", "dask", "distributed",
+                   "psutil"),
         f"Made with `{command}`; each run is `python -m sertk.cli.extract "
         f"FOLDER -o out.csv --n-jobs {N_JOBS} --no-progress [--scheduler "
         "local]`.",
@@ -250,7 +319,9 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(run)
         identical = filecmp.cmp(work / "joblib.csv", work / "dask.csv",
                                 shallow=False)
-        markdown = report(runs, args.n_files, identical, command, load_start)
+        floor = process_floor(folder / "00000.wav")
+        markdown = report(runs, floor, args.n_files, identical, command,
+                          load_start)
         print("\n" + markdown)
         if not args.no_docs:
             print(f"\nwritten to {update_section('memory', markdown)}")

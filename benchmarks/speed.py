@@ -49,10 +49,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from unittest import mock
 
-import psutil
-
 from benchmarks._common import (
     REPO,
+    TreeMemory,
     add_manifest_argument,
     command_line,
     freeze_sertk,
@@ -128,26 +127,6 @@ def _cold_child() -> None:
                       "rows": rows}))
 
 
-def tree_memory(root: psutil.Process, pss: bool) -> tuple[int, int]:
-    """Return the summed RSS and PSS (0 unless ``pss``) of a process tree, bytes."""
-    try:
-        processes = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0, 0
-    rss = shared = 0
-    for process in processes:
-        try:
-            if pss:
-                info = process.memory_full_info()
-                shared += info.pss
-            else:
-                info = process.memory_info()
-        except psutil.NoSuchProcess:
-            continue
-        rss += info.rss
-    return rss, shared
-
-
 @dataclass
 class Cold:
     """What a cold run measured."""
@@ -168,17 +147,13 @@ def cold_run(library: str, feature_set: str, workers: int, listing: Path) -> Col
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (env.get("PYTHONPATH"), str(REPO)) if p)
     cwd = freeze_sertk() or REPO  # the frozen copy of sertk comes first
-    peak_rss = peak_pss = 0
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out:
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out,
                                    stderr=subprocess.PIPE)
-        root = psutil.Process(process.pid)
-        sample = 0
+        memory = TreeMemory(process.pid, PSS_EVERY)
         while process.poll() is None:
-            rss, pss = tree_memory(root, pss=sample % PSS_EVERY == 0)
-            peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
-            sample += 1
+            memory.sample()
             time.sleep(SAMPLE_EVERY)
         seconds = time.perf_counter() - started
         errors = process.stderr.read().decode(errors="replace")
@@ -187,8 +162,8 @@ def cold_run(library: str, feature_set: str, workers: int, listing: Path) -> Col
                                f"failed:\n{errors[-3000:]}")
         out.seek(0)
         result = json.loads(out.read().decode().strip().splitlines()[-1])
-    return Cold(result["startup"], result["first"], seconds, peak_rss / 2**20,
-                peak_pss / 2**20)
+    return Cold(result["startup"], result["first"], seconds,
+                memory.peak_rss / 2**20, memory.peak_pss / 2**20)
 
 
 @dataclass
@@ -285,17 +260,18 @@ def timed_stages(timer: SelfTimer) -> Iterator[None]:
     group (``group <name>``) and the functionals; everything else in a span
     opened around the extraction is that span's own time.
     """
-    import sertk.extract as extract
+    import sertk._batch as batch
+    import sertk._summary as summary
     from sertk.contours import Analysis
 
     with ExitStack() as stack:
         patch = stack.enter_context
-        patch(mock.patch.object(extract, "load", timer.wrap(
-            "read file (load + resample)", extract.load)))
-        patch(mock.patch.object(extract, "compute_group", timer.wrap(
-            lambda group, *_: f"group {group}", extract.compute_group)))
-        patch(mock.patch.object(extract, "compute_functionals", timer.wrap(
-            "functionals", extract.compute_functionals)))
+        patch(mock.patch.object(batch, "load", timer.wrap(
+            "read file (load + resample)", batch.load)))
+        patch(mock.patch.object(summary, "compute_group", timer.wrap(
+            lambda group, *_: f"group {group}", summary.compute_group)))
+        patch(mock.patch.object(summary, "compute_functionals", timer.wrap(
+            "functionals", summary.compute_functionals)))
         for name, value in list(vars(Analysis).items()):
             if isinstance(value, functools.cached_property):
                 timed = functools.cached_property(

@@ -10,6 +10,12 @@ Three layers, as in openSMILE's Python interface:
 - :class:`FeatureExtractor`: a scikit-learn transformer over file paths that
   returns a DataFrame indexed by path.
 
+:func:`iter_extract`, :class:`Segment`, :class:`FileResult` and
+:func:`library_versions` live in :mod:`sertk._batch`, which the worker
+processes import, and are re-exported here; the numerical core, one signal
+to one row, is :mod:`sertk._summary`. Neither imports pandas or
+scikit-learn: this module does, for the Series, DataFrames and transformer.
+
 Examples
 --------
 >>> import numpy as np
@@ -22,29 +28,25 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import sys
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
-from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
+from collections.abc import Iterator, Sequence
 
-import joblib
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
-from threadpoolctl import ThreadpoolController
-from tqdm.auto import tqdm
 
-from .audio import load, prepare_signal
-from .contours import DESCRIPTOR_GROUPS, Analysis, compute_group, contour_values
-from .errors import AudioError, ParameterError, SertkError
+from ._batch import (
+    FileResult,
+    Segment,
+    extraction_params,
+    iter_extract,
+    library_versions,
+)
+from ._summary import Summary, feature_row, one_blas_thread
+from .audio import prepare_signal
+from .errors import AudioError, ParameterError
 from .feature_sets import FeatureSet, get_feature_set
-from .functionals import compute_functionals
 from .settings import AnalysisSettings
 
 __all__ = [
@@ -56,98 +58,6 @@ __all__ = [
     "iter_extract",
     "library_versions",
 ]
-
-#: Files handed to a worker at a time.
-BATCH_SIZE = 8
-
-
-def library_versions() -> dict[str, str]:
-    """Return the versions of the libraries that shape the features.
-
-    Returns
-    -------
-    dict of str to str
-
-    Examples
-    --------
-    >>> "praat-parselmouth" in library_versions()
-    True
-    """
-    out = {}
-    for name in (
-        "sertk",
-        "praat-parselmouth",
-        "librosa",
-        "numpy",
-        "scipy",
-        "soxr",
-        "soundfile",
-        "scikit-learn",
-        "pandas",
-    ):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
-@lru_cache(maxsize=1)
-def _threadpools() -> ThreadpoolController:
-    return ThreadpoolController()  # inspects the loaded libraries once
-
-
-def _one_blas_thread():
-    """Limit BLAS to one thread while extracting.
-
-    Our matrices are small: more threads only compete with the worker
-    processes, and slow even a single process down.
-    """
-    return _threadpools().limit(limits=1)
-
-
-class _Summary:
-    """The contours of one signal, computed once, summarised over any span."""
-
-    def __init__(self, signal: np.ndarray, feature_set: FeatureSet,
-                 settings: AnalysisSettings):
-        self.analysis = Analysis(signal, settings)
-        self.settings = settings
-        self.feature_set = feature_set
-        n_mfcc, n_mels = settings.n_mfcc, settings.n_mels
-        groups = sorted(feature_set.groups(n_mfcc, n_mels))
-        self.descriptor_groups = [g for g in groups if g in DESCRIPTOR_GROUPS]
-        values: dict[str, np.ndarray] = {}
-        for group in groups:
-            if group not in DESCRIPTOR_GROUPS:
-                values.update(compute_group(group, self.analysis))
-        self.pairs = feature_set.expanded(n_mfcc, n_mels)
-        self.wanted = {f for _, functionals in self.pairs for f in functionals}
-        self.matrix = (np.vstack([contour_values(c, values, self.analysis)
-                                  for c, _ in self.pairs])
-                       if self.pairs else np.empty((0, self.analysis.n_frames)))
-
-    def row(self, frames: slice | None = None) -> np.ndarray:
-        """Return the feature row of the whole signal, or of a span of frames."""
-        row: list[float] = []
-        if self.pairs:
-            matrix = self.matrix if frames is None else self.matrix[:, frames]
-            stats = compute_functionals(matrix, self.settings.hop_seconds,
-                                        self.wanted)
-            row = [stats[f][i] for i, (_, functionals) in enumerate(self.pairs)
-                   for f in functionals]
-        descriptors: dict[str, float] = {}
-        for group in self.descriptor_groups:
-            descriptors.update(compute_group(group, self.analysis, frames))
-        row.extend(descriptors[name] for name in self.feature_set.descriptors)
-        out = np.asarray(row, dtype=np.float64)
-        out[~np.isfinite(out)] = np.nan
-        return out
-
-
-def _features(signal: np.ndarray, feature_set: FeatureSet,
-              settings: AnalysisSettings) -> np.ndarray:
-    return _Summary(signal, feature_set, settings).row()
 
 
 def extract_signal(
@@ -195,8 +105,8 @@ def extract_signal(
     fs.validate(settings.n_mfcc, settings.n_mels)
     x = prepare_signal(signal, sr, sr=settings.sr)
     names = fs.feature_names(settings.n_mfcc, settings.n_mels)
-    with _one_blas_thread():
-        values = _features(x, fs, settings)
+    with one_blas_thread():
+        values = feature_row(x, fs, settings)
     return pd.Series(values, index=names, dtype=np.float64)
 
 
@@ -261,8 +171,8 @@ def extract_windows(
         raise ParameterError("every window needs 0 <= start < end (seconds)")
     x = prepare_signal(signal, sr, sr=settings.sr)
     hop = settings.hop_seconds
-    with _one_blas_thread():
-        summary = _Summary(x, fs, settings)
+    with one_blas_thread():
+        summary = Summary(x, fs, settings)
         # a window holds the frames centred in [start, end]
         rows = [summary.row(slice(int(np.ceil(a / hop - 1e-9)),
                                   int(np.floor(b / hop + 1e-9)) + 1))
@@ -271,221 +181,6 @@ def extract_windows(
                                       names=["start", "end"])
     return pd.DataFrame(np.asarray(rows).reshape(len(rows), -1), index=index,
                         columns=fs.feature_names(settings.n_mfcc, settings.n_mels))
-
-
-@dataclass(frozen=True)
-class Segment:
-    """A file, or a part of it, to analyse.
-
-    Parameters
-    ----------
-    path : str
-        The audio file.
-    start, end : float, optional
-        Bounds in seconds; the whole file when omitted.
-    """
-
-    path: str
-    start: float | None = None
-    end: float | None = None
-
-
-@dataclass(frozen=True)
-class FileResult:
-    """The outcome of analysing one file (or segment).
-
-    Parameters
-    ----------
-    segment : Segment
-        What was analysed.
-    values : np.ndarray or None
-        The feature row, or None when the file failed.
-    error : str or None
-        Why the file failed, or None.
-    duration : float
-        Seconds of audio analysed (0 when the file failed).
-    """
-
-    segment: Segment
-    values: np.ndarray | None
-    error: str | None
-    duration: float
-
-    @property
-    def ok(self) -> bool:
-        """Whether the file was analysed."""
-        return self.error is None
-
-
-def _extract_one(
-    segment: Segment, feature_set: FeatureSet, settings: AnalysisSettings
-) -> FileResult:
-    try:
-        x = load(segment.path, settings.sr, start=segment.start, end=segment.end)
-        values = _features(x, feature_set, settings)
-    except SertkError as exc:
-        reason = exc.reason if isinstance(exc, AudioError) else str(exc)
-        return FileResult(segment, None, reason, 0.0)
-    except Exception as exc:  # noqa: BLE001 - a bad file must never end a batch
-        return FileResult(
-            segment, None, f"analysis failed ({type(exc).__name__}: {exc})", 0.0
-        )
-    return FileResult(segment, values, None, x.size / settings.sr)
-
-
-def _file_key(path: str) -> tuple[int, int] | None:
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    return stat.st_mtime_ns, stat.st_size
-
-
-@lru_cache(maxsize=1)
-def _code_version() -> str:
-    """Return a digest of sertk's analysis code and the libraries it calls.
-
-    Part of the cache key, so that a cached row is never served after the
-    code that computes it changed (an upgrade, or an edit in a checkout).
-    """
-    digest = hashlib.sha256(json.dumps(library_versions(), sort_keys=True).encode())
-    package = Path(__file__).resolve().parent
-    for source in sorted(package.rglob("*.py")):
-        if "cli" not in source.relative_to(package).parts:
-            digest.update(source.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def _cached_one(
-    segment: Segment,
-    key: tuple[int, int] | None,
-    code: str,
-    feature_set: FeatureSet,
-    settings: AnalysisSettings,
-) -> FileResult:
-    return _extract_one(segment, feature_set, settings)
-
-
-def _extract_batch(
-    segments: Sequence[Segment],
-    feature_set: FeatureSet,
-    settings: AnalysisSettings,
-    cache: str | None,
-) -> list[FileResult]:
-    with _one_blas_thread():
-        if cache is None:
-            return [_extract_one(s, feature_set, settings) for s in segments]
-        return _extract_cached(segments, feature_set, settings, cache)
-
-
-def _extract_cached(segments: Sequence[Segment], feature_set: FeatureSet,
-                    settings: AnalysisSettings, cache: str) -> list[FileResult]:
-    memory = joblib.Memory(cache, verbose=0)
-    cached = memory.cache(_cached_one)
-    results = []
-    for segment in segments:
-        key = _file_key(segment.path)
-        if key is None:  # nothing to cache: report the error afresh
-            results.append(_extract_one(segment, feature_set, settings))
-        else:
-            results.append(
-                cached(segment, key, _code_version(), feature_set, settings))
-    return results
-
-
-def _batches(items: Sequence[Segment], size: int) -> Iterator[Sequence[Segment]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _show_progress(progress: bool | str) -> bool:
-    if progress == "auto":
-        return sys.stderr.isatty()
-    return bool(progress)
-
-
-def iter_extract(
-    segments: Sequence[Segment | str],
-    *,
-    feature_set: str | FeatureSet = "default",
-    settings: AnalysisSettings | None = None,
-    n_jobs: int = 1,
-    cache: str | os.PathLike | None = None,
-    scheduler: str | None = None,
-    progress: bool | str = "auto",
-) -> Iterator[FileResult]:
-    """Extract features from many files, yielding results in input order.
-
-    Results arrive as soon as they and all before them are done, so a caller
-    can write them out as it goes: memory does not grow with the batch.
-
-    Parameters
-    ----------
-    segments : sequence of Segment or str
-        Files (paths) or segments to analyse.
-    feature_set : str or FeatureSet, default="default"
-        The feature set.
-    settings : AnalysisSettings, optional
-        Analysis parameters; the defaults when omitted.
-    n_jobs : int, default=1
-        Worker processes (joblib's convention: -1 means all cores). Results
-        are identical whatever the value.
-    cache : str or os.PathLike, optional
-        Folder of a joblib.Memory cache; a file already analysed with the same
-        settings, size and modification time, by the same sertk code and
-        library versions, is not analysed again.
-    scheduler : str, optional
-        Address of a Dask ``distributed`` scheduler, or ``"local"`` for a
-        ``LocalCluster`` of ``n_jobs`` workers started for the run. Needs the
-        ``dask`` extra.
-    progress : bool or "auto", default="auto"
-        Show a progress bar ("auto": when standard error is a terminal).
-
-    Yields
-    ------
-    FileResult
-        One per input, in input order; failures carry an ``error``.
-
-    Raises
-    ------
-    ParameterError
-        If the feature set or a setting is invalid.
-
-    Examples
-    --------
-    >>> results = list(iter_extract(["no/such/file.wav"], progress=False))
-    >>> results[0].error
-    'no such file'
-    """
-    fs = get_feature_set(feature_set)
-    settings = settings or AnalysisSettings()
-    fs.validate(settings.n_mfcc, settings.n_mels)
-    items = [s if isinstance(s, Segment) else Segment(os.fspath(s)) for s in segments]
-    cache = os.fspath(cache) if cache is not None else None
-    batches = list(_batches(items, BATCH_SIZE))
-    if scheduler is not None:
-        from ._dask import run_on_dask
-
-        outputs: Iterable[list[FileResult]] = run_on_dask(
-            _extract_batch, batches, (fs, settings, cache), scheduler, n_jobs
-        )
-    elif n_jobs == 1 or len(items) <= 1:
-        outputs = (_extract_batch(b, fs, settings, cache) for b in batches)
-    else:
-        parallel = joblib.Parallel(n_jobs=n_jobs, return_as="generator")
-        outputs = parallel(
-            joblib.delayed(_extract_batch)(b, fs, settings, cache) for b in batches
-        )
-    with tqdm(
-        total=len(items),
-        unit="file",
-        desc="extracting",
-        disable=not _show_progress(progress),
-    ) as bar:
-        for batch in outputs:
-            for result in batch:
-                bar.update(1)
-                yield result
 
 
 def _path_index(paths: list[str]) -> pd.Index:
@@ -697,16 +392,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             ``feature_set`` (name and definition), ``settings`` and
             ``versions``.
         """
-        fs, settings = self._validated()
-        return {
-            "feature_set": {
-                "name": fs.name,
-                "contours": [[c, list(f)] for c, f in fs.contours],
-                "descriptors": list(fs.descriptors),
-            },
-            "settings": settings.to_dict(),
-            "versions": library_versions(),
-        }
+        return extraction_params(*self._validated())
 
     def iter_results(self, X) -> Iterator[FileResult]:
         """Extract file by file, yielding :class:`FileResult` in input order.

@@ -37,12 +37,13 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TextIO
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .errors import DatasetError, ParameterError
 from .feature_sets import parse_feature_name
+
+if TYPE_CHECKING:  # pandas is imported by the readers only: writing needs none
+    import pandas as pd
 
 __all__ = [
     "TableWriter",
@@ -613,6 +614,8 @@ def read_feature_table(path: str | os.PathLike) -> pd.DataFrame:
     if not os.path.isfile(name):
         why = "it is a folder" if os.path.isdir(name) else "it does not exist"
         raise DatasetError(f"cannot read feature table {name}: {why}")
+    import pandas as pd
+
     try:
         if _is_parquet(name):
             return pd.read_parquet(name)
@@ -712,6 +715,8 @@ def read_path_table(
             f"cannot read manifest {manifest}: {why}; pass a CSV "
             f"file with a {path_column!r} column"
         )
+    import pandas as pd
+
     try:
         frame = pd.read_csv(manifest, dtype=str, keep_default_na=False)
     except (ValueError, OSError, pd.errors.ParserError) as error:

@@ -66,9 +66,10 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
+from ._batch import _show_progress
 from .audio import iter_blocks, load
 from .errors import AudioError, ParameterError
-from .extract import _show_progress, extract_windows
+from .extract import extract_windows
 from .feature_sets import FEATURE_SETS, FeatureSet, get_feature_set
 from .settings import AnalysisSettings
 from .tables import replace_durably, temporary_beside

@@ -4,7 +4,7 @@ import time
 import pytest
 from synthetic_corpus import write_audio_corpus, write_feature_table
 
-import sertk.extract
+import sertk._batch
 from sertk.cli.evaluate import main
 
 REQUIRED = {"uar", "war", "macro_f1", "labels", "confusion_matrix", "protocol",
@@ -83,13 +83,13 @@ def test_audio_is_extracted_once_then_read_from_the_cache(tmp_path, monkeypatch,
                                                           capsys):
     manifest = write_audio_corpus(tmp_path / "corpus", per_class=2)
     calls = []
-    real = sertk.extract._extract_one
+    real = sertk._batch._extract_one
 
     def counting(segment, *args):
         calls.append(segment.path)
         return real(segment, *args)
 
-    monkeypatch.setattr(sertk.extract, "_extract_one", counting)
+    monkeypatch.setattr(sertk._batch, "_extract_one", counting)
     argv = ["--manifest", str(manifest), "--feature-set", "minimal", "--cache",
             str(tmp_path / "cache"), "--protocol", "strict", "-q"]
     report = tmp_path / "r.json"

@@ -5,6 +5,8 @@ import pytest
 from conftest import SR, harmonic_tone, synthetic_vowel
 
 from sertk.contours import Analysis, compute_group, contour_info
+from sertk.contours._analysis import mel_filterbank
+from sertk.contours.spectral import dct_matrix
 from sertk.errors import ParameterError
 from sertk.settings import AnalysisSettings
 
@@ -147,3 +149,35 @@ def test_intensity_fills_every_inner_frame_of_a_steady_tone():
     intensity = compute_group("energy", analyse(harmonic_tone(200.0, duration=3.0)))
     inner = intensity["intensity_db"][5:-5]
     assert np.isfinite(inner).all()
+
+
+@pytest.mark.parametrize("sr, n_fft, n_mels",
+                         [(16000, 512, 26), (16000, 400, 40), (8000, 256, 20),
+                          (22050, 2048, 128), (44100, 1024, 64)])
+def test_mel_filterbank_is_librosas_htk_filterbank(sr, n_fft, n_mels):
+    # Pinned against librosa.filters.mel(htk=True, norm="slaney"), which sertk
+    # used before it computed the filters itself, so the two cannot drift.
+    import librosa
+
+    ours = mel_filterbank(sr, n_fft, n_mels)
+    theirs = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, htk=True,
+                                 dtype=np.float64)
+    assert ours.shape == theirs.shape == (n_mels, n_fft // 2 + 1)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+def test_mel_filters_are_triangles_of_equal_area():
+    weights = mel_filterbank(16000, 4096, 26)
+    bin_hz = 16000 / 4096
+    areas = weights.sum(axis=1) * bin_hz  # each triangle: 2 / width * width / 2
+    np.testing.assert_allclose(areas, 1.0, rtol=0.02)
+
+
+@pytest.mark.parametrize("n", [1, 2, 26, 40])
+def test_dct_matrix_is_scipys_orthonormal_dct2(n, rng):
+    import scipy.fft
+
+    x = rng.normal(size=(7, n)) * 30
+    np.testing.assert_allclose(x @ dct_matrix(n).T,
+                               scipy.fft.dct(x, type=2, norm="ortho", axis=1),
+                               rtol=1e-12, atol=1e-11)

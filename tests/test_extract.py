@@ -156,20 +156,20 @@ def test_extract_windows_rejects_bad_windows():
 
 
 def test_cache_is_not_served_after_the_code_changes(wav_files, tmp_path, monkeypatch):
-    from sertk import extract
+    from sertk import _batch
 
     fx = FeatureExtractor("minimal", cache=str(tmp_path / "cache"), progress=False)
     fx.transform(wav_files[:1])
     calls = []
-    original = extract._extract_one
+    original = _batch._extract_one
 
     def counting(*args):
         calls.append(args)
         return original(*args)
 
-    monkeypatch.setattr(extract, "_extract_one", counting)
+    monkeypatch.setattr(_batch, "_extract_one", counting)
     fx.transform(wav_files[:1])
     assert calls == []  # served from the cache
-    monkeypatch.setattr(extract, "_code_version", lambda: "edited code")
+    monkeypatch.setattr(_batch, "_code_version", lambda: "edited code")
     fx.transform(wav_files[:1])
     assert len(calls) == 1  # analysed afresh

@@ -31,11 +31,11 @@ import sys
 import time
 from collections.abc import Sequence
 
-import pandas as pd
-
+from .._batch import extraction_params, iter_extract
 from ..audio import find_audio_files
 from ..errors import DatasetError
-from ..extract import FeatureExtractor
+from ..feature_sets import get_feature_set
+from ..settings import AnalysisSettings
 from ..tables import (
     TableWriter,
     atomic_write_text,
@@ -191,8 +191,11 @@ def _check_output(parser: argparse.ArgumentParser, output: str) -> None:
 def _listing(
     parser: argparse.ArgumentParser,
     args: argparse.Namespace,
-) -> pd.DataFrame:
-    """Return the files to analyse: ``path`` (absolute), carried columns."""
+) -> tuple[list[str], list[tuple[str, ...]]]:
+    """Return the files to analyse: column names and rows, ``path`` (absolute) first.
+
+    The other columns are those of the manifest, carried into the output.
+    """
     if args.manifest and args.inputs:
         usage_error(parser, "give INPUT files/folders or --manifest, not both")
     if args.manifest:
@@ -205,16 +208,18 @@ def _listing(
                 "but sertk-extract analyses whole files; drop "
                 "them or cut the files first",
             )
+        columns = [str(c) for c in table.columns]
+        rows = list(table.itertuples(index=False, name=None))
         where = f"manifest {args.manifest}"
     elif args.inputs:
         paths = [os.path.abspath(p) for p in find_audio_files(args.inputs)]
-        table = pd.DataFrame({"path": list(dict.fromkeys(paths))}, dtype=object)
+        columns, rows = ["path"], [(p,) for p in dict.fromkeys(paths)]
         where = "the inputs"
     else:
         usage_error(parser, "no input: give audio files or folders, or --manifest")
-    if table.empty:
+    if not rows:
         usage_error(parser, f"{where} name no audio files")
-    return table
+    return columns, rows
 
 
 def _check_resumable(params: dict, output: str, params_path: str) -> None:
@@ -282,23 +287,16 @@ def _summary(
 def _extract(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     output = args.output
     _check_output(parser, output)
-    extractor = FeatureExtractor(
-        args.feature_set,
-        sr=args.sr,
-        f0_min=args.f0_min,
-        f0_max=args.f0_max,
-        n_mfcc=args.n_mfcc,
-        n_jobs=args.n_jobs,
-        on_error="nan",
-        progress=args.progress,
-        cache=args.cache,
-        scheduler=args.scheduler,
+    fs = get_feature_set(args.feature_set)
+    settings = AnalysisSettings(
+        sr=args.sr, f0_min=args.f0_min, f0_max=args.f0_max, n_mfcc=args.n_mfcc
     )
-    params = extractor.extraction_params()
-    listing = _listing(parser, args)
+    fs.validate(settings.n_mfcc, settings.n_mels)
+    params = extraction_params(fs, settings)
+    columns, listing = _listing(parser, args)
     params["n_inputs"] = len(listing)
-    carried = list(listing.columns[1:])
-    features = list(extractor.get_feature_names_out())
+    carried = columns[1:]
+    features = fs.feature_names(settings.n_mfcc, settings.n_mels)
     clash = sorted(set(carried) & set(features))
     if clash:
         usage_error(parser, f"manifest columns {clash} have feature names; rename them")
@@ -314,8 +312,8 @@ def _extract(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         )
 
     started = time.perf_counter()
-    writable = listing["path"].map(_is_utf8).astype(bool)
-    errors = [(p, _NOT_UTF8) for p in listing["path"][~writable]]
+    writable = [row for row in listing if _is_utf8(row[0])]
+    errors = [(row[0], _NOT_UTF8) for row in listing if not _is_utf8(row[0])]
     n_unwritable = len(errors)
     seconds_audio = 0.0
     writer = TableWriter(
@@ -327,10 +325,17 @@ def _extract(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     )
     try:
         with writer:
-            todo = listing[writable & ~listing["path"].isin(writer.done)]
-            rows = todo.itertuples(index=False, name=None)
-            results = extractor.iter_results(todo["path"].tolist())
-            for row, result in zip(rows, results, strict=True):
+            todo = [row for row in writable if row[0] not in writer.done]
+            results = iter_extract(
+                [row[0] for row in todo],
+                feature_set=fs,
+                settings=settings,
+                n_jobs=args.n_jobs,
+                cache=args.cache,
+                scheduler=args.scheduler,
+                progress=args.progress,
+            )
+            for row, result in zip(todo, results, strict=True):
                 if result.ok:
                     writer.write_row([*row, *result.values])
                     seconds_audio += result.duration

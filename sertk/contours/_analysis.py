@@ -5,20 +5,26 @@ at most once, what several contour groups need: the Praat sound and pitch
 objects, the framed signal and its power spectrum, the voiced and active
 frame masks. Contour functions take an ``Analysis`` and return arrays on its
 frame grid.
+
+Praat (parselmouth) is imported where it is first called, here and in the
+contour modules, not when they are imported: loading it costs a process
+about 50 MB of its own memory, which a process that only hands files to
+workers (``sertk-extract``'s main process) does not need.
 """
 
 from __future__ import annotations
 
 from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 
-import librosa
 import numpy as np
-import parselmouth
-from parselmouth.praat import call
 
 from ..settings import AnalysisSettings
 
-__all__ = ["Analysis", "align_to_grid", "frame_signal"]
+if TYPE_CHECKING:
+    import parselmouth
+
+__all__ = ["Analysis", "align_to_grid", "frame_signal", "mel_filterbank"]
 
 
 def frame_signal(x: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
@@ -88,9 +94,62 @@ def align_to_grid(times: np.ndarray, values: np.ndarray, n_frames: int,
     return out
 
 
+def _hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
+    return 2595.0 * np.log10(1.0 + np.asarray(hz) / 700.0)
+
+
+def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    return 700.0 * (10.0 ** (mel / 2595.0) - 1.0)
+
+
+def mel_filterbank(sr: int, n_fft: int, n_mels: int) -> np.ndarray:
+    """Triangular filters on the HTK mel scale from 0 Hz to ``sr / 2``.
+
+    The mel scale is HTK's, ``m = 2595 log10(1 + f / 700)``. Band
+    ``i`` rises from edge ``f[i]`` to ``f[i + 1]`` and falls to ``f[i + 2]``,
+    the ``n_mels + 2`` edges being evenly spaced in mel; each triangle is
+    scaled by ``2 / (f[i + 2] - f[i])`` so that all have the same area
+    (Slaney's normalisation). These are the weights of
+    ``librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, htk=True)``,
+    in float64 (librosa's default is float32).
+
+    Parameters
+    ----------
+    sr : int > 0
+        Sampling rate in Hz.
+    n_fft : int > 0
+        FFT size; the filters weigh its ``n_fft // 2 + 1`` bins.
+    n_mels : int > 0
+        Number of bands. Bands narrower than a bin (many bands, a short FFT)
+        can be all zero.
+
+    Returns
+    -------
+    np.ndarray, shape (n_mels, n_fft // 2 + 1)
+        Filter weights, one band a row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> weights = mel_filterbank(16000, 512, 26)
+    >>> weights.shape
+    (26, 257)
+    >>> int(np.argmax(weights[0]))  # band 1 peaks at 69 Hz, nearest bin 2 (62.5 Hz)
+    2
+    """
+    bins = np.fft.rfftfreq(n_fft, 1 / sr)
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(sr / 2), n_mels + 2))
+    width = np.diff(edges)
+    ramps = edges[:, None] - bins[None, :]
+    rising = -ramps[:-2] / width[:-1, None]
+    falling = ramps[2:] / width[1:, None]
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    return weights * (2.0 / (edges[2:] - edges[:-2]))[:, None]
+
+
 @lru_cache(maxsize=8)
 def _mel_filters(sr: int, n_fft: int, n_mels: int) -> np.ndarray:
-    return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, htk=True).T
+    return mel_filterbank(sr, n_fft, n_mels).T
 
 
 @lru_cache(maxsize=8)
@@ -135,6 +194,8 @@ class Analysis:
     @cached_property
     def sound(self) -> parselmouth.Sound:
         """The signal as a Praat sound."""
+        import parselmouth
+
         return parselmouth.Sound(self.signal, sampling_frequency=self.settings.sr)
 
     @cached_property
@@ -156,6 +217,8 @@ class Analysis:
     @cached_property
     def pulses(self) -> parselmouth.Data:
         """Glottal pulses, Praat ``To PointProcess (cc)`` from sound and pitch."""
+        from parselmouth.praat import call
+
         return call([self.sound, self.pitch], "To PointProcess (cc)")
 
     @cached_property

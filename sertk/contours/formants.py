@@ -22,7 +22,6 @@ Examples
 from __future__ import annotations
 
 import numpy as np
-import parselmouth
 import soxr
 
 from ._analysis import Analysis
@@ -46,6 +45,8 @@ def formant_contours(analysis: Analysis) -> dict[str, np.ndarray]:
     dict of str to np.ndarray
         ``f1_hz``, ``f2_hz``, ``f3_hz``, ``f1_bw``, ``f2_bw``, ``f3_bw``.
     """
+    import parselmouth
+
     s = analysis.settings
     out = {f"f{k}_{kind}": np.full(analysis.n_frames, np.nan)
            for k in range(1, N_REPORTED + 1) for kind in ("hz", "bw")}

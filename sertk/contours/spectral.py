@@ -6,7 +6,8 @@ frames only (see :class:`~sertk.settings.AnalysisSettings`); silent frames
 are NaN. Definitions (``P`` power, ``|X|`` magnitude, ``f`` bin frequency):
 
 - ``mfccNN``: MFCC ``NN`` (1..n_mfcc), DCT-II (orthonormal) of the log mel
-  power (``n_mels`` HTK bands), as librosa computes it; ``mfccNN_delta``:
+  power (``n_mels`` HTK bands, Slaney's area normalisation), as librosa
+  computes it with ``htk=True``; ``mfccNN_delta``:
   its regression delta over +/-2 frames (per frame).
 - ``melbandNN``: log power of mel band ``NN`` (1..n_mels), dB re full scale.
 - ``spectral_centroid``: sum(f |X|) / sum(|X|), Hz.
@@ -33,14 +34,49 @@ Examples
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
-import scipy.fft
 
 from ._analysis import Analysis
 
-__all__ = ["delta", "spectral_contours"]
+__all__ = ["dct_matrix", "delta", "spectral_contours"]
 
 _EPS = 1e-12
+
+
+@lru_cache(maxsize=8)
+def dct_matrix(n: int) -> np.ndarray:
+    """Return the orthonormal DCT-II matrix of size ``n``.
+
+    ``D[k, j] = sqrt(2 / n) cos(pi k (2 j + 1) / (2 n))``, row 0 divided by
+    ``sqrt(2)``; ``D @ x`` is ``scipy.fft.dct(x, type=2, norm="ortho")``.
+
+    Parameters
+    ----------
+    n : int > 0
+        Size.
+
+    Returns
+    -------
+    np.ndarray, shape (n, n)
+        Read-only (it is cached); ``D @ D.T`` is the identity.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = dct_matrix(4)
+    >>> bool(np.allclose(d @ d.T, np.eye(4)))
+    True
+    >>> np.round(d @ np.ones(4), 12) + 0.0  # a constant has only a 0th term
+    array([2., 0., 0., 0.])
+    """
+    k = np.arange(n)[:, None]
+    j = np.arange(n)[None, :]
+    out = np.sqrt(2 / n) * np.cos(np.pi * k * (2 * j + 1) / (2 * n))
+    out[0] /= np.sqrt(2)
+    out.flags.writeable = False
+    return out
 
 
 def delta(x: np.ndarray, width: int = 2) -> np.ndarray:
@@ -110,7 +146,7 @@ def spectral_contours(analysis: Analysis) -> dict[str, np.ndarray]:
     power_db = 10 * np.log10(power + _EPS)
 
     log_mel = 10 * np.log10(np.maximum(analysis.mel_power, 1e-10))
-    mfcc = scipy.fft.dct(log_mel, type=2, norm="ortho", axis=1)[:, 1 : s.n_mfcc + 1].T
+    mfcc = dct_matrix(s.n_mels)[1 : s.n_mfcc + 1] @ log_mel.T
     mfcc_delta = delta(mfcc)
 
     total_mag = magnitude.sum(axis=1) + _EPS

@@ -28,8 +28,6 @@ Examples
 from __future__ import annotations
 
 import numpy as np
-import parselmouth
-from parselmouth.praat import call
 
 from ._analysis import Analysis, frame_signal
 
@@ -59,6 +57,9 @@ def perturbation_descriptors(analysis: Analysis, frames: slice | None = None
         ``jitter__local`` (ratio), ``shimmer__local`` (ratio) and
         ``shimmer__local_db`` (dB); NaN when there are too few pulses.
     """
+    import parselmouth
+    from parselmouth.praat import call
+
     names = ("jitter__local", "shimmer__local", "shimmer__local_db")
     out = dict.fromkeys(names, np.nan)
     frames = frames or slice(None)

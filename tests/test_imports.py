@@ -1,0 +1,118 @@
+"""What each kind of process imports: the lazy package, the workers, the CLI.
+
+Each check runs in a fresh interpreter, since this test session has long
+imported everything.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from types import ModuleType
+
+import pytest
+import soundfile as sf
+from conftest import REPO, SR, harmonic_tone
+
+import sertk
+
+#: Libraries that feature extraction does not need. A worker process that
+#: loads one of them pays for it in memory (issue 5: a tree of two workers
+#: below 500 MB); a module of the worker path that starts importing one at
+#: module level makes these tests fail.
+NOT_FOR_EXTRACTION = ("pandas", "sklearn", "librosa", "numba", "matplotlib",
+                      "scipy", "dask", "distributed", "pyarrow")
+
+
+def run_python(script: str, *args: str) -> dict:
+    """Run `script` in a fresh interpreter on this checkout; return its JSON."""
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join(p for p in (str(REPO),
+                                                     os.environ.get("PYTHONPATH"))
+                                         if p)}
+    done = subprocess.run([sys.executable, "-c", script, *args], env=env,
+                          capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def loaded(modules: list[str]) -> list[str]:
+    return sorted({m.split(".")[0] for m in modules} & set(NOT_FOR_EXTRACTION))
+
+
+def test_import_sertk_loads_no_submodule_and_no_library():
+    result = run_python(
+        "import json, sys\n"
+        "import sertk\n"
+        "print(json.dumps(sorted(sys.modules)))\n")
+    assert [m for m in result if m.startswith("sertk.")] == []
+    assert "numpy" not in result and loaded(result) == []
+
+
+def test_every_public_name_resolves_and_is_listed():
+    for name in sertk.__all__:
+        assert getattr(sertk, name) is not None, name
+    assert set(sertk.__all__) <= set(dir(sertk))
+    assert sertk.FeatureExtractor.__module__ == "sertk.extract"  # model files
+    from sertk import EmotionClassifier, evaluate  # noqa: F401
+    with pytest.raises(AttributeError, match="no attribute 'extract_files'"):
+        sertk.extract_files  # noqa: B018
+
+
+def test_the_evaluate_submodule_does_not_hide_the_evaluate_function():
+    # Importing a submodule binds it on the package: sertk.evaluate, the
+    # module, must not replace sertk.evaluate, the function.
+    result = run_python(
+        "import json\n"
+        "import sertk.cli.evaluate\n"
+        "import sertk\n"
+        "import sertk.evaluate as imported\n"
+        "print(json.dumps([sertk.evaluate.__module__, imported.__module__,\n"
+        "                  type(sertk.evaluate).__name__]))\n")
+    assert result == ["sertk.evaluate", "sertk.evaluate", "function"]
+    assert not isinstance(sertk.evaluate, ModuleType)
+
+
+def test_workers_and_the_extract_command_load_only_what_extraction_needs(tmp_path):
+    for i in range(12):  # two batches: both workers get one
+        sf.write(tmp_path / f"tone{i}.wav", harmonic_tone(120.0 + 10 * i, 0.5), SR)
+    # The command runs in this interpreter, its workers in loky processes;
+    # then the same (reused) workers report what they hold. The probe is
+    # defined in __main__, so it reaches them by value and imports nothing.
+    script = (
+        "import json, sys\n"
+        "from joblib import Parallel, delayed\n"
+        "from sertk.cli.extract import main\n"
+        "status = main([sys.argv[1], '-o', sys.argv[2], '--n-jobs', '2',\n"
+        "               '--no-progress', '--quiet'])\n"
+        "def probe():\n"
+        "    import os, sys\n"
+        "    return os.getpid(), sorted(sys.modules)\n"
+        "workers = dict(Parallel(n_jobs=2)(delayed(probe)() for _ in range(8)))\n"
+        "print(json.dumps({'status': status, 'main': sorted(sys.modules),\n"
+        "                  'workers': workers}))\n")
+    result = run_python(script, str(tmp_path), str(tmp_path / "features.csv"))
+    assert result["status"] == 0
+    assert loaded(result["main"]) == []
+    assert "parselmouth" not in result["main"]  # Praat: only in the workers
+    workers = [m for m in result["workers"].values() if "sertk._batch" in m]
+    assert workers, "no probed process had run the extraction"
+    for modules in workers:
+        assert loaded(modules) == []
+        assert "parselmouth" in modules
+
+
+def test_the_worker_module_alone_extracts_without_heavy_libraries(tmp_path):
+    path = tmp_path / "tone.wav"
+    sf.write(path, harmonic_tone(150.0, 0.5), SR)
+    result = run_python(
+        "import json, sys\n"
+        "from sertk._batch import Segment, _extract_batch\n"
+        "from sertk.feature_sets import get_feature_set\n"
+        "from sertk.settings import AnalysisSettings\n"
+        "[r] = _extract_batch([Segment(sys.argv[1])], get_feature_set('default'),\n"
+        "                     AnalysisSettings(), None)\n"
+        "print(json.dumps({'ok': r.ok, 'n': len(r.values),\n"
+        "                  'modules': sorted(sys.modules)}))\n", str(path))
+    assert result["ok"] and result["n"] == 950
+    assert loaded(result["modules"]) == []
