@@ -224,8 +224,8 @@ def cached_table(name: str, key: dict, compute: Callable[[], pd.DataFrame]
     return table
 
 
-def sertk_features(corpus: Corpus, feature_set: str, n_jobs: int = 2
-                   ) -> pd.DataFrame:
+def sertk_features(corpus: Corpus, feature_set: str, n_jobs: int = 2,
+                   **params) -> pd.DataFrame:
     """Return sertk features of every file of a corpus, cached.
 
     Parameters
@@ -233,9 +233,12 @@ def sertk_features(corpus: Corpus, feature_set: str, n_jobs: int = 2
     corpus : Corpus
         The files.
     feature_set : {"minimal", "default"}
-        sertk feature set (default analysis settings).
+        sertk feature set.
     n_jobs : int, default=2
         Extraction workers on a cache miss.
+    **params
+        Further :class:`sertk.FeatureExtractor` parameters (``noise_snr_db``,
+        ``f0_min``...); its defaults when omitted.
 
     Returns
     -------
@@ -249,7 +252,8 @@ def sertk_features(corpus: Corpus, feature_set: str, n_jobs: int = 2
     """
     from sertk.extract import FeatureExtractor
 
-    extractor = FeatureExtractor(feature_set, n_jobs=n_jobs, progress=False)
+    extractor = FeatureExtractor(feature_set, n_jobs=n_jobs, progress=False,
+                                 **params)
     key = {"params": extractor.extraction_params(), "source": sertk_source_hash(),
            "files": corpus.paths,
            "stamps": [os.stat(p).st_mtime_ns for p in corpus.paths]}

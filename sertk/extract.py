@@ -238,7 +238,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     feature_set : str or FeatureSet, default="default"
-        ``"minimal"`` (105 features), ``"default"`` (950) or a
+        ``"minimal"`` (105 features), ``"default"`` (976) or a
         custom :class:`FeatureSet`.
     sr : int > 0, default=16000
         Analysis rate in Hz; files are resampled to it.
@@ -250,6 +250,10 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         Number of MFCCs.
     max_formant : float > 0, default=5500.0
         Formant ceiling in Hz.
+    noise_snr_db : float or None, default=10.0
+        How far above the recording's noise floor a frame must be to count
+        as active for the spectral statistics; None turns the test off (see
+        :class:`~sertk.settings.AnalysisSettings`).
     n_jobs : int, default=1
         Worker processes; results are identical whatever the value.
     on_error : {"raise", "nan"}, default="raise"
@@ -289,6 +293,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         f0_max: float = 600.0,
         n_mfcc: int = 16,
         max_formant: float = 5500.0,
+        noise_snr_db: float | None = 10.0,
         n_jobs: int = 1,
         on_error: str = "raise",
         progress: bool | str = "auto",
@@ -301,6 +306,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         self.f0_max = f0_max
         self.n_mfcc = n_mfcc
         self.max_formant = max_formant
+        self.noise_snr_db = noise_snr_db
         self.n_jobs = n_jobs
         self.on_error = on_error
         self.progress = progress
@@ -332,6 +338,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             f0_max=self.f0_max,
             n_mfcc=self.n_mfcc,
             max_formant=self.max_formant,
+            noise_snr_db=self.noise_snr_db,
         )
 
     def _validated(self) -> tuple[FeatureSet, AnalysisSettings]:

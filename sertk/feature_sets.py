@@ -11,7 +11,7 @@ Two sets are built in:
 - ``minimal``: about 100 features covering what eGeMAPS covers (F0,
   loudness, voice quality, formants, spectral balance, MFCC 1-4, rhythm),
   spectral balance also on voiced and unvoiced frames apart.
-- ``default``: about 950 features: the full functional battery on every
+- ``default``: about 980 features: the full functional battery on every
   contour, all MFCCs with deltas, mel band levels, and the MFCC and
   spectral-balance contours on voiced and unvoiced frames apart.
 
@@ -42,8 +42,9 @@ __all__ = [
     "parse_feature_name",
 ]
 
-_ALL = tuple(f for f in FUNCTIONALS if not f.endswith("_slope_mean"))
-_ALL_WITH_SLOPES = tuple(FUNCTIONALS)
+_ALL = ("mean", "std", "cv", "p20", "p50", "p80", "range_p20_p80", "min", "max",
+        "skew", "kurtosis", "slope")
+_ALL_WITH_SLOPES = (*_ALL, "rising_slope_mean", "falling_slope_mean")
 _SHAPE = ("mean", "std", "p20", "p50", "p80", "range_p20_p80")
 _MEAN_STD = ("mean", "std")
 _FIVE = ("mean", "std", "p20", "p50", "p80")
@@ -304,7 +305,7 @@ DEFAULT = FeatureSet(
         ("zcr", _ALL),
         ("mfcc*", _ALL),
         ("mfcc*_delta", ("std", "p20", "p80", "range_p20_p80")),
-        ("melband*", _DISTRIBUTION),
+        ("melband*", (*_DISTRIBUTION, "step_std")),
         *((f"{c}_{v}", _FIVE)
           for c in ("mfcc*", *_SPLIT) for v in ("voiced", "unvoiced")),
     ),

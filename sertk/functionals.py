@@ -60,6 +60,7 @@ FUNCTIONALS: dict[str, tuple[str, str]] = {
     "slope": ("linear regression slope against time", "unit/s"),
     "rising_slope_mean": ("mean positive frame-to-frame slope", "unit/s"),
     "falling_slope_mean": ("mean negative frame-to-frame slope", "unit/s"),
+    "step_std": ("standard deviation of the frame-to-frame slope", "unit/s"),
 }
 
 
@@ -68,6 +69,16 @@ def _mean_where(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
     total = np.where(keep, x, 0.0).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _std_where(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Row-wise population standard deviation of the kept values (NaN if < 2)."""
+    mean = _mean_where(x, keep)
+    dev = np.where(keep, x - mean[:, None], 0.0)
+    count = keep.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 1, np.sqrt((dev * dev).sum(axis=1)
+                                           / np.maximum(count, 1)), np.nan)
 
 
 def _nan_percentiles(x: np.ndarray, n: np.ndarray, percents: Iterable[float]
@@ -176,10 +187,12 @@ def compute_functionals(
                 (t_dev * dev).sum(axis=1) / denominator,
                 np.nan,
             )
-        if "rising_slope_mean" in names or "falling_slope_mean" in names:
+        if {"rising_slope_mean", "falling_slope_mean", "step_std"} & set(names):
             steps = np.diff(np.where(valid, x, np.nan), axis=1) / hop_seconds
             if "rising_slope_mean" in names:
                 out["rising_slope_mean"] = _mean_where(steps, steps > 0)
             if "falling_slope_mean" in names:
                 out["falling_slope_mean"] = _mean_where(steps, steps < 0)
+            if "step_std" in names:
+                out["step_std"] = _std_where(steps, np.isfinite(steps))
     return {name: out[name] for name in names}

@@ -134,7 +134,7 @@ def _compact(model: EmotionClassifier) -> EmotionClassifier:
 
     The LDA step's class covariance (n_features squared) and the
     eigenvectors beyond the ``n_classes - 1`` used by its ``transform`` are
-    dropped, which shrinks a 950-feature model from ~15 MB to ~100 kB
+    dropped, which shrinks a 976-feature model from ~15 MB to ~100 kB
     without changing a prediction; the extractor loses its machine-specific
     arguments (workers, cache folder, scheduler) and its ``errors_``.
     """

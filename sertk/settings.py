@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from .errors import ParameterError
@@ -59,6 +60,13 @@ class AnalysisSettings:
         ``floor_dbfs``. Spectral contours are summarised over active frames.
     floor_dbfs : float, default=-70.0
         Absolute RMS level (dB re full scale) below which a frame is silent.
+    noise_snr_db : float or None, default=10.0
+        An active frame must also stand ``noise_snr_db`` above the
+        recording's background noise (its power against the noise floor,
+        estimated per frequency bin as the 10th percentile over time), unless
+        it is within 15 dB of the loudest frame. This keeps pauses filled with
+        room or line noise out of the spectral statistics. ``None`` turns the
+        test off.
     """
 
     sr: int = 16000
@@ -73,6 +81,7 @@ class AnalysisSettings:
     n_formants: float = 5.0
     silence_db: float = 40.0
     floor_dbfs: float = -70.0
+    noise_snr_db: float | None = 10.0
 
     def __post_init__(self):
         positive = ("sr", "hop_length", "win_length", "n_fft", "f0_min", "f0_max",
@@ -81,6 +90,12 @@ class AnalysisSettings:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not value > 0:
                 raise ParameterError(f"{name} must be a positive number, got {value!r}")
+        if self.noise_snr_db is not None and not (
+                isinstance(self.noise_snr_db, (int, float))
+                and math.isfinite(self.noise_snr_db)):
+            raise ParameterError(
+                "noise_snr_db must be a finite number or None, "
+                f"got {self.noise_snr_db!r}")
         if self.f0_max <= self.f0_min:
             raise ParameterError(
                 f"f0_max ({self.f0_max}) must be above f0_min ({self.f0_min})"

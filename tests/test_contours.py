@@ -181,3 +181,56 @@ def test_dct_matrix_is_scipys_orthonormal_dct2(n, rng):
     np.testing.assert_allclose(x @ dct_matrix(n).T,
                                scipy.fft.dct(x, type=2, norm="ortho", axis=1),
                                rtol=1e-12, atol=1e-11)
+
+
+def _tone_in_noise(rng, noise_db: float) -> np.ndarray:
+    """0.5 s of white noise, 1 s of a 200 Hz tone over it, 0.5 s of noise.
+
+    The tone has RMS 0.1 (-23 dBFS); the noise is ``noise_db`` below it.
+    """
+    t = np.arange(SR) / SR
+    sine = 0.1 * np.sqrt(2) * np.sin(2 * np.pi * 200 * t)
+    tone = np.concatenate([np.zeros(SR // 2), sine, np.zeros(SR // 2)])
+    return tone + 0.1 * 10 ** (-noise_db / 20) * rng.standard_normal(tone.size)
+
+
+def _tone_frames(n_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of frames well inside the tone and well inside the noise."""
+    centre = np.arange(n_frames) * 0.01
+    return (centre > 0.55) & (centre < 1.45), (centre < 0.45) | (centre > 1.55)
+
+
+def test_noise_only_frames_are_not_active(rng):
+    # The noise is 30 dB below the tone: within silence_db (40) of the
+    # loudest frame, so only the noise-floor test can tell it is not speech.
+    a = Analysis(_tone_in_noise(rng, 30.0), AnalysisSettings())
+    tone, noise = _tone_frames(a.n_frames)
+    assert a.active[tone].all()
+    assert not a.active[noise].any()
+    # Parseval: a frame of white noise of variance v has one-sided power
+    # v * sum(window**2) * n_fft / 2 on average; the floor is a low
+    # percentile of it, a fraction of the mean.
+    s = AnalysisSettings()
+    window = np.hanning(s.win_length + 2)[1:-1]
+    mean_power = 0.1**2 * 10 ** (-30 / 10) * np.sum(window**2) * s.n_fft / 2
+    assert 0.25 * mean_power < a.noise_floor < mean_power
+
+
+def test_noise_snr_db_none_keeps_the_level_rule_only(rng):
+    a = Analysis(_tone_in_noise(rng, 30.0), AnalysisSettings(noise_snr_db=None))
+    tone, noise = _tone_frames(a.n_frames)
+    assert a.active[tone].all() and a.active[noise].all()
+
+
+def test_a_recording_without_pauses_stays_active(rng):
+    # No pause: the noise floor is the tone's own level, and the frames are
+    # kept because they are within LOUD_DB of the loudest.
+    a = Analysis(harmonic_tone(200.0, 1.0) + 1e-3 * rng.standard_normal(SR),
+                 AnalysisSettings())
+    assert a.active[2:-2].all()
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "10"])
+def test_noise_snr_db_must_be_a_finite_number(value):
+    with pytest.raises(ParameterError, match="noise_snr_db"):
+        AnalysisSettings(noise_snr_db=value)

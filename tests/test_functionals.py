@@ -42,6 +42,18 @@ def test_rising_and_falling_slopes_of_a_zigzag():
     assert out["falling_slope_mean"][0] == pytest.approx(-2.0)
 
 
+def test_step_std_of_a_zigzag_and_across_gaps():
+    # Steps +2, -2, +2, -2 (per second at 0.5 s a frame): std 2. A NaN frame
+    # removes the two steps it touches; a ramp has constant steps: std 0.
+    zigzag = np.array([[0.0, 1.0, 0.0, 1.0, 0.0],
+                       [0.0, 1.0, np.nan, 3.0, 5.0],
+                       [0.0, 1.0, 2.0, 3.0, 4.0]])
+    out = compute_functionals(zigzag, 0.5, ["step_std"])["step_std"]
+    np.testing.assert_allclose(out, [2.0, 1.0, 0.0])
+    assert np.isnan(compute_functionals(np.array([[1.0, 2.0]]), 0.5,
+                                        ["step_std"])["step_std"][0])
+
+
 def test_empty_and_constant_contours_are_nan_where_documented():
     x = np.array([[np.nan] * 5, [2.0] * 5, [np.nan, 1.0, np.nan, np.nan, np.nan]])
     out = compute_functionals(x, 0.01, FUNCTIONALS)

@@ -114,5 +114,5 @@ def test_the_worker_module_alone_extracts_without_heavy_libraries(tmp_path):
         "                     AnalysisSettings(), None)\n"
         "print(json.dumps({'ok': r.ok, 'n': len(r.values),\n"
         "                  'modules': sorted(sys.modules)}))\n", str(path))
-    assert result["ok"] and result["n"] == 950
+    assert result["ok"] and result["n"] == 976
     assert loaded(result["modules"]) == []

@@ -98,7 +98,7 @@ def extract(emodb: Path, cache: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     # --8<-- [start:extract]
     corpus = read_emodb(emodb)  # path, label, speaker, gender, text
     extractor = FeatureExtractor(feature_set="default", n_jobs=2, cache=cache)
-    features = extractor.transform(corpus["path"])  # 535 rows x 950 columns
+    features = extractor.transform(corpus["path"])  # 535 rows x 976 columns
     # --8<-- [end:extract]
     return corpus, features
 

@@ -26,6 +26,7 @@ import argparse
 import csv
 import io
 import json
+import math
 import os
 import sys
 import time
@@ -65,6 +66,20 @@ _NOT_UTF8 = (
     "the file name is not valid UTF-8, so the table (UTF-8 text) cannot hold "
     "it; rename the file (e.g. convmv -f latin1 -t utf8)"
 )
+
+
+def _snr_or_off(text: str) -> float | None:
+    """Parse ``--noise-snr-db``: a number of dB, or ``off``."""
+    if text.strip().lower() == "off":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of dB or 'off', got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,6 +161,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=16,
         metavar="N",
         help="number of MFCCs (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--noise-snr-db",
+        type=_snr_or_off,
+        default=10.0,
+        metavar="DB",
+        help="spectral statistics use frames at least DB above the recording's "
+        "noise floor; 'off' uses every frame within 40 dB of the loudest "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--errors",
@@ -289,7 +313,8 @@ def _extract(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     _check_output(parser, output)
     fs = get_feature_set(args.feature_set)
     settings = AnalysisSettings(
-        sr=args.sr, f0_min=args.f0_min, f0_max=args.f0_max, n_mfcc=args.n_mfcc
+        sr=args.sr, f0_min=args.f0_min, f0_max=args.f0_max, n_mfcc=args.n_mfcc,
+        noise_snr_db=args.noise_snr_db,
     )
     fs.validate(settings.n_mfcc, settings.n_mels)
     params = extraction_params(fs, settings)

@@ -26,6 +26,14 @@ if TYPE_CHECKING:
 
 __all__ = ["Analysis", "align_to_grid", "frame_signal", "mel_filterbank"]
 
+#: Frames within this many dB of the loudest are active whatever the noise
+#: floor says (see :attr:`Analysis.active`).
+LOUD_DB = 15.0
+#: Percentile over time of a bin's smoothed power taken as its noise level.
+NOISE_PERCENTILE = 10.0
+#: Frames a bin's power is averaged over before the percentile is taken.
+NOISE_SMOOTHING = 5
+
 
 def frame_signal(x: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
     """Cut a signal into centred frames (zero-padded at both ends).
@@ -247,10 +255,40 @@ class Analysis:
 
     @cached_property
     def active(self) -> np.ndarray:
-        """Boolean mask of active (non-silent) frames; see AnalysisSettings."""
+        """Boolean mask of active (non-silent) frames; see AnalysisSettings.
+
+        A frame is active when its level is within ``silence_db`` of the
+        loudest frame's and above ``floor_dbfs`` and, unless
+        ``noise_snr_db`` is None, when it also stands ``noise_snr_db`` above
+        the :attr:`noise_floor` or within :data:`LOUD_DB` of the loudest frame
+        (so that a recording without pauses, whose floor is its own level,
+        keeps its frames).
+        """
         s = self.settings
         level = self.rms_db
-        return (level > level.max() - s.silence_db) & (level > s.floor_dbfs)
+        loudest = level.max()
+        active = (level > loudest - s.silence_db) & (level > s.floor_dbfs)
+        if s.noise_snr_db is None:
+            return active
+        threshold = self.noise_floor * 10 ** (s.noise_snr_db / 10)
+        above_noise = self.power.sum(axis=1) > threshold
+        return active & (above_noise | (level > loudest - LOUD_DB))
+
+    @cached_property
+    def noise_floor(self) -> float:
+        """Background noise power of a frame, on the scale of :attr:`power` summed.
+
+        Each frequency bin's power is smoothed over :data:`NOISE_SMOOTHING`
+        frames; the bin's noise is the :data:`NOISE_PERCENTILE` th percentile
+        of that over time (a minimum-statistics estimate: speech rarely fills
+        every frame of every bin), and the floor is the sum over bins.
+        """
+        power = self.power
+        if power.shape[0] > NOISE_SMOOTHING:
+            windows = np.lib.stride_tricks.sliding_window_view(
+                power, NOISE_SMOOTHING, axis=0)
+            power = windows.mean(axis=-1)
+        return float(np.percentile(power, NOISE_PERCENTILE, axis=0).sum())
 
     @cached_property
     def power(self) -> np.ndarray:
