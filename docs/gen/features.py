@@ -33,6 +33,7 @@ import numpy as np
 from _common import DOCS, docstring_body, md_cell, rst_to_md  # puts sertk on the path
 
 from sertk import audio, contours, feature_sets, functionals
+from sertk.contours._analysis import LOUD_DB
 from sertk.extract import FeatureExtractor, extract_signal
 from sertk.settings import AnalysisSettings
 
@@ -44,7 +45,9 @@ _FRAMES = {
               "`f0_min` and `f0_max`); NaN elsewhere",
     "active": "non-silent frames: RMS level within `silence_db` "
               "({silence_db:g} dB) of the loudest frame and above `floor_dbfs` "
-              "({floor_dbfs:g} dBFS); NaN elsewhere",
+              "({floor_dbfs:g} dBFS), and power at least `noise_snr_db` "
+              "({noise_snr_db:g} dB) above the recording's noise floor unless "
+              "within {loud_db:g} dB of the loudest frame; NaN elsewhere",
     "unvoiced": "frames where Praat found no pitch",
     "all": "every frame of the grid",
     "utterance": "one value for the whole clip (a descriptor, already a column)",
@@ -350,8 +353,9 @@ def render() -> str:
         "Frames a contour is defined on:",
         "",
     ]
+    values = {"loud_db": LOUD_DB, **settings.to_dict()}
     for frames, text in _FRAMES.items():
-        lines.append(f"- **{frames}**: {text.format(**settings.to_dict())}.")
+        lines.append(f"- **{frames}**: {text.format(**values)}.")
     lines += ["", "## Contours", "",
               docstring_body(inspect.getdoc(contours)).split("\n\n", 1)[-1], ""]
     names = _contour_names()
