@@ -1,24 +1,27 @@
-"""Design choices of sertk's ``default`` analysis, scored by nested CV.
+"""Design choices of sertk's feature sets, scored by nested CV.
 
-Two choices in sertk's defaults were made by looking at EMO-DB results:
+Choices in sertk's defaults made by looking at EMO-DB results:
 
-- ``noise_snr_db``, the noise-floor test of active frames (spectral
-  statistics skip frames less than that many dB above the recording's noise
-  floor): off, 3, 6 or 10 dB (the default);
-- the ``step_std`` functional of the mel bands (26 columns): without or with
-  (the default).
+- in the ``default`` analysis, ``noise_snr_db``, the noise-floor test of
+  active frames (spectral statistics skip frames less than that many dB above
+  the recording's noise floor): off, 3, 6 or 10 dB (the default); and the
+  ``step_std`` functional of the mel bands (26 columns): without or with (the
+  default);
+- in the ``minimal`` set, MFCC 5-8 (mean and standard deviation, 8 columns)
+  and the loudness slope (1 column): each without or with (the default: with
+  both).
 
 Choosing among options by their leave-one-speaker-out (LOSO) score and then
 reporting that score is optimistic. This script scores the *procedure* of
-choosing instead: in each outer LOSO fold, every combination is scored by a
-grouped 5-fold CV over the training speakers only, the best is refit on all
-of them and tested on the held-out speaker. It prints that nested UAR beside
-the plain LOSO UAR of every combination (the optimistic view the choice was
-made from), under both protocols, with ``EmotionClassifier()`` defaults, and
-writes the ``design`` section of ``docs/benchmarks.md``. Run from the
-repository root::
+choosing instead: in each outer LOSO fold, every combination of a study is
+scored by a grouped 5-fold CV over the training speakers only, the best is
+refit on all of them and tested on the held-out speaker. It prints that
+nested UAR beside the plain LOSO UAR of every combination (the optimistic
+view the choice was made from), under both protocols, with
+``EmotionClassifier()`` defaults, and writes the ``design`` section of
+``docs/benchmarks.md``. Run from the repository root::
 
-    python -m benchmarks.design            # about 15 min on 2 cores
+    python -m benchmarks.design            # about 10 min on 2 cores
     python -m benchmarks.design --quick    # 4 speakers, smoke run
 """
 
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import dataclass
 from itertools import product
 
 import numpy as np
@@ -46,35 +50,57 @@ from benchmarks._report import update_section
 
 PROTOCOLS = ("speaker-normalised", "strict")
 NOISE_SNR_DB = (None, 3.0, 6.0, 10.0)
-STEP_STD = (False, True)
-DEFAULT_CHOICE = (10.0, True)
+#: Columns the ``minimal`` study adds to the eGeMAPS-like core.
+MINIMAL_MFCC = tuple(f"mfcc{k:02d}__{f}" for k in range(5, 9) for f in ("mean", "std"))
+MINIMAL_SLOPE = ("loudness__slope",)
 INNER_CV = 5
 N_JOBS = 2
 QUICK_SPEAKERS = 4
 
 
-def choice_name(choice: tuple[float | None, bool]) -> str:
-    """Return a readable name of one combination.
+@dataclass
+class Study:
+    """One design choice: named candidate feature tables and the default."""
 
-    Examples
-    --------
-    >>> choice_name((None, False)), choice_name((10.0, True))
-    ('noise test off, no step_std', 'noise test 10 dB, step_std')
-    """
-    snr, step = choice
-    noise = "noise test off" if snr is None else f"noise test {snr:g} dB"
-    return f"{noise}, {'step_std' if step else 'no step_std'}"
+    title: str
+    candidates: dict[str, pd.DataFrame]
+    default: str
 
 
-def candidate_features(corpus: Corpus) -> dict[tuple, pd.DataFrame]:
-    """Return the ``default`` features of every combination (cached)."""
+def default_study(corpus: Corpus) -> Study:
+    """Return the ``default`` set at every ``noise_snr_db``, with/without step_std."""
     candidates = {}
     for snr in NOISE_SNR_DB:
         X = sertk_features(corpus, "default", n_jobs=N_JOBS, noise_snr_db=snr)
-        for step in STEP_STD:
+        noise = "noise test off" if snr is None else f"noise test {snr:g} dB"
+        for step in (False, True):
             keep = [c for c in X.columns if step or not c.endswith("__step_std")]
-            candidates[(snr, step)] = X[keep]
-    return candidates
+            candidates[f"{noise}, {'' if step else 'no '}step_std"] = X[keep]
+    return Study("`default` set: noise-floor test of active frames and mel-band "
+                 "`step_std`", candidates, "noise test 10 dB, step_std")
+
+
+def minimal_study(corpus: Corpus) -> Study:
+    """Return the ``minimal`` set with and without MFCC 5-8 and the loudness slope.
+
+    The ``minimal`` columns are a subset of the ``default`` ones, computed
+    by the same analysis, so they are taken from the ``default`` table.
+    """
+    from sertk.feature_sets import get_feature_set
+
+    X = sertk_features(corpus, "default", n_jobs=N_JOBS)
+    names = get_feature_set("minimal").feature_names()
+    missing = sorted(set(names) - set(X.columns))
+    if missing:
+        raise RuntimeError(f"minimal columns {missing} are not in the default set")
+    candidates = {}
+    for mfcc, slope in product((False, True), repeat=2):
+        drop = set(() if mfcc else MINIMAL_MFCC) | set(() if slope else MINIMAL_SLOPE)
+        name = (f"{'' if mfcc else 'no '}MFCC 5-8, "
+                f"{'' if slope else 'no '}loudness slope")
+        candidates[name] = X[[c for c in names if c not in drop]]
+    return Study("`minimal` set: MFCC 5-8 and the loudness slope", candidates,
+                 "MFCC 5-8, loudness slope")
 
 
 def _fit_predict(X, y, speakers, train, test, protocol: str) -> np.ndarray:
@@ -124,11 +150,11 @@ def outer_fold(candidates: dict, y, speakers, held_out, protocol: str):
     return chosen, plain[chosen], plain
 
 
-def run(corpus: Corpus, protocol: str) -> dict:
-    """Nested and plain LOSO results of one protocol."""
+def run(study: Study, corpus: Corpus, protocol: str) -> dict:
+    """Nested and plain LOSO results of one study under one protocol."""
     from joblib import Parallel, delayed
 
-    candidates = {c: X.to_numpy() for c, X in candidate_features(corpus).items()}
+    candidates = {c: X.to_numpy() for c, X in study.candidates.items()}
     y, speakers = corpus.labels.astype(str), corpus.speakers.astype(str)
     held_out = np.unique(speakers)
     folds = Parallel(n_jobs=N_JOBS)(
@@ -147,39 +173,43 @@ def run(corpus: Corpus, protocol: str) -> dict:
         "nested_war": float(np.mean(nested.astype(str) == y)),
         "chosen": chosen,
         "plain": {c: _uar(y, p.astype(str)) for c, p in plain.items()},
-        "dims": {c: X.shape[1] for c, X in candidates.items()},
     }
 
 
-def report(results: dict, corpus: Corpus, command: str, seconds: float) -> str:
-    """Return the markdown of the ``design`` section."""
-    combos = list(product(NOISE_SNR_DB, STEP_STD))
-    rows = [[choice_name(c) + (" (default)" if c == DEFAULT_CHOICE else ""),
-             results[PROTOCOLS[0]]["dims"][c],
-             *(f"{results[p]['plain'][c]:.3f}" for p in PROTOCOLS)] for c in combos]
-    lines = [
-        f"Two choices in sertk's `default` analysis were made on EMO-DB "
-        f"({len(corpus.paths)} files, {len(set(corpus.speakers))} speakers): the "
-        "noise-floor test of active frames (`noise_snr_db`) and the `step_std` "
-        "functional of the mel bands. Plain leave-one-speaker-out UAR of every "
-        "combination, `EmotionClassifier()` defaults (labels only: "
-        "`probability=False` gives the same labels without calibration), the "
-        "optimistic view the choice was made from:",
-        "",
-        markdown_table(["combination", "dims", *PROTOCOLS], rows, align="lrrr"),
-        "",
-        "The choice scored honestly: in each outer fold the combination is chosen "
-        f"by a grouped {INNER_CV}-fold CV over the training speakers only, then "
-        "tested on the held-out speaker:",
-        "",
-    ]
+def study_report(study: Study, results: dict) -> list[str]:
+    """Return the markdown lines of one study."""
+    rows = [[name + (" (default)" if name == study.default else ""), X.shape[1],
+             *(f"{results[p]['plain'][name]:.3f}" for p in PROTOCOLS)]
+            for name, X in study.candidates.items()]
+    lines = [f"**{study.title}**", "",
+             markdown_table(["combination", "dims", *PROTOCOLS], rows, align="lrrr"),
+             ""]
     for p in PROTOCOLS:
         r = results[p]
-        counts = pd.Series([choice_name(c) for c in r["chosen"]]).value_counts()
-        picks = "; ".join(f"{name} ({n})" for name, n in counts.items())
+        picks = "; ".join(f"{name} ({n})" for name, n in
+                          pd.Series(r["chosen"]).value_counts().items())
         lines.append(f"- {p}: nested UAR **{r['nested_uar']:.3f}**, WAR "
-                     f"{r['nested_war']:.3f}; chosen: {picks}.")
-    lines += ["", provenance("praat-parselmouth", "numpy", "scikit-learn"), "",
+                     f"{r['nested_war']:.3f}; chosen (outer folds): {picks}.")
+    return [*lines, ""]
+
+
+def report(studies: list[Study], results: dict, corpus: Corpus, command: str,
+           seconds: float) -> str:
+    """Return the markdown of the ``design`` section."""
+    lines = [
+        f"Choices in sertk's feature sets made on EMO-DB ({len(corpus.paths)} "
+        f"files, {len(set(corpus.speakers))} speakers, leave-one-speaker-out). "
+        "Each table gives the plain LOSO UAR of every combination with "
+        "`EmotionClassifier()` defaults (labels only: `probability=False` gives "
+        "the same labels without calibration): the optimistic view the choice "
+        "was made from. Below it, the choice scored honestly: in each outer fold "
+        f"the combination is chosen by a grouped {INNER_CV}-fold CV over the "
+        "training speakers only, then tested on the held-out speaker.",
+        "",
+    ]
+    for study in studies:
+        lines += study_report(study, results[study.title])
+    lines += [provenance("praat-parselmouth", "numpy", "scikit-learn"), "",
               f"Made with `{command}` in {seconds / 60:.0f} min (features cached "
               "in `~/.cache/sertk-bench/`)."]
     return "\n".join(lines)
@@ -207,14 +237,17 @@ def main(argv: list[str] | None = None) -> int:
     command = command_line("benchmarks.design", sys.argv[1:] if argv is None else argv)
     print(f"command: {command}", flush=True)
     started = time.perf_counter()
-    results = {}
-    for protocol in PROTOCOLS:
-        results[protocol] = r = run(corpus, protocol)
-        for c, uar in r["plain"].items():
-            print(f"  {protocol:18s} LOSO UAR {uar:.3f}  {choice_name(c)}", flush=True)
-        print(f"  {protocol:18s} nested UAR {r['nested_uar']:.3f} WAR "
-              f"{r['nested_war']:.3f}", flush=True)
-    markdown = report(results, corpus, command, time.perf_counter() - started)
+    studies = [default_study(corpus), minimal_study(corpus)]
+    results: dict[str, dict] = {}
+    for study in studies:
+        results[study.title] = {}
+        for protocol in PROTOCOLS:
+            results[study.title][protocol] = r = run(study, corpus, protocol)
+            for name, uar in r["plain"].items():
+                print(f"  {protocol:18s} LOSO UAR {uar:.3f}  {name}", flush=True)
+            print(f"  {protocol:18s} nested UAR {r['nested_uar']:.3f} WAR "
+                  f"{r['nested_war']:.3f}", flush=True)
+    markdown = report(studies, results, corpus, command, time.perf_counter() - started)
     print(markdown)
     if not (args.quick or args.no_docs):
         print(f"wrote {update_section('design', markdown, title='Design choices')}")

@@ -17,7 +17,7 @@ Examples
 >>> row = sertk.extract_signal(0.3 * np.sin(2 * np.pi * 200 * t), 16000,
 ...                            feature_set="minimal")
 >>> len(row)
-105
+114
 """
 
 import sys

@@ -14,7 +14,7 @@ Examples
 >>> summary = Summary(0.3 * np.sin(2 * np.pi * 200 * t),
 ...                   get_feature_set("minimal"), AnalysisSettings())
 >>> summary.row().shape, summary.row(slice(0, 50)).shape
-((105,), (105,))
+((114,), (114,))
 """
 
 from __future__ import annotations
@@ -143,6 +143,6 @@ def feature_row(signal: np.ndarray, feature_set: FeatureSet,
     >>> from sertk.settings import AnalysisSettings
     >>> feature_row(np.zeros(16000), get_feature_set("minimal"),
     ...             AnalysisSettings()).shape
-    (105,)
+    (114,)
     """
     return Summary(signal, feature_set, settings).row()

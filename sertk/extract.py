@@ -161,7 +161,7 @@ def extract_windows(
     >>> x = 0.3 * np.sin(2 * np.pi * 200 * t)
     >>> table = extract_windows(x, 16000, [(0, 2), (1, 3)], feature_set="minimal")
     >>> table.shape
-    (2, 105)
+    (2, 114)
     """
     fs = get_feature_set(feature_set)
     settings = settings or AnalysisSettings()
@@ -238,7 +238,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     feature_set : str or FeatureSet, default="default"
-        ``"minimal"`` (105 features), ``"default"`` (976) or a
+        ``"minimal"`` (114 features), ``"default"`` (976) or a
         custom :class:`FeatureSet`.
     sr : int > 0, default=16000
         Analysis rate in Hz; files are resampled to it.
@@ -281,7 +281,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
     >>> sf.write(path, 0.3 * np.sin(2 * np.pi * 220 * t), 16000)
     >>> table = FeatureExtractor(feature_set="minimal").transform([path])
     >>> table.shape
-    (1, 105)
+    (1, 114)
     """
 
     def __init__(

@@ -8,8 +8,8 @@ can always be parsed back with :func:`parse_feature_name`.
 
 Two sets are built in:
 
-- ``minimal``: about 100 features covering what eGeMAPS covers (F0,
-  loudness, voice quality, formants, spectral balance, MFCC 1-4, rhythm),
+- ``minimal``: about 110 features covering what eGeMAPS covers (F0,
+  loudness, voice quality, formants, spectral balance, MFCC 1-8, rhythm),
   spectral balance also on voiced and unvoiced frames apart.
 - ``default``: about 980 features: the full functional battery on every
   contour, all MFCCs with deltas, mel band levels, and the MFCC and
@@ -247,7 +247,7 @@ MINIMAL = FeatureSet(
         ("f0_semitone", ("mean", "std", "cv", "p20", "p50", "p80", "range_p20_p80",
                          "slope", "rising_slope_mean", "falling_slope_mean")),
         ("loudness", ("mean", "std", "cv", "p20", "p50", "p80", "range_p20_p80",
-                      "rising_slope_mean", "falling_slope_mean")),
+                      "slope", "rising_slope_mean", "falling_slope_mean")),
         ("intensity_db", ("mean", "std", "range_p20_p80")),
         ("hnr_db", ("mean", "std", "p80")),
         ("h1_h2", _MEAN_STD),
@@ -267,6 +267,10 @@ MINIMAL = FeatureSet(
         ("mfcc02", _SHAPE[:5]),
         ("mfcc03", _SHAPE[:5]),
         ("mfcc04", _SHAPE[:5]),
+        ("mfcc05", _MEAN_STD),
+        ("mfcc06", _MEAN_STD),
+        ("mfcc07", _MEAN_STD),
+        ("mfcc08", _MEAN_STD),
         *((f"{c}_{v}", ("mean",))
           for v in ("voiced", "unvoiced") for c in _MINIMAL_SPLIT),
     ),
@@ -275,7 +279,7 @@ MINIMAL = FeatureSet(
         "voiced_segment__rate", "voiced_segment__mean_length",
         "voiced_segment__std_length", "pause__mean_length", "pause__std_length",
     ),
-    "About 100 features covering what eGeMAPS covers.",
+    "About 110 features covering what eGeMAPS covers, and MFCC 5-8.",
 )
 
 DEFAULT = FeatureSet(

@@ -99,7 +99,7 @@ def test_audio_is_extracted_once_then_read_from_the_cache(tmp_path, monkeypatch,
     assert main([*argv, "--report", str(report)]) == 0
     assert len(calls) == 16  # nothing extracted the second time
     assert json.loads(report.read_text()) == first
-    assert first["n_samples"] == 16 and first["n_features"] == 105
+    assert first["n_samples"] == 16 and first["n_features"] == 114
     capsys.readouterr()
 
 

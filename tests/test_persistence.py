@@ -149,7 +149,7 @@ def test_round_trip_of_a_model_trained_on_audio(audio_corpus, tmp_path, suffix):
     assert loaded.predict(paths).tolist() == y.tolist()
     info = loaded.model_info_["features"]
     assert info["input"] == "audio" and info["feature_set"] == "minimal"
-    assert info["n_features"] == 105 and len(info["feature_names"]) == 105
+    assert info["n_features"] == 114 and len(info["feature_names"]) == 114
     assert info["extraction"]["settings"]["sr"] == 16000
     # Machine-specific extractor arguments are not carried to other machines.
     assert loaded.extractor_.cache is None and loaded.extractor_.n_jobs == 1
