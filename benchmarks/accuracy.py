@@ -258,7 +258,7 @@ def report(results: list[Result], corpus: Corpus, command: str,
         parts += ["Issue targets (on the `EmotionClassifier()` defaults rows "
                   "unless stated):", "\n".join(lines)]
     parts += [provenance("numpy", "scikit-learn", "opensmile", "praat-parselmouth",
-                         "librosa"),
+                         "soxr"),
               f"Made with `{command}` in {seconds / 60:.0f} min (features "
               "cached in `~/.cache/sertk-bench/`)."]
     return "\n\n".join(parts)

@@ -450,7 +450,7 @@ def report(runs, sets, conditions, corpus, command, seconds) -> str:
                   f"than openSMILE eGeMAPSv02 at {TARGET_SNR} dB (sertk vs "
                   "eGeMAPSv02):",
                   "\n".join(lines)]
-    parts += [provenance("opensmile", "praat-parselmouth", "librosa", "numpy",
+    parts += [provenance("opensmile", "praat-parselmouth", "soxr", "numpy",
                          "scikit-learn"),
               f"Made with `{command}` in {seconds / 60:.0f} min (noisy features "
               "cached in `~/.cache/sertk-bench/`)."]

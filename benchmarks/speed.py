@@ -437,7 +437,7 @@ def report(configs, profiles, audio, n_files, n_profile, rounds, command,
             "`other`: contour selection, row assembly and the batch loop.",
             stage_table(profiles, n_profile)]
     parts += [provenance("opensmile", "audinterface", "praat-parselmouth",
-                         "librosa", "numpy", "joblib"),
+                         "soxr", "numpy", "joblib"),
               f"Made with `{command}` in {seconds / 60:.0f} min."]
     return "\n\n".join(parts)
 

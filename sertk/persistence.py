@@ -85,7 +85,7 @@ ALLOWED_TYPES = frozenset(
 )
 
 #: Libraries whose versions a model file records.
-_LIBRARIES = ("sertk", "scikit-learn", "numpy", "librosa", "praat-parselmouth")
+_LIBRARIES = ("sertk", "scikit-learn", "numpy", "praat-parselmouth", "soxr")
 #: Of those, the ones whose mismatch warns on loading.
 _CHECKED = ("sertk", "scikit-learn")
 #: Extractor arguments that depend on the machine, not on the features.

@@ -64,7 +64,7 @@ def test_round_trip_on_features(model, tmp_path, suffix):
     info = loaded.model_info_
     assert info["labels"] == LABELS.tolist()
     assert set(info["versions"]) == {
-        "sertk", "scikit-learn", "numpy", "librosa", "praat-parselmouth"}
+        "sertk", "scikit-learn", "numpy", "praat-parselmouth", "soxr"}
     assert info["features"]["input"] == "features"
     assert info["features"]["feature_names"] == list(X.columns)
     assert info["training_summary"] == clf.training_summary_
