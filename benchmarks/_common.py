@@ -52,6 +52,7 @@ __all__ = [
     "ProcessMemory",
     "TreeMemory",
     "add_manifest_argument",
+    "benchmark_parser",
     "cached_table",
     "command_line",
     "freeze_sertk",
@@ -93,6 +94,49 @@ class Corpus:
         return Corpus(self.manifest, [p for p, k in zip(self.paths, keep,
                                                         strict=True) if k],
                       self.labels[keep], self.speakers[keep])
+
+
+def benchmark_parser(name: str, doc: str, *, quick: str | None = None,
+                     manifest: bool = True) -> argparse.ArgumentParser:
+    """Return a benchmark's argument parser with the options they all share.
+
+    Parameters
+    ----------
+    name : str
+        The module under ``benchmarks`` and the ``docs/benchmarks.md``
+        section it writes.
+    doc : str
+        The module docstring; its first line describes the command.
+    quick : str, optional
+        Help of a ``--quick`` smoke-run option, added when given.
+    manifest : bool, default=True
+        Whether to add ``--manifest`` (see :func:`add_manifest_argument`).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        With ``--no-docs`` (print only), and ``--quick`` and ``--manifest``
+        as asked.
+
+    Examples
+    --------
+    >>> parser = benchmark_parser("demo", "Demo benchmark.", quick="smoke run")
+    >>> parser.parse_args(["--quick"]).quick
+    True
+    >>> parser.epilog.split(" (")[0]
+    "Writes the 'demo' section of docs/benchmarks.md"
+    """
+    skip = "--quick or --no-docs" if quick else "--no-docs"
+    parser = argparse.ArgumentParser(
+        prog=f"python -m benchmarks.{name}", description=doc.splitlines()[0],
+        epilog=f"Writes the '{name}' section of docs/benchmarks.md (not with {skip}).")
+    if manifest:
+        add_manifest_argument(parser)
+    if quick:
+        parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument("--no-docs", action="store_true",
+                        help="print only; leave docs/benchmarks.md alone")
+    return parser
 
 
 def add_manifest_argument(parser: argparse.ArgumentParser) -> None:

@@ -27,7 +27,6 @@ root::
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ import pandas as pd
 from benchmarks._common import (
     SERTK_SETS,
     Corpus,
-    add_manifest_argument,
+    benchmark_parser,
     command_line,
     freeze_sertk,
     load_corpus,
@@ -265,20 +264,13 @@ def report(results: list[Result], corpus: Corpus, command: str,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.accuracy", description=__doc__.splitlines()[0],
-        epilog="Writes the 'accuracy' section of docs/benchmarks.md (not with "
-        "--quick or --no-docs).")
-    add_manifest_argument(parser)
+    parser = benchmark_parser(
+        "accuracy", __doc__, quick=f"the first {QUICK_SPEAKERS} speakers only, for "
+        "a smoke run; nothing is written to the docs")
     parser.add_argument("--sets", default=",".join(ALL_SETS),
                         help="comma-separated feature sets (default: %(default)s)")
     parser.add_argument("--no-nested", action="store_true",
                         help="skip the nested-CV tuned rows")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"the first {QUICK_SPEAKERS} speakers only, for a "
-                        "smoke run; nothing is written to the docs")
-    parser.add_argument("--no-docs", action="store_true",
-                        help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
     sets = [s.strip() for s in args.sets.split(",") if s.strip()]
     unknown = [s for s in sets if s not in ALL_SETS]

@@ -27,7 +27,6 @@ view the choice was made from), under both protocols, with
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ import pandas as pd
 
 from benchmarks._common import (
     Corpus,
-    add_manifest_argument,
+    benchmark_parser,
     command_line,
     freeze_sertk,
     load_corpus,
@@ -216,16 +215,9 @@ def report(studies: list[Study], results: dict, corpus: Corpus, command: str,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.design", description=__doc__.splitlines()[0],
-        epilog="Writes the 'design' section of docs/benchmarks.md (not with "
-        "--quick or --no-docs).")
-    add_manifest_argument(parser)
-    parser.add_argument("--quick", action="store_true",
-                        help=f"the first {QUICK_SPEAKERS} speakers only, for a "
-                        "smoke run; nothing is written to the docs")
-    parser.add_argument("--no-docs", action="store_true",
-                        help="print only; leave docs/benchmarks.md alone")
+    parser = benchmark_parser(
+        "design", __doc__, quick=f"the first {QUICK_SPEAKERS} speakers only, for "
+        "a smoke run; nothing is written to the docs")
     args = parser.parse_args(argv)
     freeze_sertk()
     try:

@@ -24,7 +24,6 @@ the libraries alone hold (:data:`FLOOR_STEPS`). The figures go to the
 
 from __future__ import annotations
 
-import argparse
 import filecmp
 import os
 import shlex
@@ -43,6 +42,7 @@ import soundfile as sf
 from benchmarks._common import (
     ProcessMemory,
     TreeMemory,
+    benchmark_parser,
     command_line,
     markdown_table,
     provenance,
@@ -284,17 +284,12 @@ def report(runs: list[Run], floor: list[tuple[str, float, float]], n_files: int,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.memory", description=__doc__.splitlines()[0],
-        epilog="Writes the 'memory' section of docs/benchmarks.md (not with "
-        "--no-docs).")
+    parser = benchmark_parser("memory", __doc__, manifest=False)
     parser.add_argument("--n-files", type=int, default=10_000,
                         help="clips to generate (default: %(default)s)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the generated clips and tables (their "
                         "folder is printed)")
-    parser.add_argument("--no-docs", action="store_true",
-                        help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
     if args.n_files < 1:
         parser.error(f"--n-files must be at least 1, got {args.n_files}")

@@ -44,7 +44,6 @@ Prints the tables and writes them to the ``noise`` section of
 
 from __future__ import annotations
 
-import argparse
 import functools
 import hashlib
 import inspect
@@ -57,7 +56,7 @@ import pandas as pd
 
 from benchmarks._common import (
     Corpus,
-    add_manifest_argument,
+    benchmark_parser,
     cached_table,
     command_line,
     freeze_sertk,
@@ -458,23 +457,16 @@ def report(runs, sets, conditions, corpus, command, seconds) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.noise", description=__doc__.splitlines()[0],
-        epilog="Writes the 'noise' section of docs/benchmarks.md (not with "
-        "--quick or --no-docs).")
-    add_manifest_argument(parser)
+    parser = benchmark_parser(
+        "noise", __doc__, quick=f"the first {QUICK_SPEAKERS} speakers, "
+        f"{TARGET_SNR} dB and the first seed only, for a smoke run; nothing is "
+        "written to the docs")
     parser.add_argument("--sets", default=",".join(DEFAULT_SETS),
                         help=f"comma-separated feature sets, from {', '.join(SETS)} "
                         "(default: %(default)s)")
     parser.add_argument("--seeds", default="0,1,2",
                         help="comma-separated seeds of the noise draws; figures "
                         "are averaged over them (default: %(default)s)")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"the first {QUICK_SPEAKERS} speakers, "
-                        f"{TARGET_SNR} dB and the first seed only, for a smoke "
-                        "run; nothing is written to the docs")
-    parser.add_argument("--no-docs", action="store_true",
-                        help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
     sets = [s.strip() for s in args.sets.split(",") if s.strip()]
     unknown = [s for s in sets if s not in SETS]

@@ -33,7 +33,6 @@ Prints the tables and writes them to the ``speed`` section of
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 import os
@@ -52,7 +51,7 @@ from unittest import mock
 from benchmarks._common import (
     REPO,
     TreeMemory,
-    add_manifest_argument,
+    benchmark_parser,
     command_line,
     freeze_sertk,
     load_corpus,
@@ -443,11 +442,10 @@ def report(configs, profiles, audio, n_files, n_profile, rounds, command,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.speed", description=__doc__.splitlines()[0],
-        epilog="Writes the 'speed' section of docs/benchmarks.md (not with "
-        "--no-docs or --quick).")
-    add_manifest_argument(parser)
+    parser = benchmark_parser(
+        "speed", __doc__, quick=f"smoke run: --n-files {QUICK['n_files']} --rounds "
+        f"{QUICK['rounds']} --profile-files {QUICK['profile_files']}, nothing "
+        "written to the docs")
     parser.add_argument("--n-files", type=int, default=None,
                         help="the first N files of the manifest (default: all)")
     parser.add_argument("--rounds", type=int, default=5,
@@ -457,12 +455,6 @@ def main(argv: list[str] | None = None) -> int:
                         "over the corpus; 0 skips it (default: %(default)s)")
     parser.add_argument("--no-cold", action="store_true",
                         help="skip the cold runs (and the memory figures)")
-    parser.add_argument("--no-docs", action="store_true",
-                        help="print only; leave docs/benchmarks.md alone")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"smoke run: --n-files {QUICK['n_files']} --rounds "
-                        f"{QUICK['rounds']} --profile-files "
-                        f"{QUICK['profile_files']}, nothing written to the docs")
     args = parser.parse_args(argv)
     if args.quick:
         vars(args).update(QUICK, no_docs=True)

@@ -45,7 +45,7 @@ import soundfile as sf
 
 from benchmarks._common import (
     REPO,
-    add_manifest_argument,
+    benchmark_parser,
     command_line,
     load_corpus,
     markdown_table,
@@ -162,17 +162,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["--child"]:
         child_main(argv[1:])
         return 0
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.timeline",
-                                     description=__doc__.splitlines()[0])
-    add_manifest_argument(parser)
+    parser = benchmark_parser("timeline", __doc__)
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--n-jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--window", type=float, default=2.0)
     parser.add_argument("--hop", type=float, default=0.5)
     parser.add_argument("--block", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-write", action="store_true",
-                        help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
     corpus = load_corpus(args.manifest)
     seconds = args.minutes * 60
@@ -230,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ])
     print()
     print(text)
-    if not args.no_write:
+    if not args.no_docs:
         page = update_section("timeline", text, title="Timeline speed")
         print(f"\nwritten to {page}")
     return 0
