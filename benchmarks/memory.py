@@ -217,8 +217,9 @@ def _processes(run: Run) -> str:
     for role in ("command", "worker", "helper"):
         mine = [(rss, pss) for r, rss, pss in run.halfway if r == role]
         if role == "helper" and mine:
+            together = " together" if len(mine) > 1 else ""
             parts.append(f"{len(mine)} helper process{'es' if len(mine) > 1 else ''}"
-                         f" together {sum(m[0] for m in mine):.0f} / "
+                         f"{together} {sum(m[0] for m in mine):.0f} / "
                          f"{sum(m[1] for m in mine):.0f}")
         elif mine:
             parts.append(f"{role}{'s' if len(mine) > 1 else ''} "
