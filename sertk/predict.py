@@ -16,16 +16,18 @@ a class, when
 
 - no frame of it is speech by the voice activity detection of
   :mod:`sertk.timeline` (``speech_fraction`` is 0): none of its 10 ms frames
-  is louder than the model's ``floor_dbfs``, -70 dBFS by default; or
+  is louder than the model's ``floor_dbfs``, -70 dBFS by default, once the
+  frame's mean is removed (so a constant DC offset is silent by level); or
 - Praat finds no voiced frame in it (``voiced__fraction`` is 0, extracted
   with the model's features, and added to them for this when the model's
   feature set lacks it): without a pitch there are none of the pitch,
   voice-quality and voiced-frame features emotions are told by. This covers
-  what is loud but not a voice: a DC offset, hum below ``f0_min``, steady
-  noise, clicks.
+  what is loud but not a voice: hum below ``f0_min``, steady noise, clicks.
+  A timeline applies the same rule to each window.
 
 ``speech_fraction`` is the share of the file's 10 ms frames that are speech
-by that voice activity detection, as in a timeline: frames within
+by that voice activity detection, as in a timeline: frames whose level
+(RMS less the frame's mean) is within
 :data:`~sertk.timeline.VAD_THRESHOLD_DB` (35 dB) of the file's speech level
 (the :data:`~sertk.timeline.REFERENCE_PERCENTILE`-th percentile of its frame
 levels above the floor) and above the floor. Relative to the file's own
@@ -61,7 +63,6 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -75,12 +76,16 @@ from .errors import AudioError, ParameterError
 from .extract import FeatureExtractor
 from .feature_sets import get_feature_set
 from .settings import AnalysisSettings
-from .timeline import SILENCE, VAD_THRESHOLD_DB, _frame_levels, _speech_frames
+from .timeline import (
+    _VOICED,
+    SILENCE,
+    VAD_THRESHOLD_DB,
+    _frame_levels,
+    _speech_frames,
+    _with_voicing,
+)
 
 __all__ = ["predict_files"]
-
-#: The feature that tells whether Praat found a voiced frame.
-_VOICED = "voiced__fraction"
 
 
 def _classes(model: Any, vad: bool) -> list[str]:
@@ -120,8 +125,7 @@ def _extractor(model: Any, n_jobs: int, progress: bool | str) -> FeatureExtracto
     )
     fs = get_feature_set(extractor.feature_set)
     if _VOICED not in fs.descriptors:
-        extractor.set_params(feature_set=dataclasses.replace(
-            fs, descriptors=(*fs.descriptors, _VOICED)))
+        extractor.set_params(feature_set=_with_voicing(fs))
     return extractor
 
 

@@ -8,8 +8,9 @@ never sits in memory; :func:`smooth_timeline` averages neighbouring windows;
 How a recording is analysed
 ---------------------------
 1. *Level pass.* The file is read once, block by block, to measure the RMS
-   level (dB re full scale) of every 10 ms frame: 100 numbers a second, about
-   3 MB for an hour.
+   level (dB re full scale) of every 10 ms frame after removing the frame's
+   mean, so a DC offset or constant bias adds nothing to it: 100 numbers a
+   second, about 3 MB for an hour.
 2. *Voice activity.* The recording's speech level is the
    :data:`REFERENCE_PERCENTILE`-th percentile of the frame levels above the
    model's ``floor_dbfs`` (-70 dBFS by default), close to the peak level of
@@ -30,7 +31,13 @@ How a recording is analysed
    belongs to exactly one block. The frames whose spectra are summarised
    (*active* frames) are those within the model's ``silence_db`` of the
    recording's speech level, rather than of the block's loudest frame.
-4. *Classification.* ``predict_proba`` of each speech window; the label is
+4. *Voicing.* A window in whose frames Praat finds no voiced frame
+   (``voiced__fraction`` is 0; measured with the window's features, and
+   added to them for this when the model's feature set lacks it) is silent
+   too, whatever its ``speech_fraction``: loud, but not a voice (hum below
+   ``f0_min``, steady noise, clicks). This is the rule of
+   :func:`sertk.predict.predict_files` for a whole file.
+5. *Classification.* ``predict_proba`` of each speech window; the label is
    the most probable class.
 
 Blocks are independent, so ``n_jobs`` workers analyse them in parallel with
@@ -104,6 +111,9 @@ CONTEXT = 0.5
 _LEVEL_BLOCK = 60.0
 
 _PROB = "prob_"
+
+#: The feature that tells whether Praat found a voiced frame.
+_VOICED = "voiced__fraction"
 
 
 def _model_analysis(model: Any) -> tuple[FeatureSet, AnalysisSettings, list[str]]:
@@ -180,8 +190,19 @@ def _check_options(window, hop, smooth, vad_threshold_db, min_speech, block,
         )
 
 
+def _with_voicing(fs: FeatureSet) -> FeatureSet:
+    """Return ``fs``, with ``voiced__fraction`` added when it lacks it."""
+    if _VOICED in fs.descriptors:
+        return fs
+    return dataclasses.replace(fs, descriptors=(*fs.descriptors, _VOICED))
+
+
 def _frame_levels(path: str, settings: AnalysisSettings) -> tuple[np.ndarray, int]:
-    """Return the level (dBFS) of each ``hop_length`` frame, and the samples read."""
+    """Return the level (dBFS) of each ``hop_length`` frame, and the samples read.
+
+    A frame's level is the RMS of its samples less their mean (its AC
+    level), so a DC offset does not read as sound.
+    """
     hop = settings.hop_length
     rms: list[np.ndarray] = []
     carry = np.empty(0)
@@ -190,10 +211,10 @@ def _frame_levels(path: str, settings: AnalysisSettings) -> tuple[np.ndarray, in
         n_samples += block.size
         x = np.concatenate([carry, block])
         whole = x.size // hop * hop
-        rms.append(np.sqrt(np.mean(x[:whole].reshape(-1, hop) ** 2, axis=1)))
+        rms.append(x[:whole].reshape(-1, hop).std(axis=1))
         carry = x[whole:]
     if carry.size:
-        rms.append(np.sqrt([np.mean(carry**2)]))
+        rms.append(np.array([carry.std()]))
     if not rms:
         raise AudioError("too short to analyse (under 0.1 s)", path)
     levels = np.concatenate(rms)
@@ -279,7 +300,9 @@ def predict_timeline(
 
     The file is read block by block (never whole), windows without enough
     speech are skipped, and each other window is classified from the
-    features of its frames; see the module documentation for the details.
+    features of its frames, unless Praat finds no voiced frame in it; see the
+    module documentation for the details. Both kinds of window without
+    speech are *silent*: labelled :data:`SILENCE`, with NaN probabilities.
 
     Parameters
     ----------
@@ -299,8 +322,10 @@ def predict_timeline(
         windows up to ``smooth`` places before and after it
         (:func:`smooth_timeline`); 0 leaves them as they are.
     vad : bool, default=True
-        Skip silent windows. With False every window is classified (its
-        ``speech_fraction`` is still reported).
+        Label silent windows :data:`SILENCE`: those with a ``speech_fraction``
+        under ``min_speech`` (not analysed), and those without a voiced frame.
+        With False every window is classified (its ``speech_fraction`` is
+        still reported).
     vad_threshold_db : float > 0, default=35.0
         A frame is speech when its level is within this many dB of the
         recording's speech level. Lower it (25-30) for noisy recordings, so
@@ -324,7 +349,9 @@ def predict_timeline(
     pd.DataFrame
         One row a window, in time order: ``path``, ``start`` and ``end``
         (seconds; windows start every ``hop`` seconds until one reaches the
-        end of the file, and the last is cut short there), ``speech_fraction``,
+        end of the file, and the last is cut short there), ``speech_fraction``
+        (share of the window's 10 ms frames at speech level, by level alone:
+        a window of loud hum has 1 and is still silent),
         ``label`` (the most probable class, or :data:`SILENCE`) and one
         ``prob_<class>`` column a class in the order of ``model.classes_``
         (NaN in silent windows).
@@ -378,6 +405,10 @@ def predict_timeline(
     bounds = _window_bounds(duration, window, hop)
     fraction = _fractions(speech, bounds, settings.hop_seconds)
     todo = np.flatnonzero(fraction >= min_speech) if vad else np.arange(len(bounds))
+    analysed = _with_voicing(fs)
+    position = {c: i for i, c in
+                enumerate(analysed.feature_names(settings.n_mfcc, settings.n_mels))}
+    columns = [position[c] for c in names]
     # Active frames relative to the recording's level, not the block's peak.
     settings = dataclasses.replace(
         settings,
@@ -387,7 +418,8 @@ def predict_timeline(
     blocks = list(_blocks(todo, bounds, max(1, round(block / hop)), duration,
                           settings))
     tasks = (
-        joblib.delayed(_block_features)(name, start, end, bounds[rows], fs, settings)
+        joblib.delayed(_block_features)(name, start, end, bounds[rows], analysed,
+                                        settings)
         for rows, start, end in blocks
     )
     if n_jobs == 1 or len(blocks) <= 1:
@@ -398,7 +430,12 @@ def predict_timeline(
     with tqdm(total=len(blocks), unit="block", desc=os.path.basename(name),
               disable=not _show_progress(progress)) as bar:
         for (rows, _, _), values in zip(blocks, outputs, strict=True):
-            proba[rows] = model.predict_proba(pd.DataFrame(values, columns=names))
+            # without a voiced frame a window is silent, as a file is
+            voiced = values[:, position[_VOICED]] > 0 if vad else np.ones(
+                len(rows), dtype=bool)
+            if voiced.any():
+                proba[rows[voiced]] = model.predict_proba(pd.DataFrame(
+                    values[voiced][:, columns], columns=names))
             bar.update(1)
     timeline = pd.DataFrame({"path": name, "start": bounds[:, 0],
                              "end": bounds[:, 1], "speech_fraction": fraction})

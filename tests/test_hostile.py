@@ -536,7 +536,7 @@ def test_sertk_predict_leaves_missing_cells_empty(corpus, audio_model, tmp_path)
     table = pd.read_csv(out, keep_default_na=False)
     assert table["label"].tolist() == ["silence", ""]
     assert table["error"][0] == "" and table["prob_anger"].tolist() == ["", ""]
-    assert table["speech_fraction"].tolist() == ["1.0", ""]  # loud, but no voice
+    assert table["speech_fraction"].tolist() == ["0.0", ""]  # constant: no level
 
 
 def test_sertk_predict_and_a_name_that_is_not_utf8(corpus, audio_model, tmp_path):

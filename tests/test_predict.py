@@ -86,8 +86,9 @@ def test_speech_gets_an_emotion_and_the_rest_silence(model, files):
     quiet = rows.loc[list(no_speech(np.random.default_rng()))]
     assert (quiet["label"] == SILENCE).all(), quiet["label"]
     assert quiet[PROBS].isna().all(axis=None) and quiet["error"].isna().all()
-    # below the floor nothing is speech; loud sounds are, by level alone
-    assert quiet["speech_fraction"].tolist() == [0.0, 1.0, 0.0, 0.0, 1.0, 1.0]
+    # below the floor, or constant (DC), nothing is speech; loud sounds are,
+    # by level alone
+    assert quiet["speech_fraction"].tolist() == [0.0, 0.0, 0.0, 0.0, 1.0, 1.0]
     assert rows.loc[["calm", "anger"], "speech_fraction"].tolist() == [1.0, 1.0]
     broken = rows.loc["broken"]
     assert broken["error"] == "no such file"
@@ -111,7 +112,7 @@ def test_without_vad_every_file_is_classified(model, files):
     paths = [files["calm"], files["zeros"], files["dc"], files["broken"]]
     table = predict_files(model, paths, vad=False, progress=False)
     assert table["label"].tolist()[:3] == list(model.predict(paths[:3]))
-    assert table["speech_fraction"].tolist()[:3] == [1.0, 0.0, 1.0]
+    assert table["speech_fraction"].tolist()[:3] == [1.0, 0.0, 0.0]
     assert table[PROBS].iloc[:3].notna().all(axis=None)
     assert pd.isna(table["label"][3]) and table["error"][3] == "no such file"
 
@@ -130,6 +131,21 @@ def test_same_speech_fraction_as_a_timeline_window(model, write_wav):
     assert row["label"] == "calm"
 
 
+def test_a_dc_offset_changes_no_speech_fraction(model, write_wav):
+    # the level of a frame leaves out its mean: speech over a DC offset is
+    # as much speech as without it, and the offset alone is none
+    rng = np.random.default_rng(3)
+    x = np.concatenate([voice(125.0, 1.2, rng), np.zeros(int(0.8 * SR))])
+    paths = [write_wav("speech.wav", x, subtype="FLOAT"),
+             write_wav("speech_dc.wav", x + 0.4, subtype="FLOAT"),
+             write_wav("dc.wav", np.full(2 * SR, 0.5), subtype="FLOAT")]
+    table = predict_files(model, paths, progress=False)
+    assert table["speech_fraction"][0] == pytest.approx(0.6, abs=0.02)
+    assert table["speech_fraction"].tolist() == [table["speech_fraction"][0]] * 2 + [
+        0.0]
+    assert table["label"].tolist()[1:] == ["calm", SILENCE]
+
+
 def test_a_feature_set_without_voicing_still_finds_no_voice(tmp_path, files):
     # No voiced__fraction column: whether Praat finds a voice is measured
     # afresh.
@@ -141,6 +157,13 @@ def test_a_feature_set_without_voicing_still_finds_no_voice(tmp_path, files):
     table = predict_files(model, paths, progress=False)
     assert table["label"].tolist()[1:] == [SILENCE] * 3
     assert table["label"][0] in {"calm", "anger"}
+    # nor in a timeline's windows: 1.5 s of voice, then 1 s of hum
+    x = np.concatenate([sf.read(files["calm"])[0], sf.read(files["hum_50Hz"])[0]])
+    sf.write(tmp_path / "calm_hum.wav", x, SR)
+    rows = predict_timeline(model, tmp_path / "calm_hum.wav", window=0.5, hop=0.5,
+                            progress=False)
+    assert rows["label"].tolist()[3:] == [SILENCE] * 2
+    assert set(rows["label"][:3]) <= {"calm", "anger"}
 
 
 def test_models_that_cannot_make_the_table(model, files, tmp_path):

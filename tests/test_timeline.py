@@ -250,6 +250,47 @@ def test_last_window_stops_at_the_end(model, write_wav, rng):
     assert (rows["label"] == "calm").all()
 
 
+def test_a_dc_offset_changes_no_voice_activity(model, write_wav, rng):
+    # a frame's level leaves out its mean: the same windows are speech with
+    # an offset as without, and an offset alone is silent
+    x = np.concatenate([calm(3, rng), pause(2, rng), anger(3, rng)])
+    clean, offset = (
+        predict_timeline(model, write_wav(name, signal, subtype="FLOAT"),
+                         window=1.0, hop=0.5, progress=False)
+        for name, signal in (("clean.wav", x), ("offset.wav", x + 0.3)))
+    assert 0 < (clean["label"] == SILENCE).sum() < len(clean)
+    np.testing.assert_allclose(offset["speech_fraction"], clean["speech_fraction"],
+                               atol=0.02)
+    pd.testing.assert_series_equal(offset["label"] == SILENCE,
+                                   clean["label"] == SILENCE)
+    dc = predict_timeline(model, write_wav("dc.wav", np.full(3 * SR, 0.5),
+                                           subtype="FLOAT"), progress=False)
+    assert (dc["label"] == SILENCE).all() and (dc["speech_fraction"] == 0).all()
+    assert dc[PROBS].isna().all(axis=None)
+
+
+@pytest.mark.emodb
+def test_hum_without_a_voice_is_silent(model, emodb_root, write_wav):
+    # 2 s of EMO-DB speech, then 3 s of 50 Hz hum (below f0_min) at the
+    # speech level: loud enough to be speech by level, but no voiced frame
+    x, sr = sf.read(emodb_root / "wav" / "15b03Wb.wav")
+    speech = x[:2 * sr]
+    frames = speech[:speech.size // 160 * 160].reshape(-1, 160)
+    level = np.percentile(frames.std(axis=1), 99)
+    hum = np.sqrt(2) * level * np.sin(2 * np.pi * 50 * np.arange(3 * sr) / sr)
+    path = write_wav("speech_hum.wav", np.concatenate([speech, hum]), sr=sr)
+    rows = predict_timeline(model, path, window=1.0, hop=0.5, progress=False)
+    in_speech, in_hum = rows[rows["end"] <= 2.0], rows[rows["start"] >= 2.0]
+    assert len(in_speech) == 3 and len(in_hum) == 5
+    assert in_speech["label"].isin(["calm", "anger"]).all()
+    assert (in_hum["speech_fraction"] > 0.9).all()
+    assert (in_hum["label"] == SILENCE).all() and in_hum[PROBS].isna().all(axis=None)
+    # without vad the hum is classified like anything else
+    every = predict_timeline(model, path, window=1.0, hop=0.5, vad=False,
+                             progress=False)
+    assert every[PROBS].notna().all(axis=None)
+
+
 @pytest.fixture(scope="module")
 def audio_model(tmp_path_factory):
     """A calm/anger classifier trained on 2 s wav files (it has extractor_)."""
