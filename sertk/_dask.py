@@ -88,6 +88,16 @@ def _not_a_cancelled_task(record: logging.LogRecord) -> bool:
     return not record.getMessage().endswith("ended with CancelledError")
 
 
+def _not_a_forgotten_gather(record: logging.LogRecord) -> bool:
+    # Ctrl-C while the client waits for a result: the run's futures are
+    # cancelled, the scheduler forgets their keys, and the gather in flight
+    # fails with "Couldn't gather keys: {...: 'forgotten'}". A run releases a
+    # key only after its result arrived, so only a shutdown gets there.
+    message = record.getMessage()
+    return not (message.startswith("Couldn't gather keys")
+                and "'forgotten'" in message)
+
+
 @contextmanager
 def _sigint_ignored() -> Iterator[None]:
     """Ignore Ctrl-C while a cluster starts (a few seconds).
@@ -241,6 +251,8 @@ def run_on_dask(
     from dask.config import set as dask_settings
 
     cluster = client = None
+    scheduler_log = logging.getLogger("distributed.scheduler")
+    scheduler_log.addFilter(_not_a_forgotten_gather)
     try:
         with dask_settings(_SETTINGS):
             if scheduler == "local":
@@ -262,3 +274,4 @@ def run_on_dask(
             client.close()
         if cluster is not None:
             cluster.close()
+        scheduler_log.removeFilter(_not_a_forgotten_gather)

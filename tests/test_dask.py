@@ -4,6 +4,7 @@ The cluster tests start real ``distributed.LocalCluster`` worker processes;
 the whole module is skipped when ``distributed`` is not installed.
 """
 
+import logging
 import os
 import signal
 import subprocess
@@ -270,3 +271,17 @@ def test_ctrl_c_stops_a_local_cluster_run_quietly(tmp_path):
     assert not out.exists() and partial.exists()
     assert extract_main([*map(str, args), "--resume", "-q"]) == 0
     assert len(pd.read_csv(out)) == 40
+
+
+def test_a_shutdown_gather_error_is_dropped_and_others_kept():
+    from sertk._dask import _not_a_forgotten_gather
+
+    def record(message: str) -> logging.LogRecord:
+        return logging.LogRecord("distributed.scheduler", logging.ERROR, __file__,
+                                 0, message, None, None)
+
+    assert not _not_a_forgotten_gather(
+        record("Couldn't gather keys: {'_extract_batch-be73': 'forgotten'}"))
+    assert _not_a_forgotten_gather(
+        record("Couldn't gather keys: {'_extract_batch-be73': 'memory'}"))
+    assert _not_a_forgotten_gather(record("Worker failed to heartbeat"))
