@@ -57,6 +57,7 @@ __all__ = [
     "command_line",
     "freeze_sertk",
     "load_corpus",
+    "made_with",
     "markdown_table",
     "provenance",
     "sertk_features",
@@ -137,6 +138,31 @@ def benchmark_parser(name: str, doc: str, *, quick: str | None = None,
     parser.add_argument("--no-docs", action="store_true",
                         help="print only; leave docs/benchmarks.md alone")
     return parser
+
+
+def made_with(command: str, seconds: float, cached: str = "") -> str:
+    """Return a section's last line: the command and how long it took.
+
+    Parameters
+    ----------
+    command : str
+        The command line that made the section.
+    seconds : float
+        Its wall-clock time.
+    cached : str, optional
+        What it cached under ``~/.cache/sertk-bench/`` ("features").
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> made_with("python -m benchmarks.demo", 600)
+    'Made with `python -m benchmarks.demo` in 10 min.'
+    """
+    note = f" ({cached} cached in `~/.cache/sertk-bench/`)" if cached else ""
+    return f"Made with `{command}` in {seconds / 60:.0f} min{note}."
 
 
 def add_manifest_argument(parser: argparse.ArgumentParser) -> None:

@@ -41,6 +41,7 @@ from benchmarks._common import (
     command_line,
     freeze_sertk,
     load_corpus,
+    made_with,
     markdown_table,
     provenance,
     sertk_features,
@@ -258,8 +259,7 @@ def report(results: list[Result], corpus: Corpus, command: str,
                   "unless stated):", "\n".join(lines)]
     parts += [provenance("numpy", "scikit-learn", "opensmile", "praat-parselmouth",
                          "soxr"),
-              f"Made with `{command}` in {seconds / 60:.0f} min (features "
-              "cached in `~/.cache/sertk-bench/`)."]
+              made_with(command, seconds, cached="features")]
     return "\n\n".join(parts)
 
 

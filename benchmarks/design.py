@@ -41,6 +41,7 @@ from benchmarks._common import (
     command_line,
     freeze_sertk,
     load_corpus,
+    made_with,
     markdown_table,
     provenance,
     sertk_features,
@@ -209,8 +210,7 @@ def report(studies: list[Study], results: dict, corpus: Corpus, command: str,
     for study in studies:
         lines += study_report(study, results[study.title])
     lines += [provenance("praat-parselmouth", "numpy", "scikit-learn"), "",
-              f"Made with `{command}` in {seconds / 60:.0f} min (features cached "
-              "in `~/.cache/sertk-bench/`)."]
+              made_with(command, seconds, cached="features")]
     return "\n".join(lines)
 
 

@@ -61,6 +61,7 @@ from benchmarks._common import (
     command_line,
     freeze_sertk,
     load_corpus,
+    made_with,
     markdown_table,
     provenance,
     sertk_source_hash,
@@ -451,8 +452,7 @@ def report(runs, sets, conditions, corpus, command, seconds) -> str:
                   "\n".join(lines)]
     parts += [provenance("opensmile", "praat-parselmouth", "soxr", "numpy",
                          "scikit-learn"),
-              f"Made with `{command}` in {seconds / 60:.0f} min (noisy features "
-              "cached in `~/.cache/sertk-bench/`)."]
+              made_with(command, seconds, cached="noisy features")]
     return "\n\n".join(parts)
 
 

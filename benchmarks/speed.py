@@ -55,6 +55,7 @@ from benchmarks._common import (
     command_line,
     freeze_sertk,
     load_corpus,
+    made_with,
     markdown_table,
     provenance,
 )
@@ -437,7 +438,7 @@ def report(configs, profiles, audio, n_files, n_profile, rounds, command,
             stage_table(profiles, n_profile)]
     parts += [provenance("opensmile", "audinterface", "praat-parselmouth",
                          "soxr", "numpy", "joblib"),
-              f"Made with `{command}` in {seconds / 60:.0f} min."]
+              made_with(command, seconds)]
     return "\n\n".join(parts)
 
 
