@@ -71,14 +71,19 @@ def _mean_where(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-def _std_where(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Row-wise population standard deviation of the kept values (NaN if < 2)."""
+def _moments(x: np.ndarray, keep: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Row-wise count, mean, deviations (0 where not kept) and population std.
+
+    The std is NaN for rows with fewer than two kept values.
+    """
+    count = keep.sum(axis=1)
     mean = _mean_where(x, keep)
     dev = np.where(keep, x - mean[:, None], 0.0)
-    count = keep.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 1, np.sqrt((dev * dev).sum(axis=1)
-                                           / np.maximum(count, 1)), np.nan)
+        var = np.where(count > 1, (dev * dev).sum(axis=1) / np.maximum(count, 1),
+                       np.nan)
+        return count, mean, dev, np.sqrt(var)
 
 
 def _nan_percentiles(x: np.ndarray, n: np.ndarray, percents: Iterable[float]
@@ -140,12 +145,8 @@ def compute_functionals(
         )
     x = np.asarray(contours, dtype=float)
     valid = np.isfinite(x)
-    n = valid.sum(axis=1)
-    mean = _mean_where(x, valid)
-    dev = np.where(valid, x - mean[:, None], 0.0)
+    n, mean, dev, std = _moments(x, valid)
     with np.errstate(invalid="ignore", divide="ignore"):
-        var = np.where(n > 1, (dev * dev).sum(axis=1) / np.maximum(n, 1), np.nan)
-        std = np.sqrt(var)
         flat = ~(std > 1e-12 * np.maximum(np.abs(mean), 1.0))
         out: dict[str, np.ndarray] = {}
         if "mean" in names:
@@ -194,5 +195,5 @@ def compute_functionals(
             if "falling_slope_mean" in names:
                 out["falling_slope_mean"] = _mean_where(steps, steps < 0)
             if "step_std" in names:
-                out["step_std"] = _std_where(steps, np.isfinite(steps))
+                out["step_std"] = _moments(steps, np.isfinite(steps))[3]
     return {name: out[name] for name in names}
