@@ -55,6 +55,8 @@ __all__ = [
     "benchmark_parser",
     "cached_table",
     "command_line",
+    "corpus_or_exit",
+    "feature_sets_or_exit",
     "freeze_sertk",
     "load_corpus",
     "made_with",
@@ -95,6 +97,10 @@ class Corpus:
         return Corpus(self.manifest, [p for p, k in zip(self.paths, keep,
                                                         strict=True) if k],
                       self.labels[keep], self.speakers[keep])
+
+    def first_speakers(self, n: int) -> Corpus:
+        """Return the files of the first ``n`` speakers (sorted), for smoke runs."""
+        return self.subset(sorted(set(self.speakers))[:n])
 
 
 def benchmark_parser(name: str, doc: str, *, quick: str | None = None,
@@ -163,6 +169,59 @@ def made_with(command: str, seconds: float, cached: str = "") -> str:
     """
     note = f" ({cached} cached in `~/.cache/sertk-bench/`)" if cached else ""
     return f"Made with `{command}` in {seconds / 60:.0f} min{note}."
+
+
+def corpus_or_exit(parser: argparse.ArgumentParser, manifest: str | os.PathLike
+                   ) -> Corpus:
+    """Return :func:`load_corpus` of ``manifest``; a bad one is a usage error.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        Reports the error (exit status 2) when the manifest is missing or
+        lacks a column.
+    manifest : str or os.PathLike
+        The ``--manifest`` argument.
+
+    Returns
+    -------
+    Corpus
+    """
+    try:
+        return load_corpus(manifest)
+    except (FileNotFoundError, KeyError) as exc:
+        parser.error(str(exc))
+
+
+def feature_sets_or_exit(parser: argparse.ArgumentParser, text: str,
+                         known: Sequence[str]) -> list[str]:
+    """Parse a comma-separated ``--sets`` argument; an unknown set is a usage error.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        Reports the error (exit status 2).
+    text : str
+        The argument, e.g. ``"default,eGeMAPSv02"``.
+    known : sequence of str
+        The sets the benchmark can run.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> feature_sets_or_exit(argparse.ArgumentParser(), "default, minimal",
+    ...                      ["minimal", "default"])
+    ['default', 'minimal']
+    """
+    sets = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [s for s in sets if s not in known]
+    if unknown or not sets:
+        parser.error(f"--sets {text!r}: unknown {unknown}; choose from "
+                     f"{', '.join(known)}")
+    return sets
 
 
 def add_manifest_argument(parser: argparse.ArgumentParser) -> None:

@@ -39,8 +39,9 @@ from benchmarks._common import (
     Corpus,
     benchmark_parser,
     command_line,
+    corpus_or_exit,
+    feature_sets_or_exit,
     freeze_sertk,
-    load_corpus,
     made_with,
     markdown_table,
     provenance,
@@ -272,19 +273,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-nested", action="store_true",
                         help="skip the nested-CV tuned rows")
     args = parser.parse_args(argv)
-    sets = [s.strip() for s in args.sets.split(",") if s.strip()]
-    unknown = [s for s in sets if s not in ALL_SETS]
-    if unknown or not sets:
-        parser.error(f"--sets {args.sets!r}: unknown {unknown}; choose from "
-                     f"{', '.join(ALL_SETS)}")
+    sets = feature_sets_or_exit(parser, args.sets, ALL_SETS)
     freeze_sertk()
-    try:
-        corpus = load_corpus(args.manifest)
-    except (FileNotFoundError, KeyError) as exc:
-        parser.error(str(exc))
-    full = corpus
+    full = corpus = corpus_or_exit(parser, args.manifest)
     if args.quick:
-        corpus = corpus.subset(sorted(set(corpus.speakers))[:QUICK_SPEAKERS])
+        corpus = corpus.first_speakers(QUICK_SPEAKERS)
     command = command_line("benchmarks.accuracy",
                            sys.argv[1:] if argv is None else argv)
     print(f"command: {command}", flush=True)

@@ -39,8 +39,8 @@ from benchmarks._common import (
     Corpus,
     benchmark_parser,
     command_line,
+    corpus_or_exit,
     freeze_sertk,
-    load_corpus,
     made_with,
     markdown_table,
     provenance,
@@ -220,12 +220,9 @@ def main(argv: list[str] | None = None) -> int:
         "a smoke run; nothing is written to the docs")
     args = parser.parse_args(argv)
     freeze_sertk()
-    try:
-        corpus = load_corpus(args.manifest)
-    except (FileNotFoundError, KeyError) as exc:
-        parser.error(str(exc))
+    corpus = corpus_or_exit(parser, args.manifest)
     if args.quick:
-        corpus = corpus.subset(sorted(set(corpus.speakers))[:QUICK_SPEAKERS])
+        corpus = corpus.first_speakers(QUICK_SPEAKERS)
     command = command_line("benchmarks.design", sys.argv[1:] if argv is None else argv)
     print(f"command: {command}", flush=True)
     started = time.perf_counter()

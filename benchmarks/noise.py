@@ -59,8 +59,9 @@ from benchmarks._common import (
     benchmark_parser,
     cached_table,
     command_line,
+    corpus_or_exit,
+    feature_sets_or_exit,
     freeze_sertk,
-    load_corpus,
     made_with,
     markdown_table,
     provenance,
@@ -468,11 +469,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated seeds of the noise draws; figures "
                         "are averaged over them (default: %(default)s)")
     args = parser.parse_args(argv)
-    sets = [s.strip() for s in args.sets.split(",") if s.strip()]
-    unknown = [s for s in sets if s not in SETS]
-    if unknown or not sets:
-        parser.error(f"--sets {args.sets!r}: unknown {unknown}; choose from "
-                     f"{', '.join(SETS)}")
+    sets = feature_sets_or_exit(parser, args.sets, SETS)
     try:
         seeds = sorted({int(x) for x in args.seeds.split(",") if x.strip()})
     except ValueError:
@@ -480,13 +477,10 @@ def main(argv: list[str] | None = None) -> int:
     if not seeds or seeds[0] < 0:
         parser.error(f"--seeds {args.seeds!r}: give integers >= 0, e.g. 0,1,2")
     freeze_sertk()
-    try:
-        corpus = load_corpus(args.manifest)
-    except (FileNotFoundError, KeyError) as exc:
-        parser.error(str(exc))
+    corpus = corpus_or_exit(parser, args.manifest)
     snrs = SNRS
     if args.quick:
-        corpus = corpus.subset(sorted(set(corpus.speakers))[:QUICK_SPEAKERS])
+        corpus = corpus.first_speakers(QUICK_SPEAKERS)
         snrs, seeds = (TARGET_SNR,), seeds[:1]
     command = command_line("benchmarks.noise", sys.argv[1:] if argv is None else argv)
     print(f"command: {command}", flush=True)

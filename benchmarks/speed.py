@@ -53,8 +53,8 @@ from benchmarks._common import (
     TreeMemory,
     benchmark_parser,
     command_line,
+    corpus_or_exit,
     freeze_sertk,
-    load_corpus,
     made_with,
     markdown_table,
     provenance,
@@ -466,10 +466,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile_files < 0:
         parser.error(f"--profile-files must be 0 or more, got {args.profile_files}")
     freeze_sertk()
-    try:
-        corpus = load_corpus(args.manifest)
-    except (FileNotFoundError, KeyError) as exc:
-        parser.error(str(exc))
+    corpus = corpus_or_exit(parser, args.manifest)
     import soundfile as sf
 
     paths = corpus.paths[: args.n_files]

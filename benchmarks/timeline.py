@@ -47,6 +47,7 @@ from benchmarks._common import (
     REPO,
     benchmark_parser,
     command_line,
+    corpus_or_exit,
     load_corpus,
     markdown_table,
     provenance,
@@ -170,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--block", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    corpus = load_corpus(args.manifest)
+    corpus = corpus_or_exit(parser, args.manifest)
     seconds = args.minutes * 60
     with tempfile.TemporaryDirectory(prefix="sertk-timeline-") as folder:
         wav = Path(folder) / "long.wav"
