@@ -112,6 +112,22 @@ def test_a_folder_is_searched_and_the_table_printed(audio_model, capsys):
                for p, label in predicted.items())
 
 
+def test_a_printed_timeline_shows_a_failed_file_as_an_error_row(audio_model,
+                                                                tmp_path, capsys):
+    model, corpus = audio_model
+    bad = tmp_path / "broken.wav"
+    bad.write_text("not audio")
+    good = str(corpus / "s0_anger_0.wav")
+    assert main(["-m", str(model), "--window", "0.5", "--hop", "0.25", good,
+                 str(bad), "-q"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:5] == ["path", "start", "end", "speech_fraction",
+                                    "label"]
+    assert lines[0].split()[-1] == "error"
+    assert lines[-1].split()[0] == str(bad) and "not readable as audio" in lines[-1]
+    assert all(line.split()[0] == good for line in lines[1:-1])
+
+
 def test_safe_refuses_a_joblib_model(capsys):
     assert main(["--safe", str(EXAMPLES[0])]) == 2
     err = capsys.readouterr().err

@@ -192,11 +192,13 @@ def _aligned(table: pd.DataFrame) -> str:
                                 for v in shown["speech_fraction"]]
     shown = shown.rename(columns={c: c.removeprefix("prob_") for c in probs})
     shown["label"] = ["-" if pd.isna(v) else v for v in shown["label"]]
-    failed = shown["error"].notna().any()
-    shown["error"] = ["" if pd.isna(v) else v for v in shown["error"]]
-    if not failed:
+    if shown["error"].isna().all():
         shown = shown.drop(columns="error")
-    cells = [list(shown.columns)] + shown.astype(str).values.tolist()
+    # missing cells (a failed file's start, end, error...) print empty; with
+    # pandas 3, astype(str) would keep them as NaN
+    cells = [list(shown.columns)] + [
+        ["" if pd.isna(v) else str(v) for v in row]
+        for row in shown.itertuples(index=False, name=None)]
     widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
     numeric = {i for i, c in enumerate(shown.columns)
                if f"prob_{c}" in probs or c == "speech_fraction"}
