@@ -295,20 +295,28 @@ def condition_name(kind: str, snr: float | None) -> str:
 
 
 def _fit_predict(X_train, y_train, spk_train, tests, spk_test, normalised):
+    """Fit on one fold; return, for each test condition, labels and fallback mask."""
     from sertk.classifier import EmotionClassifier
 
     model = EmotionClassifier(speaker_norm=normalised, probability=False)
-    model.fit(X_train, y_train, speakers=spk_train if normalised else None)
-    return {c: model.predict(X, speakers=spk_test if normalised else None)
+    model.fit(X_train, y_train, speakers=spk_train)
+    spk = spk_test if normalised else None
+    return {c: (model.predict(X, speakers=spk),
+                model.out_of_distribution(X, speakers=spk))
             for c, X in tests.items()}
 
 
 def evaluate_set(corpus: Corpus, clean: pd.DataFrame, tests: dict[str, pd.DataFrame],
-                 train: dict[str, pd.DataFrame]) -> dict:
+                 train: dict[str, pd.DataFrame]) -> tuple[dict, dict]:
     """UAR for each (protocol, regime, condition), leave-one-speaker-out.
 
     ``tests``: condition -> features of every recording; ``train``: test
     speaker -> multi-condition features of that fold's training recordings.
+    The tables keep their column names, so sertk's features get the
+    classifier's out-of-distribution fallback; training speakers are given
+    to ``fit`` under both protocols (strict models use them only to hold out
+    whole speakers when setting the fallback's threshold). Also returns, by
+    the same keys, the share of test recordings the fallback answered.
     """
     from joblib import Parallel, delayed
     from sklearn.metrics import balanced_accuracy_score
@@ -319,25 +327,26 @@ def evaluate_set(corpus: Corpus, clean: pd.DataFrame, tests: dict[str, pd.DataFr
         normalised = protocol == "speaker-normalised"
         for s in sorted(set(speakers)):
             te, tr = speakers == s, speakers != s
-            test_rows = {c: X.to_numpy()[te] for c, X in tests.items()}
+            test_rows = {c: X[te] for c, X in tests.items()}
             for regime in REGIMES:
-                X_train = (clean.to_numpy()[tr] if regime == "clean"
-                           else train[s].to_numpy())
+                X_train = clean[tr] if regime == "clean" else train[s]
                 jobs.append(delayed(_fit_predict)(
                     X_train, y[tr], speakers[tr], test_rows, speakers[te],
                     normalised))
                 keys.append((protocol, regime, s))
     outputs = Parallel(n_jobs=N_JOBS)(jobs)
-    uar = {}
+    uar, fallback = {}, {}
     for protocol in PROTOCOLS:
         for regime in REGIMES:
             for c in tests:
                 pred = np.empty(len(y), dtype=y.dtype)
+                novel = np.zeros(len(y), dtype=bool)
                 for (p, r, s), out in zip(keys, outputs, strict=True):
                     if p == protocol and r == regime:
-                        pred[speakers == s] = out[c]
+                        pred[speakers == s], novel[speakers == s] = out[c]
                 uar[protocol, regime, c] = balanced_accuracy_score(y, pred)
-    return uar
+                fallback[protocol, regime, c] = float(novel.mean())
+    return uar, fallback
 
 
 def _lost(runs: dict, fs: str, protocol: str, regime: str, condition: str
@@ -416,16 +425,31 @@ def run_seed(corpus: Corpus, fs: str, conditions: list[tuple], seed: int
         train[s] = pd.concat([tests["clean"].loc[[spec.path]]
                               if spec.kind == "clean" else table.loc[[spec.path]]
                               for spec in specs])
-    uar = evaluate_set(corpus, tests["clean"], tests, train)
+    uar, fallback = evaluate_set(corpus, tests["clean"], tests, train)
     for protocol in PROTOCOLS:
         for regime in REGIMES:
             print(f"  seed {seed} {fs} {protocol} trained on {regime}: " + ", ".join(
-                f"{c} {v:.3f}" for (p, r, c), v in uar.items()
+                f"{c} {v:.3f} ({100 * fallback[p, r, c]:.0f} % fallback)"
+                for (p, r, c), v in uar.items()
                 if (p, r) == (protocol, regime)), flush=True)
-    return uar
+    return uar, fallback
 
 
-def report(runs, sets, conditions, corpus, command, seconds) -> str:
+def fallback_table(shares: dict, fs: str, conditions: list[str]) -> str:
+    """Markdown table: share of test recordings the fallback answered, mean over seeds."""
+    rows = []
+    for protocol in PROTOCOLS:
+        for regime in REGIMES:
+            cells = [protocol, regime]
+            for c in conditions:
+                share = np.mean([s[fs][protocol, regime, c] for s in shares.values()])
+                cells.append(f"{100 * share:.0f} %")
+            rows.append(cells)
+    return markdown_table(["protocol", "trained on", *conditions], rows,
+                          align="ll" + "r" * len(conditions))
+
+
+def report(runs, shares, sets, conditions, corpus, command, seconds) -> str:
     """Return the Markdown section."""
     n_speakers = len(set(corpus.speakers))
     parts = [
@@ -445,6 +469,12 @@ def report(runs, sets, conditions, corpus, command, seconds) -> str:
         "`benchmarks/noise.py` for how the noise is made."]
     for protocol in PROTOCOLS:
         parts += [f"**{protocol}**", results_table(runs, sets, conditions, protocol)]
+    if TARGET_SET in sets:
+        parts += [f"Share of sertk `{TARGET_SET}`'s test recordings that were out "
+                  "of distribution, and so labelled by the classifier's F0 / "
+                  "H1-H2 fallback model (`EmotionClassifier(fallback=\"auto\")`; "
+                  "openSMILE's columns get no fallback):",
+                  fallback_table(shares, TARGET_SET, conditions)]
     lines = targets(runs, conditions)
     if lines:
         parts += [f"Issue target, sertk `{TARGET_SET}` loses fewer UAR points "
@@ -487,9 +517,13 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     conditions = [("clean", None)] + [(k, s) for k in NOISES for s in snrs]
     names = [condition_name(k, s) for k, s in conditions]
-    runs = {seed: {fs: run_seed(corpus, fs, conditions, seed) for fs in sets}
-            for seed in seeds}
-    markdown = report(runs, sets, names, corpus, command,
+    results = {seed: {fs: run_seed(corpus, fs, conditions, seed) for fs in sets}
+               for seed in seeds}
+    runs = {seed: {fs: r[0] for fs, r in by_set.items()}
+            for seed, by_set in results.items()}
+    shares = {seed: {fs: r[1] for fs, r in by_set.items()}
+              for seed, by_set in results.items()}
+    markdown = report(runs, shares, sets, names, corpus, command,
                       time.perf_counter() - started)
     print("\n" + markdown)
     if not (args.quick or args.no_docs):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import warnings
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from numbers import Real
 from typing import Any
 
@@ -24,13 +25,20 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from sertk.contours import contour_info
 from sertk.errors import ParameterError
+from sertk.feature_sets import parse_feature_name
 from sertk.normalize import SpeakerNormalizer, _check_speakers
+from sertk.novelty import ClassDistance, held_out_distances
 
-__all__ = ["EmotionClassifier"]
+__all__ = ["FALLBACK_CONTOURS", "EmotionClassifier"]
 
 _KERNELS = ("linear", "rbf", "poly", "sigmoid")
 _PROJECTIONS = ("lda", None)
+
+#: Contours of ``fallback="auto"``: F0 and H1-H2, read off the lowest
+#: harmonics, which stand above broadband noise longest.
+FALLBACK_CONTOURS = ("f0_hz", "f0_semitone", "h1_h2")
 
 
 def _audio_input(X: Any) -> list[str] | pd.DataFrame | None:
@@ -60,6 +68,18 @@ def _audio_input(X: Any) -> list[str] | pd.DataFrame | None:
         if items and all(isinstance(p, str | os.PathLike) for p in items):
             return [os.fspath(p) for p in items]
     return None
+
+
+@contextmanager
+def _quiet_imputer() -> Iterator[None]:
+    """Hide the imputer's warning on all-NaN training columns.
+
+    They are dropped; ``training_summary_`` lists them.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="Skipping features without any observed values")
+        yield
 
 
 class _CalibratedSVC(ClassifierMixin, BaseEstimator):
@@ -181,6 +201,21 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         the SVM's decision values on 5-fold internal cross-validation). It
         costs several extra SVM fits and changes no label; :func:`sertk.evaluate`
         switches it off. With False, :meth:`predict_proba` is unavailable.
+    fallback : "auto", sequence of str or None, default="auto"
+        Contours (such as ``"f0_semitone"``) whose features make a second,
+        fallback model for *out-of-distribution* rows: those farther from
+        every training class, in the discriminant space, than
+        ``novelty_quantile`` of held-out training speakers' recordings are
+        (see :mod:`sertk.novelty` and :meth:`out_of_distribution`). Such
+        rows, most often noisy audio given to a model trained on clean
+        speech, get the fallback's labels, probabilities and decision values.
+        "auto" uses :data:`FALLBACK_CONTOURS` (F0 and H1-H2) when ``X`` has
+        sertk's column names and ``projection="lda"``, and no fallback
+        otherwise; None never falls back.
+    novelty_quantile : float in (0, 1), default=0.99
+        Quantile of the held-out training distances beyond which a row is
+        out of distribution: about ``1 - novelty_quantile`` of recordings of
+        new speakers in the training conditions fall back.
 
     Attributes
     ----------
@@ -202,6 +237,16 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         ``n_speakers``, ``class_counts`` ({label: count}),
         ``speaker_normalised`` (whether per-speaker statistics were used) and
         ``empty_features`` (all-NaN columns, which the imputer drops).
+    fallback_columns_ : ndarray of int or None
+        Columns of the fallback model, None without one.
+    fallback_pipeline_ : sklearn.pipeline.Pipeline
+        The fallback model (``impute``, ``scale``, ``project``, ``svc`` on
+        ``fallback_columns_``); only with ``fallback_columns_``.
+    class_distance_ : sertk.novelty.ClassDistance
+        Distances in the discriminant space; only with ``fallback_columns_``.
+    novelty_threshold_ : float
+        Distance beyond which a row is out of distribution; only with
+        ``fallback_columns_``.
 
     Notes
     -----
@@ -237,6 +282,8 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         extractor_params: dict | None = None,
         random_state: int | np.random.RandomState | None = 0,
         probability: bool = True,
+        fallback: str | Sequence[str] | None = "auto",
+        novelty_quantile: float = 0.99,
     ):
         self.feature_set = feature_set
         self.speaker_norm = speaker_norm
@@ -249,6 +296,14 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         self.extractor_params = extractor_params
         self.random_state = random_state
         self.probability = probability
+        self.fallback = fallback
+        self.novelty_quantile = novelty_quantile
+
+    def __setstate__(self, state: dict) -> None:
+        # model files saved before the fallback existed had none
+        state.setdefault("fallback", None)
+        state.setdefault("novelty_quantile", 0.99)
+        super().__setstate__(state)
 
     def _check_params(self) -> None:
         if not isinstance(self.speaker_norm, bool | np.bool_):
@@ -271,6 +326,20 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
                 f"extractor_params={params!r} is not a dict of FeatureExtractor "
                 "keyword arguments"
             )
+        q = self.novelty_quantile
+        if isinstance(q, bool) or not isinstance(q, Real) or not 0 < q < 1:
+            raise ParameterError(
+                f"novelty_quantile={q!r} is not a number between 0 and 1; "
+                "try 0.99")
+        if not (self.fallback is None or isinstance(self.fallback, str)
+                and self.fallback == "auto"):
+            if isinstance(self.fallback, str) or not all(
+                    isinstance(c, str) for c in self.fallback):
+                raise ParameterError(
+                    f"fallback={self.fallback!r} is not 'auto', None or a list "
+                    "of contour names such as ['f0_semitone']")
+            for contour in self.fallback:
+                contour_info(contour)  # raises for an unknown name
         if params and "feature_set" in params:
             raise ParameterError(
                 "extractor_params holds 'feature_set'; set the classifier's "
@@ -314,12 +383,113 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
 
     def _after_normalize(self, method: str, X: np.ndarray, *args: Any) -> Any:
         """Call ``method`` of the pipeline's steps after the normaliser."""
-        with warnings.catch_warnings():
-            # All-NaN training columns are dropped; training_summary_ lists them.
-            warnings.filterwarnings(
-                "ignore", message="Skipping features without any observed values"
-            )
+        with _quiet_imputer():
             return getattr(self.pipeline_[1:], method)(X, *args)
+
+    def _fallback_columns(self) -> np.ndarray | None:
+        """Columns of the fallback model, or None for no fallback."""
+        auto = isinstance(self.fallback, str)
+        if self.fallback is None:
+            return None
+        contours = set(FALLBACK_CONTOURS if auto else self.fallback)
+        names = getattr(self, "feature_names_in_", None)
+        why = None
+        if self.projection is None:
+            why = "it needs projection='lda'"
+        elif names is None:
+            why = "X has no column names (pass a DataFrame of sertk features)"
+        else:
+            columns = []
+            for i, name in enumerate(names):
+                try:
+                    if parse_feature_name(str(name)).contour in contours:
+                        columns.append(i)
+                except ParameterError:
+                    continue  # not a sertk column
+            if columns:
+                return np.asarray(columns)
+            why = f"X has no column of the contours {sorted(contours)}"
+        if auto:
+            return None
+        raise ParameterError(f"fallback={self.fallback!r} cannot be used: {why}; "
+                             "pass fallback=None")
+
+    def _fit_fallback(self, Xn: np.ndarray, y: np.ndarray,
+                      speakers: np.ndarray | None) -> None:
+        """Fit the fallback model and the out-of-distribution threshold."""
+        self.fallback_columns_ = self._fallback_columns()
+        if self.fallback_columns_ is None:
+            return
+        if np.unique(y, return_counts=True)[1].min() < 2:
+            if isinstance(self.fallback, str):  # "auto": where it can be fitted
+                self.fallback_columns_ = None
+                return
+            raise ParameterError(
+                "the fallback needs at least 2 recordings of each class; add "
+                "recordings or pass fallback=None")
+        space = self.pipeline_[1:-1]
+        with _quiet_imputer():
+            self.class_distance_ = ClassDistance().fit(space.transform(Xn), y)
+            held_out = held_out_distances(space, Xn, y, groups=speakers)
+            self.fallback_pipeline_ = Pipeline(
+                [("impute", SimpleImputer(strategy="median")),
+                 ("scale", StandardScaler()),
+                 ("project", self._projection()),
+                 ("svc", clone(self.pipeline_.named_steps["svc"]))]
+            ).fit(Xn[:, self.fallback_columns_], y)
+        self.novelty_threshold_ = float(np.quantile(held_out, self.novelty_quantile))
+
+    def _novel(self, Xn: np.ndarray) -> np.ndarray:
+        """Boolean mask of the normalised rows that are out of distribution."""
+        if getattr(self, "fallback_columns_", None) is None:
+            return np.zeros(Xn.shape[0], dtype=bool)
+        with _quiet_imputer():
+            Z = self.pipeline_[1:-1].transform(Xn)
+        return self.class_distance_.transform(Z) > self.novelty_threshold_
+
+    def _with_fallback(self, method: str, X: Any, speakers: Sequence | None
+                       ) -> np.ndarray:
+        """``method``'s output of the pipeline, the fallback's on novel rows."""
+        Xn = self._prepare(X, speakers)
+        out = self._after_normalize(method, Xn)
+        novel = self._novel(Xn)
+        if novel.any():
+            with _quiet_imputer():
+                out[novel] = getattr(self.fallback_pipeline_, method)(
+                    Xn[novel][:, self.fallback_columns_])
+        return out
+
+    def out_of_distribution(self, X: Any, speakers: Sequence | None = None
+                            ) -> np.ndarray:
+        """Tell which rows are unlike the training data (see ``fallback``).
+
+        Parameters
+        ----------
+        X : DataFrame, array-like of shape (n_samples, n_features), or audio
+            As in :meth:`predict`.
+        speakers : array-like of shape (n_samples,), optional
+            As in :meth:`predict`.
+
+        Returns
+        -------
+        ndarray of bool, shape (n_samples,)
+            True where the row lies farther from every training class than
+            ``novelty_threshold_``; its labels and probabilities then come
+            from the fallback model. All False without a fallback.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(0)
+        >>> y = np.repeat(["anger", "sadness"], 30)
+        >>> X = pd.DataFrame(rng.normal(size=(60, 2)) + (y == "anger")[:, None],
+        ...                  columns=["f0_semitone__mean", "loudness__mean"])
+        >>> clf = EmotionClassifier(speaker_norm=False).fit(X, y)
+        >>> far = pd.DataFrame([[0.0, 50.0]], columns=X.columns)
+        >>> clf.out_of_distribution(far).tolist()
+        [True]
+        """
+        return self._novel(self._prepare(X, speakers))
 
     def fit(self, X: Any, y: Any, speakers: Sequence | None = None):
         """Fit the classifier.
@@ -332,7 +502,9 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Emotion labels; at least two distinct ones.
         speakers : array-like of shape (n_samples,), optional
-            Speaker id of each row, for per-speaker normalisation.
+            Speaker id of each row, for per-speaker normalisation (with
+            ``speaker_norm``) and to hold out whole speakers when setting the
+            out-of-distribution threshold (see ``fallback``).
 
         Returns
         -------
@@ -393,6 +565,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             Xn = X
         try:
             self._after_normalize("fit", Xn, y)
+            self._fit_fallback(Xn, y, speakers)
         except np.linalg.LinAlgError as exc:
             raise ParameterError(
                 "the LDA projection cannot be fitted: the classes have too few "
@@ -445,7 +618,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         sklearn.exceptions.NotFittedError
             If called before :meth:`fit`.
         """
-        return self._after_normalize("predict", self._prepare(X, speakers))
+        return self._with_fallback("predict", X, speakers)
 
     @available_if(lambda self: self.probability)
     def predict_proba(self, X: Any, speakers: Sequence | None = None) -> np.ndarray:
@@ -472,7 +645,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         sklearn.exceptions.NotFittedError
             If called before :meth:`fit`.
         """
-        return self._after_normalize("predict_proba", self._prepare(X, speakers))
+        return self._with_fallback("predict_proba", X, speakers)
 
     def decision_function(self, X: Any, speakers: Sequence | None = None) -> np.ndarray:
         """SVM decision values of each row.
@@ -498,7 +671,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         sklearn.exceptions.NotFittedError
             If called before :meth:`fit`.
         """
-        return self._after_normalize("decision_function", self._prepare(X, speakers))
+        return self._with_fallback("decision_function", X, speakers)
 
     def predict_timeline(self, path: str | os.PathLike, **options: Any) -> pd.DataFrame:
         """Classify a long recording window by window; see :func:`sertk.timeline.predict_timeline`.

@@ -96,8 +96,10 @@ class _ProtocolModel(ClassifierMixin, BaseEstimator):
     """Run ``estimator`` under a protocol; ``score`` is UAR.
 
     An estimator whose ``fit`` takes ``speakers`` (:class:`EmotionClassifier`)
-    gets them only when ``speaker_norm``, and its own ``speaker_norm``
-    parameter, if any, is set to match. Any other estimator is fed features
+    gets the training speakers under both protocols (a strict classifier uses
+    them only to hold whole speakers out when it sets its fallback's
+    threshold), the test speakers only when ``speaker_norm``, and its own
+    ``speaker_norm`` parameter, if any, is set to match. Any other estimator is fed features
     a :class:`SpeakerNormalizer` made when ``speaker_norm``, raw ones if not.
     A ``probability=True`` parameter is turned off: only labels are needed.
     """
@@ -116,7 +118,9 @@ class _ProtocolModel(ClassifierMixin, BaseEstimator):
         if _takes_speakers(est):
             if "speaker_norm" in params:
                 est.set_params(speaker_norm=self.speaker_norm)
-            est.fit(X, y, speakers=speakers if self.speaker_norm else None)
+            # strict or not, training speakers may be used: the classifier
+            # holds them out whole to set its out-of-distribution threshold
+            est.fit(X, y, speakers=speakers)
         else:
             if self.speaker_norm:
                 self.normalizer_ = SpeakerNormalizer(min_samples=self.min_samples)

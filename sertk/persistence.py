@@ -78,6 +78,7 @@ ALLOWED_TYPES = frozenset(
         "sertk.classifier._CalibratedSVC",
         "sertk.extract.FeatureExtractor",
         "sertk.normalize.SpeakerNormalizer",
+        "sertk.novelty.ClassDistance",
         "sklearn.calibration._CalibratedClassifier",
         "sklearn.calibration._SigmoidCalibration",
         "sklearn.model_selection._split.StratifiedKFold",
