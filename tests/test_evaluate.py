@@ -67,10 +67,15 @@ def test_loso_never_trains_on_the_test_speaker(rng, spy):
         assert fold["speakers"] == sorted(tested)
 
 
-def test_strict_gives_no_speaker_ids_to_fit_or_predict(rng, spy):
+def test_strict_gives_training_speakers_to_fit_and_none_to_predict(rng, spy):
     X, y, spk = speaker_data(rng)
-    evaluate(X, y, spk, estimator=spy(), protocol="strict", progress=False)
-    assert spy.log and all(s is None for _, s in spy.log)
+    report = evaluate(X, y, spk, estimator=spy(), protocol="strict", progress=False)
+    fits = [s for call, s in spy.log if call == "fit"]
+    predicts = [s for call, s in spy.log if call == "predict"]
+    assert len(fits) == len(predicts) == len(report.folds) == 5
+    assert all(s is None for s in predicts)
+    for trained, fold in zip(fits, report.folds, strict=True):
+        assert trained == set(spk) - set(fold["speakers"])
 
 
 @pytest.mark.parametrize(
