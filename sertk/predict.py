@@ -161,7 +161,11 @@ def predict_files(
         One row a file, in input order: ``path``, ``speech_fraction`` (share
         of its 10 ms frames that are speech), ``label`` (from
         ``model.predict``, the SVM's decision, or
-        :data:`~sertk.timeline.SILENCE`), one ``prob_<class>`` column a class
+        :data:`~sertk.timeline.SILENCE`), ``out_of_distribution`` (True
+        where the file is unlike the training data, so that the model's
+        fallback labelled it: see
+        :meth:`~sertk.classifier.EmotionClassifier.out_of_distribution`;
+        missing for files without speech), one ``prob_<class>`` column a class
         in the order of ``model.classes_`` (NaN for files without speech),
         and ``error`` (why the file could not be analysed, else missing; its
         other cells are then missing too).
@@ -201,15 +205,18 @@ def predict_files(
         else:
             labels[i] = SILENCE
     proba = np.full((len(paths), len(classes)), np.nan)
+    novel = pd.array([pd.NA] * len(paths), dtype="boolean")
     if features:
         rows = list(features)
         X = pd.DataFrame(np.vstack(list(features.values())), columns=names)
         labels[rows] = model.predict(X)
         proba[rows] = model.predict_proba(X)
+        novel[rows] = model.out_of_distribution(X)
     # object columns: a name that is not valid UTF-8 fits no pyarrow string
     table = pd.DataFrame({"path": pd.Series(paths, dtype=object),
                           "speech_fraction": fraction,
-                          "label": pd.Series(labels, dtype=object)})
+                          "label": pd.Series(labels, dtype=object),
+                          "out_of_distribution": novel})
     for j, c in enumerate(classes):
         table[f"prob_{c}"] = proba[:, j]
     table["error"] = pd.Series(errors, dtype=object)

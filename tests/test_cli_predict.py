@@ -89,7 +89,9 @@ def test_csv_output_with_an_error_row_for_each_bad_file(audio_model, tmp_path,
     assert "2 of 4 files failed" in capsys.readouterr().err
     table = pd.read_csv(out, dtype={"label": str})
     assert list(table.columns) == ["path", "speech_fraction", "label",
-                                   "prob_anger", "prob_sadness", "error"]
+                                   "out_of_distribution", "prob_anger",
+                                   "prob_sadness", "error"]
+    assert table["out_of_distribution"].tolist()[::3] == [False, False]
     assert table["path"].tolist() == inputs
     assert table["label"].tolist()[::3] == ["anger", "sadness"]
     np.testing.assert_allclose(table[["prob_anger", "prob_sadness"]].iloc[[0, 3]]
@@ -175,3 +177,19 @@ def test_a_name_that_is_not_utf8_is_predicted_and_shown_escaped(audio_model,
     table = pd.read_csv(out, keep_default_na=False)
     assert table["path"][0] == str(tmp_path / "caf\\xe9.wav")
     assert table["label"][0] == "anger" and table["error"][0] == ""
+
+
+def test_out_of_distribution_files_are_marked_in_the_printed_table():
+    from sertk.cli.predict import _aligned
+
+    table = pd.DataFrame({
+        "path": ["a.wav", "b.wav", "c.wav"], "speech_fraction": [0.9, 0.8, 0.0],
+        "label": ["anger", "sadness", "silence"],
+        "out_of_distribution": pd.array([True, False, pd.NA], dtype="boolean"),
+        "prob_anger": [0.7, 0.2, np.nan], "error": [None, None, None]})
+    lines = _aligned(table).splitlines()
+    assert "out_of_distribution" in lines[0]
+    assert [line.split()[3] for line in lines[1:3]] == ["yes", "0.200"]
+    none = table.assign(out_of_distribution=pd.array([False, False, pd.NA],
+                                                     dtype="boolean"))
+    assert "out_of_distribution" not in _aligned(none)

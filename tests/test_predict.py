@@ -77,8 +77,8 @@ def files(write_wav):
 
 def test_speech_gets_an_emotion_and_the_rest_silence(model, files):
     table = predict_files(model, list(files.values()), progress=False)
-    assert list(table.columns) == ["path", "speech_fraction", "label", *PROBS,
-                                   "error"]
+    assert list(table.columns) == ["path", "speech_fraction", "label",
+                                   "out_of_distribution", *PROBS, "error"]
     assert table["path"].tolist() == list(files.values())
     rows = table.set_index(pd.Index(list(files)))
     assert rows.loc[["calm", "anger"], "label"].tolist() == ["calm", "anger"]
@@ -86,13 +86,17 @@ def test_speech_gets_an_emotion_and_the_rest_silence(model, files):
     quiet = rows.loc[list(no_speech(np.random.default_rng()))]
     assert (quiet["label"] == SILENCE).all(), quiet["label"]
     assert quiet[PROBS].isna().all(axis=None) and quiet["error"].isna().all()
+    assert rows.loc[["calm", "anger"], "out_of_distribution"].tolist() == [False,
+                                                                           False]
+    assert quiet["out_of_distribution"].isna().all()
     # below the floor, or constant (DC), nothing is speech; loud sounds are,
     # by level alone
     assert quiet["speech_fraction"].tolist() == [0.0, 0.0, 0.0, 0.0, 1.0, 1.0]
     assert rows.loc[["calm", "anger"], "speech_fraction"].tolist() == [1.0, 1.0]
     broken = rows.loc["broken"]
     assert broken["error"] == "no such file"
-    assert broken[["speech_fraction", "label", *PROBS]].isna().all()
+    assert broken[["speech_fraction", "label", "out_of_distribution",
+                   *PROBS]].isna().all()
 
 
 def test_the_method_gives_the_same_table(model, files):

@@ -9,7 +9,10 @@ Shell usage::
 
 One row a file (:func:`sertk.predict.predict_files`): ``path``,
 ``speech_fraction`` (the share of its 10 ms frames that are speech by the
-timeline's voice activity detection), the predicted ``label``, one
+timeline's voice activity detection), the predicted ``label``,
+``out_of_distribution`` (the file is unlike the model's training data, most
+often because of noise, so the model's F0 / H1-H2 fallback labelled it:
+trust such labels less; printed only when some file is), one
 ``prob_<class>`` column a class (calibrated probabilities; the label comes
 from the SVM's decision function, so on borderline files it need not be the
 most probable class), and ``error`` (empty unless the file could not be
@@ -194,6 +197,12 @@ def _aligned(table: pd.DataFrame) -> str:
     shown["label"] = ["-" if pd.isna(v) else v for v in shown["label"]]
     if shown["error"].isna().all():
         shown = shown.drop(columns="error")
+    if "out_of_distribution" in shown:
+        if shown["out_of_distribution"].any():
+            shown["out_of_distribution"] = [
+                "yes" if pd.notna(v) and v else "" for v in shown["out_of_distribution"]]
+        else:
+            shown = shown.drop(columns="out_of_distribution")
     # missing cells (a failed file's start, end, error...) print empty; with
     # pandas 3, astype(str) would keep them as NaN
     cells = [list(shown.columns)] + [
