@@ -150,3 +150,16 @@ def test_feature_table_detected_by_its_params_file(tmp_path):
     assert load_model(out).model_info_["provenance"]["feature_table_params"] == {
         "feature_set": {}}
     assert np.isin(frame["label"], load_model(out).classes_).all()
+
+
+def test_the_fallback_option(table, tmp_path, capsys):
+    path, _ = table
+    auto, off = tmp_path / "auto.joblib", tmp_path / "off.joblib"
+    assert main([str(path), "-o", str(auto), "-q"]) == 0
+    assert "Fallback for out-of-distribution recordings" in capsys.readouterr().out
+    assert load_model(auto).fallback_columns_ is not None
+    assert main([str(path), "-o", str(off), "--fallback", "none", "-q"]) == 0
+    assert "Fallback" not in capsys.readouterr().out
+    assert load_model(off).fallback is None
+    assert main([str(path), "-o", str(off), "--fallback", "f0_semitone,pitchh"]) == 2
+    assert "unknown contour 'pitchh'" in capsys.readouterr().err

@@ -17,6 +17,8 @@ import json
 from collections import Counter
 
 from ..classifier import EmotionClassifier
+from ..contours import contour_info
+from ..errors import ParameterError
 from ..evaluate import EvaluationReport
 from ._common import usage_error
 
@@ -45,7 +47,7 @@ def _positive(text: str) -> float:
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--C``, ``--kernel``, ``--projection`` and ``--search``.
+    """Add ``--C``, ``--kernel``, ``--projection``, ``--fallback`` and ``--search``.
 
     Parameters
     ----------
@@ -75,11 +77,41 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         "before the SVM, or not (default: %(default)s)",
     )
     parser.add_argument(
+        "--fallback",
+        type=_fallback,
+        default="auto",
+        metavar="auto|none|CONTOURS",
+        help="model for recordings unlike the training data (noisy ones, most "
+        "often): auto (features of F0 and H1-H2), none, or comma-separated "
+        "contour names such as f0_semitone,h1_h2 (default: %(default)s)",
+    )
+    parser.add_argument(
         "--search",
         action="store_true",
         help="choose C and kernel by nested speaker-grouped CV (the values "
         "given, else C 0.1 1 10 and kernels rbf linear)",
     )
+
+
+def _fallback(text: str) -> str | tuple[str, ...] | None:
+    """Parse ``--fallback``: "auto", "none" or contour names.
+
+    Examples
+    --------
+    >>> _fallback("none") is None, _fallback("f0_semitone, h1_h2")
+    (True, ('f0_semitone', 'h1_h2'))
+    """
+    if text in ("auto", "none"):
+        return None if text == "none" else text
+    contours = tuple(c.strip() for c in text.split(",") if c.strip())
+    for contour in contours:
+        try:
+            contour_info(contour)
+        except ParameterError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    if not contours:
+        raise argparse.ArgumentTypeError("give auto, none or contour names")
+    return contours
 
 
 def param_grid(
@@ -127,7 +159,8 @@ def build_classifier(
     Parameters
     ----------
     args : argparse.Namespace
-        Parsed options (``feature_set``, ``C``, ``kernel``, ``projection``).
+        Parsed options (``feature_set``, ``C``, ``kernel``, ``projection``,
+        ``fallback``).
     speaker_norm : bool
         Whether to z-score features per speaker.
     **params
@@ -143,6 +176,7 @@ def build_classifier(
         "projection": None if args.projection == "none" else "lda",
         "C": args.C[0] if args.C else 1.0,
         "kernel": args.kernel[0] if args.kernel else "rbf",
+        "fallback": args.fallback,
     }
     return EmotionClassifier(**{**chosen, **params})
 

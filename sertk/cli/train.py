@@ -203,6 +203,11 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         f"{'on' if args.speaker_norm else 'off'}; C={clf.C}, kernel={clf.kernel}, "
         f"projection={clf.projection}"
     )
+    if clf.fallback_columns_ is not None:
+        print(f"Fallback for out-of-distribution recordings: "
+              f"{len(clf.fallback_columns_)} features (threshold "
+              f"{clf.novelty_threshold_:.1f}, the {100 * clf.novelty_quantile:g}th "
+              "percentile of held-out speakers' distances)")
     print(f"Saved {args.output} ({_size(args.output)})")
     return EXIT_OK
 
