@@ -436,7 +436,10 @@ def run_seed(corpus: Corpus, fs: str, conditions: list[tuple], seed: int
 
 
 def fallback_table(shares: dict, fs: str, conditions: list[str]) -> str:
-    """Markdown table: share of test recordings the fallback answered, mean over seeds."""
+    """Markdown table: share of test recordings the fallback answered.
+
+    The mean over seeds.
+    """
     rows = []
     for protocol in PROTOCOLS:
         for regime in REGIMES:

@@ -99,8 +99,9 @@ class _ProtocolModel(ClassifierMixin, BaseEstimator):
     gets the training speakers under both protocols (a strict classifier uses
     them only to hold whole speakers out when it sets its fallback's
     threshold), the test speakers only when ``speaker_norm``, and its own
-    ``speaker_norm`` parameter, if any, is set to match. Any other estimator is fed features
-    a :class:`SpeakerNormalizer` made when ``speaker_norm``, raw ones if not.
+    ``speaker_norm`` parameter, if any, is set to match. Any other estimator
+    is fed features a :class:`SpeakerNormalizer` made when ``speaker_norm``,
+    raw ones if not.
     A ``probability=True`` parameter is turned off: only labels are needed.
     """
 

@@ -200,7 +200,8 @@ def _aligned(table: pd.DataFrame) -> str:
     if "out_of_distribution" in shown:
         if shown["out_of_distribution"].any():
             shown["out_of_distribution"] = [
-                "yes" if pd.notna(v) and v else "" for v in shown["out_of_distribution"]]
+                "yes" if pd.notna(v) and v else ""
+                for v in shown["out_of_distribution"]]
         else:
             shown = shown.drop(columns="out_of_distribution")
     # missing cells (a failed file's start, end, error...) print empty; with
