@@ -157,7 +157,9 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
     DataFrame with a ``path`` column and no floating-point columns (a
     manifest, optionally with ``start``/``end`` columns for segments). For
     audio the classifier extracts features itself with
-    :class:`sertk.extract.FeatureExtractor`.
+    :class:`sertk.extract.FeatureExtractor`. Rows unlike any training data
+    (noisy audio given to a model trained on clean speech, most often) are
+    answered by a fallback model on F0 and H1-H2 (see ``fallback``).
 
     Parameters
     ----------
@@ -606,7 +608,8 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         labels : ndarray of shape (n_samples,)
-            Predicted labels, from ``classes_``.
+            Predicted labels, from ``classes_``; the fallback model's on
+            rows that are :meth:`out_of_distribution`.
 
         Raises
         ------
