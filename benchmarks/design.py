@@ -104,13 +104,20 @@ def minimal_study(corpus: Corpus) -> Study:
 
 
 def _fit_predict(X, y, speakers, train, test, protocol: str) -> np.ndarray:
+    """Fit on rows ``train`` of the table ``X``, predict rows ``test``.
+
+    Column names are kept, so the classifier's fallback works as by default;
+    training speakers are given under both protocols (as :func:`sertk.evaluate`
+    does), test speakers only when speaker-normalised.
+    """
     from sertk import EmotionClassifier
 
-    model = EmotionClassifier(probability=False)  # same labels, no calibration
-    if protocol == "strict":
-        return model.fit(X[train], y[train]).predict(X[test])
-    model.fit(X[train], y[train], speakers=speakers[train])
-    return model.predict(X[test], speakers=speakers[test])
+    normalised = protocol != "strict"
+    model = EmotionClassifier(speaker_norm=normalised,
+                              probability=False)  # same labels, no calibration
+    model.fit(X.iloc[train], y[train], speakers=speakers[train])
+    return model.predict(X.iloc[test],
+                         speakers=speakers[test] if normalised else None)
 
 
 def _uar(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -154,7 +161,7 @@ def run(study: Study, corpus: Corpus, protocol: str) -> dict:
     """Nested and plain LOSO results of one study under one protocol."""
     from joblib import Parallel, delayed
 
-    candidates = {c: X.to_numpy() for c, X in study.candidates.items()}
+    candidates = study.candidates
     y, speakers = corpus.labels.astype(str), corpus.speakers.astype(str)
     held_out = np.unique(speakers)
     folds = Parallel(n_jobs=N_JOBS)(
