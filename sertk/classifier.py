@@ -385,11 +385,6 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             return X
         return normalizer.transform(X, speakers=speakers)
 
-    def _after_normalize(self, method: str, X: np.ndarray, *args: Any) -> Any:
-        """Call ``method`` of the pipeline's steps after the normaliser."""
-        with _quiet_imputer():
-            return getattr(self.pipeline_[1:], method)(X, *args)
-
     def _fallback_columns(self) -> np.ndarray | None:
         """Columns of the fallback model, or None for no fallback."""
         auto = isinstance(self.fallback, str)
@@ -431,10 +426,10 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             raise ParameterError(
                 "the fallback needs at least 2 recordings of each class; add "
                 "recordings or pass fallback=None")
-        space = self.pipeline_[1:-1]
+        self.class_distance_ = ClassDistance().fit(self._project(Xn), y)
         with _quiet_imputer():
-            self.class_distance_ = ClassDistance().fit(space.transform(Xn), y)
-            held_out = held_out_distances(space, Xn, y, groups=speakers)
+            held_out = held_out_distances(self.pipeline_[1:-1], Xn, y,
+                                          groups=speakers)
             self.fallback_pipeline_ = Pipeline(
                 [("impute", SimpleImputer(strategy="median")),
                  ("scale", StandardScaler()),
@@ -443,20 +438,24 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             ).fit(Xn[:, self.fallback_columns_], y)
         self.novelty_threshold_ = float(np.quantile(held_out, self.novelty_quantile))
 
-    def _novel(self, Xn: np.ndarray) -> np.ndarray:
-        """Boolean mask of the normalised rows that are out of distribution."""
-        if getattr(self, "fallback_columns_", None) is None:
-            return np.zeros(Xn.shape[0], dtype=bool)
+    def _project(self, Xn: np.ndarray) -> np.ndarray:
+        """Impute, scale and project normalised rows: what the SVM sees."""
         with _quiet_imputer():
-            Z = self.pipeline_[1:-1].transform(Xn)
+            return self.pipeline_[1:-1].transform(Xn)
+
+    def _novel(self, Z: np.ndarray) -> np.ndarray:
+        """Boolean mask of the projected rows that are out of distribution."""
+        if getattr(self, "fallback_columns_", None) is None:
+            return np.zeros(Z.shape[0], dtype=bool)
         return self.class_distance_.transform(Z) > self.novelty_threshold_
 
     def _with_fallback(self, method: str, X: Any, speakers: Sequence | None
                        ) -> np.ndarray:
-        """``method``'s output of the pipeline, the fallback's on novel rows."""
+        """``method``'s output of the SVM, the fallback's on novel rows."""
         Xn = self._prepare(X, speakers)
-        out = self._after_normalize(method, Xn)
-        novel = self._novel(Xn)
+        Z = self._project(Xn)
+        out = getattr(self.pipeline_.named_steps["svc"], method)(Z)
+        novel = self._novel(Z)
         if novel.any():
             with _quiet_imputer():
                 out[novel] = getattr(self.fallback_pipeline_, method)(
@@ -493,7 +492,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         >>> clf.out_of_distribution(far).tolist()
         [True]
         """
-        return self._novel(self._prepare(X, speakers))
+        return self._novel(self._project(self._prepare(X, speakers)))
 
     def fit(self, X: Any, y: Any, speakers: Sequence | None = None):
         """Fit the classifier.
@@ -568,7 +567,8 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         else:
             Xn = X
         try:
-            self._after_normalize("fit", Xn, y)
+            with _quiet_imputer():
+                self.pipeline_[1:].fit(Xn, y)
             self._fit_fallback(Xn, y, speakers)
         except np.linalg.LinAlgError as exc:
             raise ParameterError(
