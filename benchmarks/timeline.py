@@ -190,6 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     first = tables[args.n_jobs[0]]
     identical = all(t.equals(first) for t in tables.values())
     speech = int((first["label"] != SILENCE).sum())
+    novel = int(first["out_of_distribution"].sum())
     share, n_inside = agreement(first, utterances)
     rows = [[n, f"{r['seconds']:.1f}", f"{seconds / r['seconds']:.0f}x",
              f"{r['tree_cpu']:.0f}", f"{seconds / r['tree_cpu']:.0f}x",
@@ -212,7 +213,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "process's life (Python, imports, loading the model, saving the rows), "
         "not in the seconds.",
         table,
-        f"{len(first)} windows, {speech} with speech, {len(first) - speech} "
+        f"{len(first)} windows, {speech} with speech ({novel}, "
+        f"{novel / max(speech, 1):.1%}, out of distribution: labelled by the "
+        f"model's fallback), {len(first) - speech} "
         f"silent. Rows identical whatever `n_jobs`: {'yes' if identical else 'NO'}. "
         f"Target {TARGET_X:.0f}x real time (an hour in under a minute of wall "
         "clock): " + (f"met with n_jobs = {', '.join(met)}." if met else "missed.")

@@ -352,9 +352,12 @@ def predict_timeline(
         end of the file, and the last is cut short there), ``speech_fraction``
         (share of the window's 10 ms frames at speech level, by level alone:
         a window of loud hum has 1 and is still silent),
-        ``label`` (the most probable class, or :data:`SILENCE`) and one
-        ``prob_<class>`` column a class in the order of ``model.classes_``
-        (NaN in silent windows).
+        ``label`` (the most probable class, or :data:`SILENCE`),
+        ``out_of_distribution`` (True where the window is unlike the
+        model's training data, so that its fallback gave the probabilities:
+        see :meth:`~sertk.classifier.EmotionClassifier.out_of_distribution`;
+        missing in silent windows) and one ``prob_<class>`` column a class
+        in the order of ``model.classes_`` (NaN in silent windows).
 
     Raises
     ------
@@ -427,6 +430,7 @@ def predict_timeline(
     else:
         outputs = joblib.Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
     proba = np.full((len(bounds), len(classes)), np.nan)
+    novel = pd.array([pd.NA] * len(bounds), dtype="boolean")
     with tqdm(total=len(blocks), unit="block", desc=os.path.basename(name),
               disable=not _show_progress(progress)) as bar:
         for (rows, _, _), values in zip(blocks, outputs, strict=True):
@@ -434,12 +438,14 @@ def predict_timeline(
             voiced = values[:, position[_VOICED]] > 0 if vad else np.ones(
                 len(rows), dtype=bool)
             if voiced.any():
-                proba[rows[voiced]] = model.predict_proba(pd.DataFrame(
-                    values[voiced][:, columns], columns=names))
+                X = pd.DataFrame(values[voiced][:, columns], columns=names)
+                proba[rows[voiced]] = model.predict_proba(X)
+                novel[rows[voiced]] = model.out_of_distribution(X)
             bar.update(1)
     timeline = pd.DataFrame({"path": name, "start": bounds[:, 0],
                              "end": bounds[:, 1], "speech_fraction": fraction})
     timeline["label"] = _labels(proba, classes)
+    timeline["out_of_distribution"] = novel
     for i, c in enumerate(classes):
         timeline[_PROB + c] = proba[:, i]
     return smooth_timeline(timeline, smooth) if smooth else timeline
@@ -537,6 +543,13 @@ def _spans(mask: np.ndarray) -> list[tuple[int, int]]:
                     strict=True))
 
 
+def _novel_windows(timeline: pd.DataFrame) -> np.ndarray:
+    """Boolean mask of the windows flagged ``out_of_distribution``."""
+    if "out_of_distribution" not in timeline:
+        return np.zeros(len(timeline), dtype=bool)
+    return timeline["out_of_distribution"].fillna(False).to_numpy(dtype=bool)
+
+
 def _clock(seconds: float, _position: Any = None) -> str:
     minutes, secs = divmod(int(round(seconds)), 60)
     hours, minutes = divmod(minutes, 60)
@@ -550,7 +563,8 @@ def plot_timeline(
 
     The lower panel stacks the probabilities of the classes (one colour a
     class) at each window's centre; silent stretches are shaded grey. The
-    strip above shows the label of each window. The figure is drawn with
+    strip above shows the label of each window, hatched where the window
+    was out of distribution (its ``out_of_distribution`` is True). The figure is drawn with
     matplotlib's Agg renderer (no display needed) and written atomically: to
     a temporary file beside ``path`` that then replaces it.
 
@@ -639,6 +653,11 @@ def plot_timeline(
         strip.broken_barh(
             [(centre[a] - step / 2, centre[b] - centre[a] + step) for a, b in runs],
             (0, 1), color=colours.get(label, "black"), linewidth=0)
+    novel = _novel_windows(timeline)
+    for first, last in _spans(novel):
+        strip.axvspan(centre[first] - step / 2, centre[last] + step / 2,
+                      facecolor="none", edgecolor="black", hatch="////",
+                      linewidth=0)
     strip.set_yticks([])
     strip.set_ylabel("label", rotation=0, ha="right", va="center")
     axes.set_ylim(0, 1)
@@ -655,6 +674,9 @@ def plot_timeline(
         axes.set_xlabel("time (s)")
     handles = [Patch(color=colours[c], label=c) for c in classes]
     handles.append(Patch(color=grey, label=SILENCE))
+    if novel.any():
+        handles.append(Patch(facecolor="none", edgecolor="black", hatch="////",
+                             label="out of distribution"))
     axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
                 frameon=False)
     figure.suptitle(title if title is not None else os.path.basename(str(files[0])))

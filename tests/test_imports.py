@@ -116,3 +116,20 @@ def test_the_worker_module_alone_extracts_without_heavy_libraries(tmp_path):
         "                  'modules': sorted(sys.modules)}))\n", str(path))
     assert result["ok"] and result["n"] == 976
     assert loaded(result["modules"]) == []
+
+
+def test_feature_extraction_imports_no_module_the_benchmark_caches_ignore():
+    # The benchmarks key cached features by a hash of sertk's source that
+    # leaves out the modules downstream of extraction; extraction importing
+    # one of them would let an edit change features behind a valid cache key.
+    result = run_python(
+        "import json, sys\n"
+        "import sertk.extract, sertk.contours, sertk.functionals\n"
+        "from benchmarks._common import _DOWNSTREAM\n"
+        "print(json.dumps({'loaded': sorted(sys.modules),\n"
+        "                  'downstream': list(_DOWNSTREAM)}))\n")
+    downstream = {name.removesuffix(".py") for name in result["downstream"]}
+    extraction = {m.split(".")[1] for m in result["loaded"]
+                  if m.startswith("sertk.")}
+    assert extraction & downstream == set()
+    assert "extract" in extraction  # the probe did import the extraction

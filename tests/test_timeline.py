@@ -98,7 +98,7 @@ def timeline(model, recording):
 
 def test_rows_cover_the_file_every_hop(timeline, recording):
     assert list(timeline.columns) == ["path", "start", "end", "speech_fraction",
-                                      "label", *PROBS]
+                                      "label", "out_of_distribution", *PROBS]
     np.testing.assert_allclose(timeline["start"], np.arange(0, 38.01, 0.5))
     np.testing.assert_allclose(timeline["end"], timeline["start"] + 2.0)
     assert (timeline["path"] == recording).all()
@@ -138,9 +138,37 @@ def small_blocks(model, recording):
     return predict_timeline(model, recording, block=10.0, progress=False)
 
 
+def test_windows_like_the_training_data_are_in_distribution(timeline):
+    assert timeline["out_of_distribution"].dtype == "boolean"
+    silent = timeline["label"] == SILENCE
+    assert timeline.loc[silent, "out_of_distribution"].isna().all()
+    # windows wholly inside a stretch of speech are like the training
+    # windows; a few of the noisier "anger" ones still lie beyond the 99th
+    # percentile of the small training set's held-out distances
+    speech = pd.concat([inside(timeline, "calm"), inside(timeline, "anger")])
+    assert speech["out_of_distribution"].notna().all()
+    assert speech["out_of_distribution"].mean() < 0.25
+    assert inside(timeline, "calm")["out_of_distribution"].mean() < 0.1
+
+
+def test_a_stretch_unlike_the_training_data_is_out_of_distribution(
+        model, write_wav, rng):
+    # a steady 600 Hz tone, an octave above any training F0, between calm
+    # speech: its windows are flagged, and the fallback labels them
+    x = np.concatenate([calm(6, rng), harmonic_tone(600.0, 6), calm(6, rng)])
+    rows = predict_timeline(model, write_wav("odd_voice.wav", x), window=2.0,
+                            hop=2.0, progress=False)
+    novel = rows["out_of_distribution"].to_numpy(dtype=bool)
+    assert novel.tolist() == [False] * 3 + [True] * 3 + [False] * 3
+    odd = rows[novel]
+    assert odd[PROBS].notna().all().all()  # the fallback's probabilities
+    np.testing.assert_allclose(odd[PROBS].sum(axis=1), 1.0)
+
+
 def test_block_edges_change_nothing_but_rounding(timeline, small_blocks):
     small = small_blocks
-    columns = ["path", "start", "end", "speech_fraction", "label"]
+    columns = ["path", "start", "end", "speech_fraction", "label",
+               "out_of_distribution"]
     pd.testing.assert_frame_equal(small[columns], timeline[columns])
     # Analysis windows near block edges see slightly different context.
     np.testing.assert_allclose(small[PROBS], timeline[PROBS], atol=0.01)
@@ -217,6 +245,23 @@ def test_plot_is_written(timeline, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["timeline.png"]
     smaller = plot_timeline(timeline[timeline["start"] < 10], tmp_path / "t.svg")
     assert b"<svg" in smaller.read_bytes()[:500]
+
+
+def test_plot_hatches_windows_out_of_distribution(timeline, tmp_path):
+    def hatched_area(table, name):
+        svg = plot_timeline(table, tmp_path / name).read_text()
+        # legend entry; patches filled with a hatch (the legend's is one)
+        return svg.count("out of distribution"), svg.count("url(#h")
+
+    plain = timeline.assign(out_of_distribution=timeline["out_of_distribution"]
+                            & False)
+    flagged = plain.copy()
+    flagged.loc[flagged["start"].between(0, 5), "out_of_distribution"] = True
+    legend, patterns = hatched_area(flagged, "flagged.svg")
+    assert legend == 1 and patterns == 2  # one span of windows, one legend key
+    assert hatched_area(plain, "plain.svg") == (0, 0)
+    assert hatched_area(timeline.drop(columns="out_of_distribution"),
+                        "old.svg") == (0, 0)
 
 
 def test_plot_refuses_bad_input(timeline, tmp_path):
@@ -332,7 +377,7 @@ def test_cli_timeline_of_one_file(model_file, recording, tmp_path):
                          "-q"]) == 0
     rows = pd.read_csv(out)
     assert list(rows.columns) == ["path", "start", "end", "speech_fraction",
-                                  "label", *PROBS, "error"]
+                                  "label", "out_of_distribution", *PROBS, "error"]
     assert len(rows) == 77 and rows["error"].isna().all()
     assert (inside(rows, "calm")["label"] == "calm").all()
     assert (inside(rows, "pause")["label"] == SILENCE).all()

@@ -169,7 +169,7 @@ def predict_timelines(model, files: Sequence[tuple[str, str | None]],
     """
     classes = [str(c) for c in model.classes_]
     columns = ["path", "start", "end", "speech_fraction", "label",
-               *(f"prob_{c}" for c in classes), "error"]
+               "out_of_distribution", *(f"prob_{c}" for c in classes), "error"]
     images = dict(zip([p for p, _ in files],
                       plot_paths(args.plot, [p for p, _ in files]) if args.plot
                       else [None] * len(files), strict=True))

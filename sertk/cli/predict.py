@@ -30,8 +30,8 @@ code when loaded: pass only model files you trust, or ``.skops`` ones with
 ``--safe``.
 
 With ``--window`` each file gets a timeline instead: one row a window
-(``path``, ``start``, ``end``, ``speech_fraction``, ``label``, the
-probabilities, ``error``), and ``--plot`` draws it; see
+(``path``, ``start``, ``end``, ``speech_fraction``, ``label``,
+``out_of_distribution``, the probabilities, ``error``), and ``--plot`` draws it; see
 :mod:`sertk.cli._timeline` and ``docs/timeline.md``::
 
     sertk-predict --window 2.0 --hop 0.5 long.wav -o timeline.csv --plot timeline.png
