@@ -564,9 +564,10 @@ def plot_timeline(
     The lower panel stacks the probabilities of the classes (one colour a
     class) at each window's centre; silent stretches are shaded grey. The
     strip above shows the label of each window, hatched where the window
-    was out of distribution (its ``out_of_distribution`` is True). The figure is drawn with
-    matplotlib's Agg renderer (no display needed) and written atomically: to
-    a temporary file beside ``path`` that then replaces it.
+    was out of distribution (its ``out_of_distribution`` is True). The
+    figure is drawn with matplotlib's Agg renderer (no display needed) and
+    written atomically: to a temporary file beside ``path`` that then
+    replaces it.
 
     Parameters
     ----------
