@@ -85,6 +85,18 @@ def _takes_speakers(estimator: Any) -> bool:
     return "speakers" in inspect.signature(estimator.fit).parameters
 
 
+def _flags_rows(estimator: Any) -> bool:
+    """Whether a fitted estimator tells which rows are out of distribution.
+
+    It needs an ``out_of_distribution`` method and, where it says whether it
+    has one (an :class:`EmotionClassifier`'s ``fallback_columns_``), a
+    fallback model: without one, no row is ever flagged.
+    """
+    return callable(getattr(estimator, "out_of_distribution", None)) and (
+        getattr(estimator, "fallback_columns_", ()) is not None
+    )
+
+
 def _uar(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Mean recall over the classes present in ``y_true``."""
     return float(
@@ -103,6 +115,8 @@ class _ProtocolModel(ClassifierMixin, BaseEstimator):
     is fed features a :class:`SpeakerNormalizer` made when ``speaker_norm``,
     raw ones if not.
     A ``probability=True`` parameter is turned off: only labels are needed.
+    ``flags_rows_`` tells whether the fitted estimator flags rows out of
+    distribution (see :meth:`out_of_distribution`).
     """
 
     def __init__(self, estimator=None, speaker_norm=True, min_samples=5):
@@ -131,16 +145,30 @@ class _ProtocolModel(ClassifierMixin, BaseEstimator):
             est.fit(X, y)
         self.estimator_ = est
         self.classes_ = est.classes_
+        self.flags_rows_ = _flags_rows(est)
         return self
 
-    def predict(self, X, speakers=None):
+    def _call(self, method, X, speakers):
+        """Call ``estimator_``'s ``method``, with speakers as the protocol allows."""
         if self.normalizer_ is not None:
             X = self.normalizer_.transform(X, speakers=speakers)
         if _takes_speakers(self.estimator_):
-            return self.estimator_.predict(
+            return getattr(self.estimator_, method)(
                 X, speakers=speakers if self.speaker_norm else None
             )
-        return self.estimator_.predict(X)
+        return getattr(self.estimator_, method)(X)
+
+    def predict(self, X, speakers=None):
+        return self._call("predict", X, speakers)
+
+    def out_of_distribution(self, X, speakers=None):
+        """Return the estimator's out-of-distribution mask, as :meth:`predict` sees it.
+
+        All False when the estimator does not flag rows (``flags_rows_``).
+        """
+        if not self.flags_rows_:
+            return np.zeros(len(X), dtype=bool)
+        return np.asarray(self._call("out_of_distribution", X, speakers), dtype=bool)
 
     def score(self, X, y, speakers=None):
         return _uar(np.asarray(y), np.asarray(self.predict(X, speakers=speakers)))
@@ -171,7 +199,9 @@ class EvaluationReport:
         Number of evaluated rows of each class.
     folds : list of dict
         One entry an outer fold: ``fold``, ``speakers`` (test speakers),
-        ``n``, ``uar``, ``war``, and ``params`` / ``inner_uar`` (the
+        ``n``, ``uar``, ``war``, ``n_out_of_distribution`` (how many of its
+        rows were out of distribution; None where its model cannot flag
+        rows, see ``out_of_distribution``), and ``params`` / ``inner_uar`` (the
         hyper-parameters nested CV chose and their inner UAR, or None).
     protocol : str
         "speaker-normalised" or "strict".
@@ -190,6 +220,14 @@ class EvaluationReport:
         Description of the estimator evaluated.
     y_true, y_pred, speakers : ndarray
         The evaluated rows' labels, predictions and speakers.
+    out_of_distribution : ndarray of bool or None
+        One entry an evaluated row: True where the estimator found the row
+        unlike its training data and labelled it with its fallback model
+        (see :meth:`EmotionClassifier.out_of_distribution`). None when
+        the estimator cannot flag rows: it has no ``out_of_distribution``
+        method (a plain scikit-learn classifier), or no fallback model
+        (``fallback=None``, or ``"auto"`` on columns without sertk's names).
+        ``out_of_distribution_share`` is the share of True, or None.
     """
 
     uar: float
@@ -212,6 +250,18 @@ class EvaluationReport:
     y_true: np.ndarray = field(default=None, repr=False)
     y_pred: np.ndarray = field(default=None, repr=False)
     speakers: np.ndarray = field(default=None, repr=False)
+    out_of_distribution: np.ndarray = field(default=None, repr=False)
+
+    @property
+    def out_of_distribution_share(self) -> float | None:
+        """Share of the evaluated rows that were out of distribution.
+
+        None when the estimator cannot flag rows (see
+        ``out_of_distribution``).
+        """
+        if self.out_of_distribution is None:
+            return None
+        return float(np.mean(self.out_of_distribution))
 
     @property
     def fold_uar(self) -> tuple[float, float]:
@@ -225,7 +275,9 @@ class EvaluationReport:
         Parameters
         ----------
         predictions : bool, default=False
-            Also include ``y_true``, ``y_pred`` and ``speakers`` lists.
+            Also include the lists ``y_true``, ``y_pred``, ``speakers`` and
+            ``out_of_distribution`` (None when the estimator cannot flag
+            rows).
 
         Returns
         -------
@@ -234,7 +286,8 @@ class EvaluationReport:
             ``fold_uar_std``, ``labels``, ``confusion_matrix`` (list of
             lists), ``precision``, ``recall``, ``f1``, ``support``, ``folds``,
             ``protocol``, ``cv``, ``n_features``, ``n_samples``, ``n_speakers``,
-            ``dropped_labels``, ``estimator``.
+            ``out_of_distribution_share`` (None when the estimator cannot
+            flag rows), ``dropped_labels``, ``estimator``.
         """
         mean, std = self.fold_uar
         out = {
@@ -255,11 +308,17 @@ class EvaluationReport:
             "n_features": self.n_features,
             "n_samples": self.n_samples,
             "n_speakers": self.n_speakers,
+            "out_of_distribution_share": self.out_of_distribution_share,
             "dropped_labels": self.dropped_labels,
             "estimator": self.estimator,
         }
         if predictions:
-            out.update(y_true=self.y_true, y_pred=self.y_pred, speakers=self.speakers)
+            out.update(
+                y_true=self.y_true,
+                y_pred=self.y_pred,
+                speakers=self.speakers,
+                out_of_distribution=self.out_of_distribution,
+            )
         return _py(out)
 
     def summary(self) -> str:
@@ -268,7 +327,8 @@ class EvaluationReport:
         Returns
         -------
         text : str
-            Protocol, scheme, headline figures, per-class table, confusion
+            Protocol, scheme, headline figures, the number of rows out of
+            distribution (when there are any), per-class table, confusion
             matrix and, for nested CV, the parameters chosen in each fold.
         """
         mean, std = self.fold_uar
@@ -287,8 +347,15 @@ class EvaluationReport:
         lines += [
             f"UAR {self.uar:.3f}   WAR {self.war:.3f}   macro-F1 {self.macro_f1:.3f}"
             f"   (UAR per fold {mean:.3f} +/- {std:.3f}, {len(self.folds)} folds)",
-            "",
         ]
+        share = self.out_of_distribution_share
+        if share:
+            lines.append(
+                f"Out of distribution: {int(np.sum(self.out_of_distribution))} of "
+                f"{self.n_samples} recordings ({100 * share:.1f} %), labelled by "
+                "the classifier's fallback model"
+            )
+        lines.append("")
         names = [str(label) for label in self.labels]
         width = max(8, *(len(n) for n in names))
         lines.append(f"{'class':<{width}}  precision  recall     f1  support")
@@ -453,16 +520,24 @@ def _fit_model(model, X, y, speakers, grid, inner_cv):
     return search.best_estimator_, params, float(search.best_score_)
 
 
+def _predict(fitted, X, speakers):
+    """Labels of ``X`` and its out-of-distribution mask (None if never flagged)."""
+    # The model itself ignores the test speakers under the strict protocol.
+    y_pred = np.asarray(fitted.predict(X, speakers=speakers))
+    flagged = fitted.out_of_distribution(X, speakers=speakers)
+    return y_pred, flagged if fitted.flags_rows_ else None
+
+
 def _run_fold(model, X, y, speakers, train, test, grid, inner_cv):
     fitted, params, inner = _fit_model(
         model, _rows(X, train), y[train], speakers[train], grid, inner_cv
     )
-    # The model itself ignores the test speakers under the strict protocol.
-    y_pred = fitted.predict(_rows(X, test), speakers=speakers[test])
-    return np.asarray(y_pred), params, inner
+    return *_predict(fitted, _rows(X, test), speakers[test]), params, inner
 
 
-def _build_report(y_true, y_pred, speakers, folds, labels, **info) -> EvaluationReport:
+def _build_report(
+    y_true, y_pred, out_of_distribution, speakers, folds, labels, **info
+) -> EvaluationReport:
     p, r, f, s = precision_recall_fscore_support(
         y_true, y_pred, labels=labels, zero_division=0
     )
@@ -483,17 +558,21 @@ def _build_report(y_true, y_pred, speakers, folds, labels, **info) -> Evaluation
         y_true=y_true,
         y_pred=y_pred,
         speakers=speakers,
+        out_of_distribution=out_of_distribution,
         **info,
     )
 
 
-def _fold_entry(i, y_true, y_pred, speakers, params, inner) -> dict:
+def _fold_entry(i, y_true, y_pred, out_of_distribution, speakers, params, inner):
     return {
         "fold": i,
         "speakers": sorted(str(s) for s in pd.unique(pd.Series(speakers))),
         "n": len(y_true),
         "uar": _uar(y_true, y_pred),
         "war": float(np.mean(y_true == y_pred)),
+        "n_out_of_distribution": (
+            None if out_of_distribution is None else int(out_of_distribution.sum())
+        ),
         "params": params,
         "inner_uar": inner,
     }
@@ -646,12 +725,16 @@ def evaluate(
         for train, test_idx in splits
     )
     y_pred = np.empty(len(y), dtype=y.dtype)
+    flagged = np.zeros(len(y), dtype=bool)
+    flags_rows = False  # whether any fold's model could flag rows
     folds = []
-    for i, ((_, test_idx), (pred, params, inner)) in enumerate(
+    for i, ((_, test_idx), (pred, ood, params, inner)) in enumerate(
         zip(splits, results, strict=True)
     ):
         y_pred[test_idx] = pred
-        fold = _fold_entry(i, y[test_idx], pred, speakers[test_idx], params, inner)
+        if ood is not None:
+            flagged[test_idx], flags_rows = ood, True
+        fold = _fold_entry(i, y[test_idx], pred, ood, speakers[test_idx], params, inner)
         folds.append(fold)
         if show:
             print(
@@ -661,7 +744,14 @@ def evaluate(
                 file=sys.stderr,
             )
     return _build_report(
-        y, y_pred, speakers, folds, np.unique(y), cv=description, **info
+        y,
+        y_pred,
+        flagged if flags_rows else None,
+        speakers,
+        folds,
+        np.unique(y),
+        cv=description,
+        **info,
     )
 
 
@@ -701,7 +791,7 @@ def _cross_corpus(model, X, y, speakers, test, grid, inner_cv, n_jobs, info):
     )
     spk_eval = None if spk_test is None else spk_test[keep]
     y_true = y_test[keep]
-    y_pred = np.asarray(fitted.predict(_rows(X_test, keep), speakers=spk_eval))
+    y_pred, flagged = _predict(fitted, _rows(X_test, keep), spk_eval)
     spk_report = (
         np.full(len(keep), "unknown", dtype=object) if spk_eval is None else spk_eval
     )
@@ -710,10 +800,11 @@ def _cross_corpus(model, X, y, speakers, test, grid, inner_cv, n_jobs, info):
         f"cross-corpus: train {len(train)} files / {n_train_spk} speakers, "
         f"test {len(keep)} files / {pd.Series(spk_report).nunique()} speakers"
     )
-    folds = [_fold_entry(0, y_true, y_pred, spk_report, params, inner)]
+    folds = [_fold_entry(0, y_true, y_pred, flagged, spk_report, params, inner)]
     return _build_report(
         y_true,
         y_pred,
+        flagged,
         spk_report,
         folds,
         shared,

@@ -2,7 +2,7 @@ import json
 import time
 
 import pytest
-from synthetic_corpus import write_audio_corpus, write_feature_table
+from synthetic_corpus import FEATURES, write_audio_corpus, write_feature_table
 
 import sertk._batch
 from sertk.cli.evaluate import main
@@ -77,6 +77,32 @@ def test_cross_corpus_maps_labels_and_says_which_were_dropped(tmp_path, capsys):
     assert data["labels"] == ["anger", "sadness"]
     assert data["dropped_labels"] == {"train": ["neutral"], "test": ["happiness"]}
     assert data["source"] == f"feature table {train} -> feature table {test}"
+
+
+def test_cross_corpus_says_how_many_test_recordings_fell_back(tmp_path, capsys):
+    train, test = tmp_path / "a.csv", tmp_path / "b.csv"
+    write_feature_table(train)
+    shifted = write_feature_table(test)
+    shifted[FEATURES] += 40.0  # another channel: every feature moved far
+    shifted.to_csv(test, index=False)
+    report = tmp_path / "r.json"
+    argv = [str(train), "--test-manifest", str(test), "--protocol", "strict",
+            "--report", str(report), "-q"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert ("Out of distribution: 72 of 72 recordings (100.0 %), labelled by "
+            "the classifier's fallback model") in out
+    assert "  UAR    WAR    OOD" in out and out.rstrip().endswith("   72")
+    data = json.loads(report.read_text())
+    assert data["out_of_distribution_share"] == 1.0
+    assert data["folds"][0]["n_out_of_distribution"] == 72
+    # without a fallback nothing is flagged, and nothing is said
+    assert main([*argv, "--fallback", "none"]) == 0
+    out = capsys.readouterr().out
+    assert "Out of distribution" not in out and "OOD" not in out
+    data = json.loads(report.read_text())
+    assert data["out_of_distribution_share"] is None
+    assert data["folds"][0]["n_out_of_distribution"] is None
 
 
 def test_audio_is_extracted_once_then_read_from_the_cache(tmp_path, monkeypatch,

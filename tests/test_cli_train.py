@@ -57,6 +57,9 @@ def test_evaluate_stores_a_strict_loso_report(table, tmp_path, capsys):
     assert report["protocol"] == "strict"
     assert report["cv"] == "leave-one-speaker-out (4 folds)"
     assert len(report["folds"]) == 4 and 0 <= report["uar"] <= 1
+    n_out = sum(f["n_out_of_distribution"] for f in report["folds"])
+    assert report["out_of_distribution_share"] == pytest.approx(n_out / 72)
+    assert ("Out of distribution:" in printed) == (n_out > 0)
     with_norm = tmp_path / "norm.joblib"
     assert main([str(path), "-o", str(with_norm), "--evaluate", "--speaker-norm",
                  "--cv", "2", "-q"]) == 0

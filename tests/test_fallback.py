@@ -1,15 +1,20 @@
-"""The out-of-distribution fallback of EmotionClassifier, and sertk.novelty."""
+"""The out-of-distribution fallback of EmotionClassifier, sertk.novelty, and
+how evaluation reports the rows that fell back."""
 
+import json
 import pickle
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import balanced_accuracy_score
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
 
 from sertk.classifier import FALLBACK_CONTOURS, EmotionClassifier
 from sertk.errors import ParameterError
+from sertk.evaluate import evaluate
 from sertk.novelty import ClassDistance, held_out_distances
 
 LABELS = np.array(["anger", "neutral", "sadness"])
@@ -149,3 +154,64 @@ def test_held_out_distances_hold_out_whole_groups(rng):
     # held out as a whole, the odd speaker is far from everything learned;
     # mixed into every fold, it is not
     assert grouped[groups == 4].min() > 10 * np.median(mixed[groups == 4])
+
+
+def test_cross_corpus_evaluation_counts_the_test_rows_that_fell_back(rng):
+    X, y, spk = corpus(rng)
+    X_t, y_t, spk_t = corpus(np.random.default_rng(1))
+    shifted = noisy(X_t, rng)
+    report = evaluate(X, y, spk, test=(shifted, y_t, spk_t), protocol="strict",
+                      progress=False)
+    # the model evaluate fits under the strict protocol, fitted by hand
+    clf = EmotionClassifier(speaker_norm=False, probability=False).fit(
+        X, y, speakers=spk)
+    mask = clf.out_of_distribution(shifted)
+    assert mask.mean() > 0.9
+    np.testing.assert_array_equal(report.out_of_distribution, mask)
+    np.testing.assert_array_equal(report.y_pred, clf.predict(shifted))
+    assert report.out_of_distribution_share == pytest.approx(mask.mean())
+    assert report.folds[0]["n_out_of_distribution"] == mask.sum()
+    assert (f"Out of distribution: {mask.sum()} of {len(y_t)} recordings "
+            f"({100 * mask.mean():.1f} %)") in report.summary()
+    d = report.to_dict(predictions=True)
+    json.dumps(d)
+    assert d["out_of_distribution"] == mask.tolist()
+    assert d["out_of_distribution_share"] == pytest.approx(mask.mean())
+
+
+def test_loso_counts_each_folds_rows_out_of_distribution(rng):
+    X, y, spk = corpus(rng)
+    odd = spk == "s3"
+    X.loc[odd] = noisy(X.loc[odd], rng)
+    report = evaluate(X, y, spk, protocol="strict", progress=False)
+    counts = {f["speakers"][0]: f["n_out_of_distribution"] for f in report.folds}
+    assert sum(counts.values()) == report.out_of_distribution.sum()
+    assert counts["s3"] > 0.9 * odd.sum()
+    assert report.out_of_distribution[odd].all()
+    assert report.out_of_distribution[~odd].mean() < 0.1
+
+
+def test_in_distribution_loso_rarely_falls_back(rng):
+    X, y, spk = corpus(rng)
+    report = evaluate(X, y, spk, progress=False)
+    assert report.out_of_distribution.shape == y.shape
+    assert report.out_of_distribution_share < 0.1
+    assert sum(f["n_out_of_distribution"] for f in report.folds) == (
+        report.out_of_distribution.sum())
+
+
+@pytest.mark.parametrize("estimator", [
+    make_pipeline(StandardScaler(), SVC()),
+    EmotionClassifier(fallback=None),
+], ids=["scaler+SVC", "no fallback"])
+def test_estimators_that_cannot_fall_back_report_no_share(rng, estimator):
+    X, y, spk = corpus(rng)
+    report = evaluate(X, y, spk, test=(noisy(X, rng), y, spk),
+                      estimator=estimator, protocol="strict", progress=False)
+    assert report.out_of_distribution is None
+    assert report.out_of_distribution_share is None
+    assert report.folds[0]["n_out_of_distribution"] is None
+    d = report.to_dict(predictions=True)
+    assert d["out_of_distribution_share"] is None
+    assert d["out_of_distribution"] is None
+    assert "Out of distribution" not in report.summary()

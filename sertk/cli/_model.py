@@ -249,6 +249,9 @@ def cv_value(text: str) -> str | int:
 def report_text(report: EvaluationReport) -> str:
     """Return an evaluation report as text: its summary and a per-fold table.
 
+    When some recording was out of distribution, the table has a column
+    ``OOD``: how many of each fold's were.
+
     Parameters
     ----------
     report : EvaluationReport
@@ -259,15 +262,19 @@ def report_text(report: EvaluationReport) -> str:
     str
     """
     width = max(8, *(len(",".join(f["speakers"])) for f in report.folds))
+    ood = bool(report.out_of_distribution_share)
     lines = [
         report.summary(),
         "",
         "Per fold:",
-        f"{'fold':>4}  {'speakers':<{width}}  {'n':>5}  {'UAR':>5}  {'WAR':>5}",
+        f"{'fold':>4}  {'speakers':<{width}}  {'n':>5}  {'UAR':>5}  {'WAR':>5}"
+        + (f"  {'OOD':>5}" if ood else ""),
     ]
     for f in report.folds:
+        n_out = f["n_out_of_distribution"]
         lines.append(
             f"{f['fold']:>4}  {','.join(f['speakers']):<{width}}  {f['n']:>5}"
             f"  {f['uar']:5.3f}  {f['war']:5.3f}"
+            + (f"  {'-' if n_out is None else n_out:>5}" if ood else "")
         )
     return "\n".join(lines)
