@@ -174,13 +174,20 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         with pooled statistics, which no training row was.
     projection : {"lda", None}, default="lda"
         Project the scaled features onto the ``n_classes - 1`` discriminant
-        directions of a linear discriminant analysis with Ledoit-Wolf
-        shrinkage (:class:`~sklearn.discriminant_analysis.LinearDiscriminantAnalysis`)
+        directions of a linear discriminant analysis with ``shrinkage``
+        (:class:`~sklearn.discriminant_analysis.LinearDiscriminantAnalysis`)
         before the SVM. With hundreds of
         correlated features and a few hundred recordings this regularised
         projection generalises to new speakers markedly better than an SVM
         on the raw features (see ``docs/benchmarks.md``). None feeds the
         scaled features to the SVM directly.
+    shrinkage : "auto" or float in [0, 1], default="auto"
+        Shrinkage of the LDA's within-class covariance towards a multiple of
+        the identity: "auto" estimates it from the data (Ledoit-Wolf), which
+        suits clean recordings; a fixed value ignores it. Training sets of
+        mixed noise conditions vary along directions no single class owns,
+        and a larger value (0.5) served them better in the noise benchmark
+        (``docs/faq.md``). Unused with ``projection=None``.
     kernel : {"rbf", "linear", "poly", "sigmoid"}, default="rbf"
         SVM kernel.
     C : float > 0, default=1.0
@@ -278,6 +285,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         feature_set: str = "default",
         speaker_norm: bool = True,
         projection: str | None = "lda",
+        shrinkage: str | float = "auto",
         kernel: str = "rbf",
         C: float = 1.0,
         gamma: str | float = "scale",
@@ -292,6 +300,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         self.feature_set = feature_set
         self.speaker_norm = speaker_norm
         self.projection = projection
+        self.shrinkage = shrinkage
         self.kernel = kernel
         self.C = C
         self.gamma = gamma
@@ -307,6 +316,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         # model files saved before the fallback existed had none
         state.setdefault("fallback", None)
         state.setdefault("novelty_quantile", 0.99)
+        state.setdefault("shrinkage", "auto")
         super().__setstate__(state)
 
     def _check_params(self) -> None:
@@ -318,6 +328,13 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             raise ParameterError(
                 f"projection={self.projection!r} is not 'lda' or None"
             )
+        shrinkage = self.shrinkage
+        if not (isinstance(shrinkage, str) and shrinkage == "auto" or (
+                isinstance(shrinkage, Real) and not isinstance(shrinkage, bool)
+                and 0 <= shrinkage <= 1)):
+            raise ParameterError(
+                f"shrinkage={shrinkage!r} is not 'auto' or a number from 0 to 1; "
+                "try 0.5")
         if self.kernel not in _KERNELS:
             raise ParameterError(
                 f"kernel={self.kernel!r} is not one of {', '.join(_KERNELS)}"
@@ -353,7 +370,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
     def _projection(self) -> LinearDiscriminantAnalysis | str:
         if self.projection is None:
             return "passthrough"
-        return LinearDiscriminantAnalysis(solver="eigen", shrinkage="auto")
+        return LinearDiscriminantAnalysis(solver="eigen", shrinkage=self.shrinkage)
 
     def _features(self, X: Any, fitting: bool) -> Any:
         """Return the features of ``X``: itself, or extracted if it is audio."""

@@ -180,6 +180,9 @@ def test_audio_for_a_model_trained_on_features_is_refused(fake_extract, rng):
     [
         ({"kernel": "cubic"}, "kernel='cubic'"),
         ({"C": 0}, "C=0"),
+        ({"shrinkage": 1.5}, "shrinkage=1.5"),
+        ({"shrinkage": "ledoit"}, "shrinkage='ledoit'"),
+        ({"shrinkage": True}, "shrinkage=True"),
         ({"speaker_norm": "yes"}, "speaker_norm"),
         ({"min_speaker_samples": 0}, "min_samples=0"),
         ({"extractor_params": {"feature_set": "x"}}, "feature_set"),
@@ -189,6 +192,21 @@ def test_bad_parameters_raise_parameter_error(rng, params, match):
     X, y, spk = speaker_data(rng, n_speakers=1)
     with pytest.raises(ParameterError, match=match):
         EmotionClassifier(**params).fit(X, y, speakers=spk)
+
+
+def test_shrinkage_sets_the_projection_s_covariance_shrinkage(rng):
+    # two features that covary within each class: with no shrinkage the LDA
+    # discounts their shared direction, with full shrinkage (identity
+    # covariance) it cannot, so the projections differ
+    X, y, spk = speaker_data(rng, n_speakers=2, n_features=2)
+    X["feat1__mean"] = X["feat0__mean"] + 0.3 * X["feat1__mean"]
+    fits = {value: EmotionClassifier(speaker_norm=False, shrinkage=value)
+            .fit(X, y, speakers=spk) for value in ("auto", 0.0, 1.0)}
+    for value, clf in fits.items():
+        assert clf.pipeline_.named_steps["project"].shrinkage == value
+    project = {value: clf.pipeline_[1:-1].transform(X.to_numpy())
+               for value, clf in fits.items()}
+    assert not np.allclose(np.abs(project[0.0]), np.abs(project[1.0]), atol=1e-3)
 
 
 def test_bad_inputs_name_the_problem(rng):

@@ -166,3 +166,18 @@ def test_the_fallback_option(table, tmp_path, capsys):
     assert load_model(off).fallback is None
     assert main([str(path), "-o", str(off), "--fallback", "f0_semitone,pitchh"]) == 2
     assert "unknown contour 'pitchh'" in capsys.readouterr().err
+
+
+def test_the_shrinkage_option(table, tmp_path, capsys):
+    path, _ = table
+    out = tmp_path / "m.joblib"
+    assert main([str(path), "-o", str(out), "-q"]) == 0
+    assert load_model(out).shrinkage == "auto"
+    assert main([str(path), "-o", str(out), "--shrinkage", "0.5", "-q"]) == 0
+    model = load_model(out)
+    assert model.shrinkage == 0.5
+    assert model.pipeline_.named_steps["project"].shrinkage == 0.5
+    for bad in ("1.5", "ledoit", "nan"):
+        assert main([str(path), "-o", str(out), "--shrinkage", bad]) == 2
+        assert "--shrinkage must be auto or a number from 0 to 1" in \
+            capsys.readouterr().err

@@ -119,6 +119,12 @@ def test_bad_fallback_parameters_say_what_is_wrong(rng, params, match):
         EmotionClassifier(**params).fit(X.to_numpy(), y)
 
 
+def test_the_fallback_projects_with_the_classifier_s_shrinkage(rng):
+    X, y, _ = corpus(rng)
+    clf = EmotionClassifier(probability=False, shrinkage=0.5).fit(X, y)
+    assert clf.fallback_pipeline_.named_steps["project"].shrinkage == 0.5
+
+
 def test_named_contours_absent_from_x_are_refused(rng):
     X, y, _ = corpus(rng)
     with pytest.raises(ParameterError, match="no column of the contours"):
@@ -128,10 +134,12 @@ def test_named_contours_absent_from_x_are_refused(rng):
 def test_models_pickled_before_the_fallback_still_predict(rng):
     X, y, spk = corpus(rng)
     clf = EmotionClassifier(probability=False, fallback=None).fit(X, y)
-    for name in ("fallback", "novelty_quantile", "fallback_columns_"):
+    for name in ("fallback", "novelty_quantile", "fallback_columns_",
+                 "shrinkage"):
         del clf.__dict__[name]  # as in a model file from an older sertk
     old = pickle.loads(pickle.dumps(clf))
     assert old.get_params()["fallback"] is None
+    assert old.get_params()["shrinkage"] == "auto"
     assert not old.out_of_distribution(noisy(X, rng)).any()
     assert len(old.predict(X)) == len(y)
 

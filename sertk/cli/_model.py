@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections import Counter
 
 from ..classifier import EmotionClassifier
@@ -47,7 +48,8 @@ def _positive(text: str) -> float:
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--C``, ``--kernel``, ``--projection``, ``--fallback`` and ``--search``.
+    """Add ``--C``, ``--kernel``, ``--projection``, ``--shrinkage``, ``--fallback``
+    and ``--search``.
 
     Parameters
     ----------
@@ -77,6 +79,15 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         "before the SVM, or not (default: %(default)s)",
     )
     parser.add_argument(
+        "--shrinkage",
+        type=_shrinkage,
+        default="auto",
+        metavar="auto|S",
+        help="shrinkage of the LDA's within-class covariance: auto "
+        "(Ledoit-Wolf, for clean recordings) or a number from 0 to 1, such as "
+        "0.5 for training data of mixed noise conditions (default: %(default)s)",
+    )
+    parser.add_argument(
         "--fallback",
         type=_fallback,
         default="auto",
@@ -91,6 +102,26 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         help="choose C and kernel by nested speaker-grouped CV (the values "
         "given, else C 0.1 1 10 and kernels rbf linear)",
     )
+
+
+def _shrinkage(text: str) -> str | float:
+    """Parse ``--shrinkage``: "auto" or a number from 0 to 1.
+
+    Examples
+    --------
+    >>> _shrinkage("auto"), _shrinkage("0.5")
+    ('auto', 0.5)
+    """
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(
+            f"--shrinkage must be auto or a number from 0 to 1, got {text!r}")
+    return value
 
 
 def _fallback(text: str) -> str | tuple[str, ...] | None:
@@ -160,7 +191,7 @@ def build_classifier(
     ----------
     args : argparse.Namespace
         Parsed options (``feature_set``, ``C``, ``kernel``, ``projection``,
-        ``fallback``).
+        ``shrinkage``, ``fallback``).
     speaker_norm : bool
         Whether to z-score features per speaker.
     **params
@@ -174,6 +205,7 @@ def build_classifier(
         "feature_set": args.feature_set,
         "speaker_norm": speaker_norm,
         "projection": None if args.projection == "none" else "lda",
+        "shrinkage": args.shrinkage,
         "C": args.C[0] if args.C else 1.0,
         "kernel": args.kernel[0] if args.kernel else "rbf",
         "fallback": args.fallback,
