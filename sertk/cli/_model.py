@@ -48,8 +48,9 @@ def _positive(text: str) -> float:
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--C``, ``--kernel``, ``--projection``, ``--shrinkage``, ``--fallback``
-    and ``--search``.
+    """Add the classifier's options, ``--search`` among them.
+
+    ``--C``, ``--kernel``, ``--projection``, ``--shrinkage``, ``--fallback``.
 
     Parameters
     ----------
