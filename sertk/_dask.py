@@ -63,7 +63,10 @@ def dask_setup(worker: Any) -> None:
     it down on Ctrl-C, so the workers ignore SIGINT. A shutdown cancels the
     tasks still running, and distributed warns about each
     ("Async instruction ... ended with CancelledError"); those warnings are
-    dropped, as the cancellation is the point of the shutdown.
+    dropped, as the cancellation is the point of the shutdown. So is the
+    error of a worker whose heartbeat finds the scheduler already closed:
+    the scheduler runs in the client's process, which ends the run itself
+    and reports why.
 
     Parameters
     ----------
@@ -82,10 +85,21 @@ def dask_setup(worker: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.getLogger("distributed.worker.state_machine").addFilter(
         _not_a_cancelled_task)
+    logging.getLogger("distributed.worker").addFilter(
+        _not_a_heartbeat_to_a_closed_scheduler)
 
 
 def _not_a_cancelled_task(record: logging.LogRecord) -> bool:
     return not record.getMessage().endswith("ended with CancelledError")
+
+
+def _not_a_heartbeat_to_a_closed_scheduler(record: logging.LogRecord) -> bool:
+    from distributed.comm import CommClosedError
+
+    error = record.exc_info[1] if record.exc_info else None
+    return not (record.getMessage().startswith(
+        "Failed to communicate with scheduler during heartbeat")
+        and isinstance(error, CommClosedError))
 
 
 def _not_a_forgotten_gather(record: logging.LogRecord) -> bool:

@@ -285,3 +285,22 @@ def test_a_shutdown_gather_error_is_dropped_and_others_kept():
     assert _not_a_forgotten_gather(
         record("Couldn't gather keys: {'_extract_batch-be73': 'memory'}"))
     assert _not_a_forgotten_gather(record("Worker failed to heartbeat"))
+
+
+def test_a_heartbeat_to_a_closed_scheduler_is_dropped_and_others_kept():
+    # a worker heartbeat racing the scheduler's shutdown (seen under load
+    # after Ctrl-C) logs this with the closed connection's traceback
+    from distributed.comm import CommClosedError
+
+    from sertk._dask import _not_a_heartbeat_to_a_closed_scheduler as keep
+
+    def record(message: str, error: BaseException | None) -> logging.LogRecord:
+        info = (type(error), error, None) if error else None
+        return logging.LogRecord("distributed.worker", logging.ERROR, __file__,
+                                 0, message, None, info)
+
+    heartbeat = "Failed to communicate with scheduler during heartbeat."
+    assert not keep(record(heartbeat, CommClosedError("Stream is closed")))
+    assert keep(record(heartbeat, ValueError("a bug")))
+    assert keep(record(heartbeat, None))
+    assert keep(record("Compute Failed", CommClosedError("Stream is closed")))
