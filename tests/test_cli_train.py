@@ -181,3 +181,19 @@ def test_the_shrinkage_option(table, tmp_path, capsys):
         assert main([str(path), "-o", str(out), "--shrinkage", bad]) == 2
         assert "--shrinkage must be auto or a number from 0 to 1" in \
             capsys.readouterr().err
+    assert main([str(path), "-o", str(out), "--shrinkage", "auto", "0.5"]) == 2
+    assert "--shrinkage has 2 values" in capsys.readouterr().err
+
+
+def test_search_chooses_the_shrinkage_among_several(table, tmp_path):
+    path, _ = table
+    out = tmp_path / "m.joblib"
+    assert main([str(path), "-o", str(out), "--search", "--C", "1",
+                 "--kernel", "rbf", "--shrinkage", "auto", "0.5", "-q"]) == 0
+    model = load_model(out)
+    search = model.model_info_["provenance"]["search"]
+    assert search["grid"] == {"C": [1.0], "kernel": ["rbf"],
+                              "shrinkage": ["auto", 0.5]}
+    assert {f["params"]["shrinkage"] for f in model.cv_report_["folds"]} <= {
+        "auto", 0.5}
+    assert model.shrinkage == search["chosen"]["shrinkage"]

@@ -82,11 +82,12 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--shrinkage",
         type=_shrinkage,
-        default="auto",
+        nargs="+",
         metavar="auto|S",
         help="shrinkage of the LDA's within-class covariance: auto "
-        "(Ledoit-Wolf, for clean recordings) or a number from 0 to 1, such as "
-        "0.5 for training data of mixed noise conditions (default: %(default)s)",
+        "(Ledoit-Wolf, the default, for clean recordings) or a number from 0 "
+        "to 1, such as 0.5 for training data of mixed noise conditions; "
+        "several values with --search, e.g. auto 0.5",
     )
     parser.add_argument(
         "--fallback",
@@ -100,8 +101,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--search",
         action="store_true",
-        help="choose C and kernel by nested speaker-grouped CV (the values "
-        "given, else C 0.1 1 10 and kernels rbf linear)",
+        help="choose C and kernel (and the LDA's shrinkage, when several are "
+        "given) by nested speaker-grouped CV (the values given, else C 0.1 1 "
+        "10 and kernels rbf linear)",
     )
 
 
@@ -168,7 +170,7 @@ def param_grid(
         With status 2, if several values are given without ``--search``.
     """
     if not args.search:
-        for name in ("C", "kernel"):
+        for name in ("C", "kernel", "shrinkage"):
             values = getattr(args, name) or []
             if len(values) > 1:
                 usage_error(
@@ -177,10 +179,13 @@ def param_grid(
                     "--search to choose among them",
                 )
         return None
-    return {
+    grid = {
         name: list(getattr(args, name) or default)
         for name, default in DEFAULT_GRID.items()
     }
+    if args.shrinkage and len(args.shrinkage) > 1:
+        grid["shrinkage"] = list(args.shrinkage)
+    return grid
 
 
 def build_classifier(
@@ -206,7 +211,7 @@ def build_classifier(
         "feature_set": args.feature_set,
         "speaker_norm": speaker_norm,
         "projection": None if args.projection == "none" else "lda",
-        "shrinkage": args.shrinkage,
+        "shrinkage": args.shrinkage[0] if args.shrinkage else "auto",
         "C": args.C[0] if args.C else 1.0,
         "kernel": args.kernel[0] if args.kernel else "rbf",
         "fallback": args.fallback,
