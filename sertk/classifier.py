@@ -71,14 +71,18 @@ def _audio_input(X: Any) -> list[str] | pd.DataFrame | None:
 
 
 @contextmanager
-def _quiet_imputer() -> Iterator[None]:
-    """Hide the imputer's warning on all-NaN training columns.
+def _quiet_steps() -> Iterator[None]:
+    """Hide two scikit-learn warnings the pipeline makes on purpose.
 
-    They are dropped; ``training_summary_`` lists them.
+    The imputer's on all-NaN training columns: they are dropped, and
+    ``training_summary_`` lists them. The LDA's on a class of one
+    recording ("Only one sample available"), whose covariance then adds
+    nothing to the pooled one: the projection still fits.
     """
     with warnings.catch_warnings():
         warnings.filterwarnings(
             "ignore", message="Skipping features without any observed values")
+        warnings.filterwarnings("ignore", message="Only one sample available")
         yield
 
 
@@ -444,7 +448,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
                 "the fallback needs at least 2 recordings of each class; add "
                 "recordings or pass fallback=None")
         self.class_distance_ = ClassDistance().fit(self._project(Xn), y)
-        with _quiet_imputer():
+        with _quiet_steps():
             held_out = held_out_distances(self.pipeline_[1:-1], Xn, y,
                                           groups=speakers)
             self.fallback_pipeline_ = Pipeline(
@@ -457,7 +461,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
 
     def _project(self, Xn: np.ndarray) -> np.ndarray:
         """Impute, scale and project normalised rows: what the SVM sees."""
-        with _quiet_imputer():
+        with _quiet_steps():
             return self.pipeline_[1:-1].transform(Xn)
 
     def _novel(self, Z: np.ndarray) -> np.ndarray:
@@ -474,7 +478,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         out = getattr(self.pipeline_.named_steps["svc"], method)(Z)
         novel = self._novel(Z)
         if novel.any():
-            with _quiet_imputer():
+            with _quiet_steps():
                 out[novel] = getattr(self.fallback_pipeline_, method)(
                     Xn[novel][:, self.fallback_columns_])
         return out
@@ -584,7 +588,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         else:
             Xn = X
         try:
-            with _quiet_imputer():
+            with _quiet_steps():
                 self.pipeline_[1:].fit(Xn, y)
             self._fit_fallback(Xn, y, speakers)
         except np.linalg.LinAlgError as exc:

@@ -100,6 +100,18 @@ def test_probability_false_skips_calibration(rng):
     assert clf.predict(X.iloc[:2]).shape == (2,)
 
 
+def test_a_class_of_one_recording_fits_without_warnings(rng):
+    X, y, _ = speaker_data(rng)
+    first = np.flatnonzero(y == LABELS[0])[0]
+    keep = (y != LABELS[0]) | (np.arange(len(y)) == first)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf = EmotionClassifier(speaker_norm=False, probability=False).fit(
+            X[keep], y[keep])
+    assert clf.classes_.tolist() == sorted(LABELS)
+    assert clf.pipeline_[1:-1].transform(X.to_numpy()).shape == (len(y), 2)
+
+
 def test_arrays_work_without_speakers(rng):
     X, y, _ = speaker_data(rng, n_speakers=1)
     clf = EmotionClassifier().fit(X.to_numpy(), y)
