@@ -470,18 +470,31 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             return np.zeros(Z.shape[0], dtype=bool)
         return self.class_distance_.transform(Z) > self.novelty_threshold_
 
+    def _outputs(self, X: Any, speakers: Sequence | None, methods: Sequence[str]
+                 ) -> tuple[list[np.ndarray], np.ndarray]:
+        """Each of ``methods``' outputs, and the out-of-distribution mask.
+
+        An output is the SVM's, the fallback's on novel rows. ``X`` is
+        prepared and projected once for them all, so that callers wanting
+        labels, probabilities and the mask together pay for one pass.
+        """
+        Xn = self._prepare(X, speakers)
+        Z = self._project(Xn)
+        novel = self._novel(Z)
+        outputs = []
+        for method in methods:
+            out = getattr(self.pipeline_.named_steps["svc"], method)(Z)
+            if novel.any():
+                with _quiet_steps():
+                    out[novel] = getattr(self.fallback_pipeline_, method)(
+                        Xn[novel][:, self.fallback_columns_])
+            outputs.append(out)
+        return outputs, novel
+
     def _with_fallback(self, method: str, X: Any, speakers: Sequence | None
                        ) -> np.ndarray:
         """``method``'s output of the SVM, the fallback's on novel rows."""
-        Xn = self._prepare(X, speakers)
-        Z = self._project(Xn)
-        out = getattr(self.pipeline_.named_steps["svc"], method)(Z)
-        novel = self._novel(Z)
-        if novel.any():
-            with _quiet_steps():
-                out[novel] = getattr(self.fallback_pipeline_, method)(
-                    Xn[novel][:, self.fallback_columns_])
-        return out
+        return self._outputs(X, speakers, [method])[0][0]
 
     def out_of_distribution(self, X: Any, speakers: Sequence | None = None
                             ) -> np.ndarray:
@@ -513,7 +526,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         >>> clf.out_of_distribution(far).tolist()
         [True]
         """
-        return self._novel(self._project(self._prepare(X, speakers)))
+        return self._outputs(X, speakers, [])[1]
 
     def fit(self, X: Any, y: Any, speakers: Sequence | None = None):
         """Fit the classifier.

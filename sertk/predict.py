@@ -209,9 +209,8 @@ def predict_files(
     if features:
         rows = list(features)
         X = pd.DataFrame(np.vstack(list(features.values())), columns=names)
-        labels[rows] = model.predict(X)
-        proba[rows] = model.predict_proba(X)
-        novel[rows] = model.out_of_distribution(X)
+        (labels[rows], proba[rows]), novel[rows] = model._outputs(
+            X, None, ["predict", "predict_proba"])
     # object columns: a name that is not valid UTF-8 fits no pyarrow string
     table = pd.DataFrame({"path": pd.Series(paths, dtype=object),
                           "speech_fraction": fraction,

@@ -439,8 +439,8 @@ def predict_timeline(
                 len(rows), dtype=bool)
             if voiced.any():
                 X = pd.DataFrame(values[voiced][:, columns], columns=names)
-                proba[rows[voiced]] = model.predict_proba(X)
-                novel[rows[voiced]] = model.out_of_distribution(X)
+                (proba[rows[voiced]],), novel[rows[voiced]] = model._outputs(
+                    X, None, ["predict_proba"])
             bar.update(1)
     timeline = pd.DataFrame({"path": name, "start": bounds[:, 0],
                              "end": bounds[:, 1], "speech_fraction": fraction})
