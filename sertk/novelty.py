@@ -148,7 +148,8 @@ def held_out_distances(space, X: np.ndarray, y: np.ndarray,
         splits = folds.split(X, y)
     distances = np.empty(y.size)
     for train, test in splits:
-        fitted = clone(space).fit(X[train], y[train])
-        measure = ClassDistance().fit(fitted.transform(X[train]), y[train])
+        fitted = clone(space)
+        measure = ClassDistance().fit(fitted.fit_transform(X[train], y[train]),
+                                      y[train])
         distances[test] = measure.transform(fitted.transform(X[test]))
     return distances
