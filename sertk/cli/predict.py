@@ -197,13 +197,12 @@ def _aligned(table: pd.DataFrame) -> str:
     shown["label"] = ["-" if pd.isna(v) else v for v in shown["label"]]
     if shown["error"].isna().all():
         shown = shown.drop(columns="error")
-    if "out_of_distribution" in shown:
-        if shown["out_of_distribution"].any():
-            shown["out_of_distribution"] = [
-                "yes" if pd.notna(v) and v else ""
-                for v in shown["out_of_distribution"]]
-        else:
-            shown = shown.drop(columns="out_of_distribution")
+    if shown["out_of_distribution"].any():
+        shown["out_of_distribution"] = [
+            "yes" if pd.notna(v) and v else ""
+            for v in shown["out_of_distribution"]]
+    else:
+        shown = shown.drop(columns="out_of_distribution")
     # missing cells (a failed file's start, end, error...) print empty; with
     # pandas 3, astype(str) would keep them as NaN
     cells = [list(shown.columns)] + [
