@@ -107,17 +107,17 @@ def _fit_predict(X, y, speakers, train, test, protocol: str) -> np.ndarray:
     """Fit on rows ``train`` of the table ``X``, predict rows ``test``.
 
     Column names are kept, so the classifier's fallback works as by default;
-    training speakers are given under both protocols (as :func:`sertk.evaluate`
-    does), test speakers only when speaker-normalised.
+    the speakers go where :func:`sertk.evaluate` sends them under the
+    protocol (its own fold model: the training speakers always, the test
+    speakers only when speaker-normalised).
     """
     from sertk import EmotionClassifier
+    from sertk.evaluate import _ProtocolModel
 
-    normalised = protocol != "strict"
-    model = EmotionClassifier(speaker_norm=normalised,
-                              probability=False)  # same labels, no calibration
+    model = _ProtocolModel(EmotionClassifier(probability=False),
+                           speaker_norm=protocol != "strict")
     model.fit(X.iloc[train], y[train], speakers=speakers[train])
-    return model.predict(X.iloc[test],
-                         speakers=speakers[test] if normalised else None)
+    return model.predict(X.iloc[test], speakers=speakers[test])
 
 
 def _uar(y_true: np.ndarray, y_pred: np.ndarray) -> float:

@@ -299,14 +299,20 @@ def condition_name(kind: str, snr: float | None) -> str:
 
 
 def _fit_predict(X_train, y_train, spk_train, tests, spk_test, normalised, params):
-    """Fit on one fold; return, for each test condition, labels and fallback mask."""
-    from sertk.classifier import EmotionClassifier
+    """Fit on one fold; return, for each test condition, labels and fallback mask.
 
-    model = EmotionClassifier(speaker_norm=normalised, probability=False, **params)
+    The speakers go where :func:`sertk.evaluate` sends them under the
+    protocol (its own fold model: the training speakers always, the test
+    speakers only when ``normalised``).
+    """
+    from sertk.classifier import EmotionClassifier
+    from sertk.evaluate import _ProtocolModel
+
+    model = _ProtocolModel(EmotionClassifier(probability=False, **params),
+                           speaker_norm=normalised)
     model.fit(X_train, y_train, speakers=spk_train)
-    spk = spk_test if normalised else None
-    return {c: (model.predict(X, speakers=spk),
-                model.out_of_distribution(X, speakers=spk))
+    return {c: (model.predict(X, speakers=spk_test),
+                model.out_of_distribution(X, speakers=spk_test))
             for c, X in tests.items()}
 
 
