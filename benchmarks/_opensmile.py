@@ -10,7 +10,7 @@ check::
 
 Features are cached under ``~/.cache/sertk-bench/`` (``$XDG_CACHE_HOME`` is
 honoured), keyed by the manifest's resolved path and modification time, the
-feature set and the openSMILE version.
+feature set, the openSMILE version and, for speed-perturbed copies, the speed.
 """
 
 from __future__ import annotations
@@ -56,10 +56,33 @@ def load_manifest(manifest_path: str | os.PathLike) -> pd.DataFrame:
     return manifest
 
 
+def _speed_copies(paths: list[str], speed: float, folder: Path) -> list[str]:
+    """Write each file played at ``speed`` (as sertk analyses it) once; their paths.
+
+    The copies are 16-kHz WAV files made by :func:`sertk.audio.load`, the
+    resampling sertk's own speed-perturbed copies go through.
+    """
+    import soundfile as sf
+
+    from sertk.audio import load
+
+    folder.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for i, path in enumerate(paths):
+        copy = folder / f"{i:06d}-{Path(path).stem}.wav"
+        if not copy.exists():
+            partial = copy.with_suffix(".part.wav")
+            sf.write(partial, load(path, 16000, speed=speed), 16000, subtype="FLOAT")
+            partial.replace(copy)
+        copies.append(str(copy))
+    return copies
+
+
 def opensmile_features(
     manifest_path: str | os.PathLike,
     feature_set: str = "eGeMAPSv02",
     n_jobs: int = 1,
+    speed: float = 1.0,
 ) -> pd.DataFrame:
     """Return openSMILE functionals of every file of a manifest, cached.
 
@@ -71,6 +94,10 @@ def opensmile_features(
         openSMILE feature set, functionals level (88 or 6373 columns).
     n_jobs : int, default=1
         openSMILE worker threads on a cache miss.
+    speed : float, default=1.0
+        Analyse each file played this many times as fast: the same
+        speed-perturbed copies sertk's classifier trains on (see
+        :mod:`sertk.augment`), written once to the cache folder.
 
     Returns
     -------
@@ -90,9 +117,13 @@ def opensmile_features(
     manifest_path = Path(manifest_path).resolve()
     paths = load_manifest(manifest_path)["path"].tolist()
     stamp = f"{manifest_path}|{manifest_path.stat().st_mtime_ns}|{feature_set}|"
-    stamp += opensmile.__version__
+    stamp += opensmile.__version__ + ("" if speed == 1.0 else f"|speed={speed}")
     key = hashlib.sha1(stamp.encode()).hexdigest()[:16]
     stem = cache_dir() / f"{manifest_path.parent.name}-{feature_set}-{key}"
+    audio = paths
+    if speed != 1.0:
+        audio = _speed_copies(paths, speed,
+                              cache_dir() / f"{manifest_path.parent.name}-speed{speed}")
     for suffix, reader in ((".parquet", pd.read_parquet), (".pkl", pd.read_pickle)):
         if stem.with_suffix(suffix).exists():
             features = reader(stem.with_suffix(suffix))
@@ -104,8 +135,8 @@ def opensmile_features(
         feature_level=opensmile.FeatureLevel.Functionals,
         num_workers=n_jobs,
     )
-    features = smile.process_files(paths)
-    features.index = features.index.get_level_values("file")
+    features = smile.process_files(audio)
+    features.index = pd.Index(paths)
     features.index.name = "path"
     features = features.astype("float64")
     stem.parent.mkdir(parents=True, exist_ok=True)

@@ -95,7 +95,9 @@ def extraction_params(feature_set: FeatureSet, settings: AnalysisSettings) -> di
     -------
     dict
         ``feature_set`` (name and definition), ``settings`` and
-        ``versions`` (:func:`library_versions`).
+        ``versions`` (:func:`library_versions`). ``speed`` is among the
+        settings only when it is not 1, so that tables written before it
+        existed still match their settings.
 
     Examples
     --------
@@ -104,13 +106,16 @@ def extraction_params(feature_set: FeatureSet, settings: AnalysisSettings) -> di
     >>> params["feature_set"]["name"], params["settings"]["sr"]
     ('minimal', 16000)
     """
+    analysis = settings.to_dict()
+    if analysis["speed"] == 1.0:
+        del analysis["speed"]
     return {
         "feature_set": {
             "name": feature_set.name,
             "contours": [[c, list(f)] for c, f in feature_set.contours],
             "descriptors": list(feature_set.descriptors),
         },
-        "settings": settings.to_dict(),
+        "settings": analysis,
         "versions": library_versions(),
     }
 
@@ -163,7 +168,8 @@ def _extract_one(
     segment: Segment, feature_set: FeatureSet, settings: AnalysisSettings
 ) -> FileResult:
     try:
-        x = load(segment.path, settings.sr, start=segment.start, end=segment.end)
+        x = load(segment.path, settings.sr, start=segment.start, end=segment.end,
+                 speed=settings.speed)
         values = feature_row(x, feature_set, settings)
     except SertkError as exc:
         reason = exc.reason if isinstance(exc, AudioError) else str(exc)

@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,6 +80,7 @@ def prepare_signal(
     path: str | None = None,
     min_duration: float = MIN_DURATION,
     max_duration: float | None = MAX_DURATION,
+    speed: float = 1.0,
 ) -> np.ndarray:
     """Mix a signal to mono, resample it and check that it can be analysed.
 
@@ -96,6 +98,11 @@ def prepare_signal(
         Shortest accepted duration in seconds.
     max_duration : float > 0 or None, default=MAX_DURATION
         Longest accepted duration in seconds; None for no limit.
+    speed : float > 0, default=1.0
+        Play the signal this many times as fast: it is resampled as if its
+        rate were ``sr_in * speed`` (see
+        :attr:`sertk.settings.AnalysisSettings.speed`). The duration limits
+        apply to the signal as given.
 
     Returns
     -------
@@ -119,6 +126,8 @@ def prepare_signal(
     """
     sr_in = _check_rate(sr_in)
     sr = _check_rate(sr)
+    if not (isinstance(speed, int | float) and math.isfinite(speed) and speed > 0):
+        raise ParameterError(f"speed must be a positive number, got {speed!r}")
     x = np.asarray(signal)
     if x.ndim > 2:
         raise ParameterError(
@@ -144,8 +153,8 @@ def prepare_signal(
             f"{min_duration * 1000:.0f} ms",
             path,
         )
-    if sr_in != sr:
-        x = soxr.resample(x, sr_in, sr, quality="HQ")
+    if sr_in * speed != sr:
+        x = soxr.resample(x, sr_in * speed, sr, quality="HQ")
     return x
 
 
@@ -233,6 +242,7 @@ def load(
     end: float | None = None,
     min_duration: float = MIN_DURATION,
     max_duration: float | None = MAX_DURATION,
+    speed: float = 1.0,
 ) -> np.ndarray:
     """Read an audio file as a mono signal at the analysis rate.
 
@@ -250,6 +260,8 @@ def load(
     max_duration : float > 0 or None, default=MAX_DURATION
         Longest accepted (segment) duration in seconds, checked against the
         header before anything is read; None for no limit.
+    speed : float > 0, default=1.0
+        Play the audio this many times as fast (see :func:`prepare_signal`).
 
     Returns
     -------
@@ -290,6 +302,7 @@ def load(
         path=name,
         min_duration=min_duration,
         max_duration=max_duration,
+        speed=speed,
     )
 
 

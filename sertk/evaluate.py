@@ -48,6 +48,7 @@ from sklearn.model_selection import (
 )
 from sklearn.utils.parallel import Parallel, delayed
 
+from sertk.augment import check_speed_factors, copies_array, speed_copies, with_copies
 from sertk.classifier import EmotionClassifier, _audio_input
 from sertk.errors import ParameterError, SertkError
 from sertk.normalize import SpeakerNormalizer, _check_speakers
@@ -85,6 +86,10 @@ def _takes_speakers(estimator: Any) -> bool:
     return "speakers" in inspect.signature(estimator.fit).parameters
 
 
+def _takes_augmented(estimator: Any) -> bool:
+    return "augmented" in inspect.signature(estimator.fit).parameters
+
+
 def _flags_rows(estimator: Any) -> bool:
     """Whether a fitted estimator tells which rows are out of distribution.
 
@@ -113,7 +118,9 @@ class _ProtocolModel(ClassifierMixin, BaseEstimator):
     threshold), the test speakers only when ``speaker_norm``, and its own
     ``speaker_norm`` parameter, if any, is set to match. Any other estimator
     is fed features a :class:`SpeakerNormalizer` made when ``speaker_norm``,
-    raw ones if not.
+    raw ones if not. Augmented copies of the training rows (``augmented``)
+    go to an estimator whose ``fit`` takes them, and are appended to the
+    training rows of any other.
     A ``probability=True`` parameter is turned off: only labels are needed.
     ``flags_rows_`` tells whether the fitted estimator flags rows out of
     distribution (see :meth:`out_of_distribution`).
@@ -124,7 +131,7 @@ class _ProtocolModel(ClassifierMixin, BaseEstimator):
         self.speaker_norm = speaker_norm
         self.min_samples = min_samples
 
-    def fit(self, X, y, speakers=None):
+    def fit(self, X, y, speakers=None, augmented=None):
         est = clone(self.estimator)
         self.normalizer_ = None
         params = est.get_params(deep=False)
@@ -135,8 +142,18 @@ class _ProtocolModel(ClassifierMixin, BaseEstimator):
                 est.set_params(speaker_norm=self.speaker_norm)
             # strict or not, training speakers may be used: the classifier
             # holds them out whole to set its out-of-distribution threshold
-            est.fit(X, y, speakers=speakers)
+            if augmented is not None and _takes_augmented(est):
+                est.fit(X, y, speakers=speakers, augmented=augmented)
+            else:
+                if augmented is not None:
+                    X, y, speakers, _ = with_copies(X, y, speakers, augmented)
+                est.fit(X, y, speakers=speakers)
         else:
+            if augmented is not None:
+                columns = X.columns if isinstance(X, pd.DataFrame) else None
+                X, y, speakers, _ = with_copies(X, y, speakers, augmented)
+                if columns is not None:
+                    X = pd.DataFrame(X, columns=columns)
             if self.speaker_norm:
                 self.normalizer_ = SpeakerNormalizer(min_samples=self.min_samples)
                 if isinstance(X, pd.DataFrame):
@@ -465,17 +482,40 @@ def _rows(X: Any, idx: np.ndarray) -> Any:
     return X.iloc[idx] if isinstance(X, pd.DataFrame) else X[idx]
 
 
-def _as_features(X: Any, estimator: Any, n_jobs: int) -> Any:
-    """Return ``X`` as a feature matrix, extracting features once if it is audio."""
-    audio = _audio_input(X)
-    if audio is None:
-        return X if isinstance(X, pd.DataFrame) else np.asarray(X, dtype=float)
+def _extractor(estimator: Any, n_jobs: int) -> Any:
+    """Return the feature extractor ``estimator`` would make for audio."""
     from sertk.extract import FeatureExtractor
 
     params = estimator.get_params(deep=False)
     kwargs = {"n_jobs": n_jobs, **(params.get("extractor_params") or {})}
     feature_set = params.get("feature_set", "default")
-    return FeatureExtractor(feature_set=feature_set, **kwargs).fit().transform(audio)
+    return FeatureExtractor(feature_set=feature_set, **kwargs).fit()
+
+
+def _as_features(X: Any, estimator: Any, n_jobs: int) -> Any:
+    """Return ``X`` as a feature matrix, extracting features once if it is audio."""
+    audio = _audio_input(X)
+    if audio is None:
+        return X if isinstance(X, pd.DataFrame) else np.asarray(X, dtype=float)
+    return _extractor(estimator, n_jobs).transform(audio)
+
+
+def _training_features(
+    X: Any, augmented: Any, estimator: Any, n_jobs: int
+) -> tuple[Any, np.ndarray | None]:
+    """Return the training features and their copies' (None without copies).
+
+    Audio is extracted once; so are its speed-perturbed copies, when
+    ``augmented`` is None and the estimator has ``speed_perturbation``.
+    """
+    audio = _audio_input(X)
+    X = _as_features(X, estimator, n_jobs)
+    if augmented is None and audio is not None:
+        factors = check_speed_factors(
+            estimator.get_params(deep=False).get("speed_perturbation"))
+        if factors:
+            augmented = speed_copies(_extractor(estimator, n_jobs), audio, factors)
+    return X, None if augmented is None else copies_array(augmented, X)
 
 
 def _check_data(
@@ -500,22 +540,24 @@ def _prefixed(param_grid: Any) -> list[dict]:
     return [{f"estimator__{k}": v for k, v in g.items()} for g in grids]
 
 
-def _fit_model(model, X, y, speakers, grid, inner_cv):
+def _fit_model(model, X, y, speakers, augmented, grid, inner_cv):
     """Fit ``model`` on training rows, by nested grid search if ``grid``.
 
     Returns the fitted model, the chosen parameters and their inner UAR.
     """
     if grid is None:
-        return model.fit(X, y, speakers=speakers), None, None
+        return model.fit(X, y, speakers=speakers, augmented=augmented), None, None
+    copies = {} if augmented is None else {"augmented": augmented}
     n_groups = len(pd.unique(speakers))
     if isinstance(inner_cv, int | np.integer) and not isinstance(inner_cv, bool):
         inner_cv = min(int(inner_cv), n_groups)
     inner, _ = _splitter(inner_cv, n_groups, name="inner_cv")
     with config_context(enable_metadata_routing=True):
-        model = clone(model).set_fit_request(speakers=True)
+        # copies are sliced with their rows, so they follow the inner folds
+        model = clone(model).set_fit_request(speakers=True, augmented=True)
         model.set_score_request(speakers=True)
         search = GridSearchCV(model, grid, cv=inner, n_jobs=1, error_score="raise")
-        search.fit(X, y, groups=speakers, speakers=speakers)
+        search.fit(X, y, groups=speakers, speakers=speakers, **copies)
     params = {k.removeprefix("estimator__"): v for k, v in search.best_params_.items()}
     return search.best_estimator_, params, float(search.best_score_)
 
@@ -528,9 +570,10 @@ def _predict(fitted, X, speakers):
     return y_pred, flagged if fitted.flags_rows_ else None
 
 
-def _run_fold(model, X, y, speakers, train, test, grid, inner_cv):
+def _run_fold(model, X, y, speakers, augmented, train, test, grid, inner_cv):
     fitted, params, inner = _fit_model(
-        model, _rows(X, train), y[train], speakers[train], grid, inner_cv
+        model, _rows(X, train), y[train], speakers[train],
+        None if augmented is None else augmented[train], grid, inner_cv
     )
     return *_predict(fitted, _rows(X, test), speakers[test]), params, inner
 
@@ -597,6 +640,7 @@ def evaluate(
     test: tuple | None = None,
     param_grid: dict | list[dict] | None = None,
     inner_cv: str | int | Any | None = None,
+    augmented: Any = None,
     n_jobs: int = 1,
     progress: bool | str = "auto",
 ) -> EvaluationReport:
@@ -638,6 +682,13 @@ def evaluate(
     inner_cv : "loso", int or CV splitter, optional
         Inner scheme for ``param_grid``; by default the same as ``cv``
         (K-fold capped at the number of training speakers).
+    augmented : array-like of shape (n_samples, n_copies, n_features), optional
+        Features of augmented copies of each row of ``X`` (or a list of
+        ``n_copies`` tables), such as speed-perturbed ones (see
+        :mod:`sertk.augment`). Each model trains on its training rows'
+        copies too; copies are never tested, and a test speaker's copies
+        are never trained on. When ``X`` is audio and this is None, the
+        copies are made by the estimator's ``speed_perturbation``, if any.
     n_jobs : int, default=1
         Outer folds run in parallel on this many workers (joblib).
     progress : bool or "auto", default="auto"
@@ -684,7 +735,7 @@ def evaluate(
             "speakers is None, but grouped CV, nested CV and the "
             "speaker-normalised protocol need them; pass one speaker id a row"
         )
-    X = _as_features(X, estimator, n_jobs)
+    X, augmented = _training_features(X, augmented, estimator, n_jobs)
     y, speakers = _check_data(X, y, speakers, "training data")
     if speakers is not None and pd.isna(speakers).any():
         raise ParameterError(
@@ -699,7 +750,8 @@ def evaluate(
     }
     if test is not None:
         return _cross_corpus(
-            model, X, y, speakers, test, grid, inner_cv or cv, n_jobs, info
+            model, X, y, speakers, augmented, test, grid, inner_cv or cv, n_jobs,
+            info
         )
 
     splitter, description = _splitter(cv, len(pd.unique(speakers)))
@@ -717,6 +769,7 @@ def evaluate(
             X,
             y,
             speakers,
+            augmented,
             train,
             test_idx,
             grid,
@@ -755,7 +808,8 @@ def evaluate(
     )
 
 
-def _cross_corpus(model, X, y, speakers, test, grid, inner_cv, n_jobs, info):
+def _cross_corpus(model, X, y, speakers, augmented, test, grid, inner_cv, n_jobs,
+                  info):
     """Train on all of ``X``, test on ``test``, over the labels both share."""
     if not isinstance(test, tuple | list) or len(test) != 3:
         raise ParameterError(
@@ -787,7 +841,8 @@ def _cross_corpus(model, X, y, speakers, test, grid, inner_cv, n_jobs, info):
     keep = np.flatnonzero(np.isin(y_test, shared))
     train_speakers = None if speakers is None else speakers[train]
     fitted, params, inner = _fit_model(
-        model, _rows(X, train), y[train], train_speakers, grid, inner_cv
+        model, _rows(X, train), y[train], train_speakers,
+        None if augmented is None else augmented[train], grid, inner_cv
     )
     spk_eval = None if spk_test is None else spk_test[keep]
     y_true = y_test[keep]

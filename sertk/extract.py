@@ -103,7 +103,7 @@ def extract_signal(
     fs = get_feature_set(feature_set)
     settings = settings or AnalysisSettings()
     fs.validate(settings.n_mfcc, settings.n_mels)
-    x = prepare_signal(signal, sr, sr=settings.sr)
+    x = prepare_signal(signal, sr, sr=settings.sr, speed=settings.speed)
     names = fs.feature_names(settings.n_mfcc, settings.n_mels)
     with one_blas_thread():
         values = feature_row(x, fs, settings)
@@ -151,8 +151,9 @@ def extract_windows(
     AudioError
         If the signal is empty, too short or has non-finite samples.
     ParameterError
-        If a window does not have ``0 <= start < end``, or the feature set or
-        a setting is invalid.
+        If a window does not have ``0 <= start < end``, the feature set or a
+        setting is invalid, or ``settings.speed`` is not 1 (speed
+        perturbation is for whole training recordings).
 
     Examples
     --------
@@ -166,6 +167,10 @@ def extract_windows(
     fs = get_feature_set(feature_set)
     settings = settings or AnalysisSettings()
     fs.validate(settings.n_mfcc, settings.n_mels)
+    if settings.speed != 1.0:
+        raise ParameterError(
+            f"settings.speed is {settings.speed}; windows are analysed at speed 1.0 "
+            "only (speed perturbation is for whole training recordings)")
     bounds = np.asarray(windows, dtype=float).reshape(-1, 2)
     if bounds.size and not np.all((bounds[:, 0] >= 0) & (bounds[:, 1] > bounds[:, 0])):
         raise ParameterError("every window needs 0 <= start < end (seconds)")
@@ -254,6 +259,12 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         How far above the recording's noise floor a frame must be to count
         as active for the spectral statistics; None turns the test off (see
         :class:`~sertk.settings.AnalysisSettings`).
+    speed : float in [0.5, 2], default=1.0
+        Analyse the audio played this many times as fast: 0.9 and 1.1 make
+        the speed-perturbed training copies of
+        :class:`~sertk.classifier.EmotionClassifier` (see
+        :class:`~sertk.settings.AnalysisSettings`). Leave it at 1.0 for
+        anything but training data.
     n_jobs : int, default=1
         Worker processes; results are identical whatever the value.
     on_error : {"raise", "nan"}, default="raise"
@@ -294,6 +305,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         n_mfcc: int = 16,
         max_formant: float = 5500.0,
         noise_snr_db: float | None = 10.0,
+        speed: float = 1.0,
         n_jobs: int = 1,
         on_error: str = "raise",
         progress: bool | str = "auto",
@@ -307,11 +319,17 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         self.n_mfcc = n_mfcc
         self.max_formant = max_formant
         self.noise_snr_db = noise_snr_db
+        self.speed = speed
         self.n_jobs = n_jobs
         self.on_error = on_error
         self.progress = progress
         self.cache = cache
         self.scheduler = scheduler
+
+    def __setstate__(self, state: dict) -> None:
+        # extractors saved (inside models) before speed existed analysed at 1
+        state.setdefault("speed", 1.0)
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -339,6 +357,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             n_mfcc=self.n_mfcc,
             max_formant=self.max_formant,
             noise_snr_db=self.noise_snr_db,
+            speed=self.speed,
         )
 
     def _validated(self) -> tuple[FeatureSet, AnalysisSettings]:

@@ -67,6 +67,14 @@ class AnalysisSettings:
         it is within 15 dB of the loudest frame. This keeps pauses filled with
         room or line noise out of the spectral statistics. ``None`` turns the
         test off.
+    speed : float in [0.5, 2], default=1.0
+        Play the audio ``speed`` times as fast before analysis: a resampling
+        that divides the duration by ``speed`` and multiplies every frequency
+        (F0, formants, the spectral envelope) by it, as a speaker with a
+        higher or lower voice and a shorter or longer vocal tract would. 1.0
+        analyses the audio as it is; other values make augmented training
+        copies (Ko et al., 2015, "Audio augmentation for speech recognition";
+        see ``speed_perturbation`` of :class:`~sertk.classifier.EmotionClassifier`).
     """
 
     sr: int = 16000
@@ -82,6 +90,7 @@ class AnalysisSettings:
     silence_db: float = 40.0
     floor_dbfs: float = -70.0
     noise_snr_db: float | None = 10.0
+    speed: float = 1.0
 
     def __post_init__(self):
         positive = ("sr", "hop_length", "win_length", "n_fft", "f0_min", "f0_max",
@@ -96,6 +105,10 @@ class AnalysisSettings:
             raise ParameterError(
                 "noise_snr_db must be a finite number or None, "
                 f"got {self.noise_snr_db!r}")
+        if isinstance(self.speed, bool) or not (
+                isinstance(self.speed, (int, float)) and 0.5 <= self.speed <= 2.0):
+            raise ParameterError(
+                f"speed must be a number from 0.5 to 2, got {self.speed!r}")
         if self.f0_max <= self.f0_min:
             raise ParameterError(
                 f"f0_max ({self.f0_max}) must be above f0_min ({self.f0_min})"

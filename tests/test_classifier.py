@@ -167,7 +167,8 @@ def fake_extract(monkeypatch, rng):
 
 def test_audio_paths_are_extracted_with_the_classifiers_settings(fake_extract):
     paths, y, spk = fake_extract
-    clf = EmotionClassifier(feature_set="compact", extractor_params={"n_jobs": 2})
+    clf = EmotionClassifier(feature_set="compact", extractor_params={"n_jobs": 2},
+                            speed_perturbation=None)
     clf.fit(paths, y, speakers=spk)
     (extractor,) = FakeExtractor.made
     assert extractor.feature_set == "compact" and extractor.params == {"n_jobs": 2}

@@ -67,6 +67,18 @@ def test_files_and_folders(tmp_path, capsys):
     assert summary[0].endswith(f"real time) -> {out}")
 
 
+def test_the_speed_option_writes_a_speed_perturbed_table(tmp_path, capsys):
+    wav = tone(tmp_path / "a.wav", f0=200.0, seconds=1.0)
+    assert extract(wav, "-o", tmp_path / "slow.csv", "--speed", "0.9") == 0
+    slow = read_feature_table(tmp_path / "slow.csv")
+    assert slow["f0_semitone__mean"].iloc[0] == pytest.approx(
+        12 * np.log2(180 / 27.5), abs=0.1)
+    params = json.loads((tmp_path / "slow.params.json").read_text())
+    assert params["settings"]["speed"] == 0.9
+    assert extract(wav, "-o", tmp_path / "x.csv", "--speed", "3") == 2
+    assert "speed must be a number from 0.5 to 2" in capsys.readouterr().err
+
+
 def test_manifest_carries_columns_and_resolves_relative_paths(tmp_path):
     corpus = tmp_path / "corpus"
     tone(corpus / "wav" / "x.wav")

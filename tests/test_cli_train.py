@@ -97,6 +97,30 @@ def test_trains_on_audio_and_predicts_audio(tmp_path):
     paths = [str(tmp_path / "corpus" / p) for p in frame["path"]]
     assert model.predict(paths).tolist() == frame["label"].tolist()
     assert model.extractor_.cache is None
+    # each recording is also trained on at speeds 0.9 and 1.1 (the default)
+    assert model.speed_perturbation == (0.9, 1.1)
+    assert model.training_summary_["n_augmented"] == 2 * len(frame)
+    assert model.extractor_.speed == 1.0  # predictions analyse audio as it is
+
+
+def test_speed_perturbation_none_trains_on_the_recordings_only(tmp_path, capsys):
+    manifest = write_audio_corpus(tmp_path / "corpus", per_class=2)
+    out = tmp_path / "m.joblib"
+    assert main(["--manifest", str(manifest), "-o", str(out), "--feature-set",
+                 "minimal", "--no-cache", "--speed-perturbation", "none",
+                 "--evaluate"]) == 0
+    model = load_model(out)
+    assert model.speed_perturbation is None
+    assert model.training_summary_["n_augmented"] == 0
+    assert "speed-perturbed" not in capsys.readouterr().err
+
+
+def test_a_feature_table_is_trained_on_without_copies(table, tmp_path, capsys):
+    path, _ = table
+    out = tmp_path / "m.joblib"
+    assert main([str(path), "-o", str(out)]) == 0
+    assert load_model(out).training_summary_["n_augmented"] == 0
+    assert "no speed-perturbed copies" in capsys.readouterr().err
 
 
 def test_trains_on_a_corpus_reader(tmp_path):
@@ -124,6 +148,9 @@ def test_trains_on_a_corpus_reader(tmp_path):
     (["{table}", "--C", "1", "10"], "--C has 2 values"),
     (["{table}", "--C", "-1"], "--C must be a number > 0"),
     (["{table}", "--cv", "1"], "--cv must be 'loso'"),
+    (["{table}", "--speed-perturbation", "none", "0.9"], "none or speeds, not both"),
+    (["{table}", "--speed-perturbation", "1"], "other than 1"),
+    (["{table}", "--speed-perturbation", "0.9", "0.9"], "repeats a speed"),
     (["{table}", "--label-column", "mood"], "no label column 'mood'"),
     (["{nospk}", "--evaluate"], "--evaluate need speaker ids"),
     (["{tmp}/missing.csv"], "does not exist"),

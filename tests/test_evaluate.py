@@ -247,7 +247,8 @@ def test_audio_is_extracted_once_with_the_estimators_settings(monkeypatch, rng):
     module = types.ModuleType("sertk.extract")
     module.FeatureExtractor = FakeExtractor
     monkeypatch.setitem(sys.modules, "sertk.extract", module)
-    clf = EmotionClassifier(feature_set="compact", extractor_params={"cache": None})
+    clf = EmotionClassifier(feature_set="compact", extractor_params={"cache": None},
+                            speed_perturbation=None)
     report = evaluate(paths, y, spk, estimator=clf, progress=False)
     assert made == [("compact", {"n_jobs": 1, "cache": None})]
     assert report.uar > 0.9

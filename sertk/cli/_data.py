@@ -44,6 +44,7 @@ from importlib.metadata import PackageNotFoundError, version
 import numpy as np
 import pandas as pd
 
+from ..augment import speed_copies
 from ..datasets import CORPORA, read_corpus, read_manifest, to_common_label
 from ..errors import DatasetError, ParameterError
 from ..extract import FeatureExtractor
@@ -80,6 +81,9 @@ class Labelled:
         What was read, for messages (``manifest m.csv``).
     feature_params : dict or None
         The extraction parameters saved beside a feature table, if any.
+    augmented : ndarray of shape (n_rows, n_copies, n_features) or None
+        Features of speed-perturbed copies of each recording, after
+        :func:`extract_features` with ``speeds``.
     """
 
     y: np.ndarray
@@ -88,6 +92,7 @@ class Labelled:
     X: pd.DataFrame | None
     source: str
     feature_params: dict | None = None
+    augmented: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.y)
@@ -397,7 +402,8 @@ def cache_folder(args: argparse.Namespace) -> Iterator[str]:
 
 
 def extract_features(
-    data: Labelled, args: argparse.Namespace, cache: str, *, prog: str
+    data: Labelled, args: argparse.Namespace, cache: str, *, prog: str,
+    speeds: tuple[float, ...] = (),
 ) -> Labelled:
     """Analyse the recordings of ``data`` (if not features already).
 
@@ -414,6 +420,11 @@ def extract_features(
         The feature cache folder.
     prog : str
         The command's name, for messages.
+    speeds : tuple of float, default=()
+        Also analyse each recording kept played at these speeds, into
+        ``augmented`` (see :func:`sertk.augment.speed_copies`). A feature
+        table cannot be re-played: it is returned without copies, with a
+        message saying so.
 
     Returns
     -------
@@ -426,6 +437,9 @@ def extract_features(
         If no file at all could be analysed.
     """
     if data.X is not None:
+        if speeds:
+            say(args, f"{prog}: {data.source} holds features, not audio: no "
+                "speed-perturbed copies to train on (--speed-perturbation)")
         return data
     extractor = FeatureExtractor(
         args.feature_set,
@@ -455,10 +469,14 @@ def extract_features(
             + ("; ..." if len(failed) > 3 else ""),
         )
     kept = np.asarray(kept)
+    paths = [data.paths[i] for i in kept]
+    if speeds:
+        say(args, f"{prog}: speed-perturbed copies at {', '.join(map(str, speeds))}")
     return replace(
         data,
         X=pd.DataFrame(np.vstack(rows), columns=names),
         y=data.y[kept],
         speakers=None if data.speakers is None else data.speakers[kept],
-        paths=[data.paths[i] for i in kept],
+        paths=paths,
+        augmented=speed_copies(extractor, paths, speeds) if speeds else None,
     )

@@ -17,6 +17,7 @@ import json
 import math
 from collections import Counter
 
+from ..augment import SPEED_FACTORS
 from ..classifier import EmotionClassifier
 from ..contours import contour_info
 from ..errors import ParameterError
@@ -31,6 +32,7 @@ __all__ = [
     "most_chosen",
     "param_grid",
     "report_text",
+    "speed_factors",
 ]
 
 #: What ``--search`` tries when ``--C`` / ``--kernel`` give one value or none.
@@ -50,7 +52,8 @@ def _positive(text: str) -> float:
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     """Add the classifier's options, ``--search`` among them.
 
-    ``--C``, ``--kernel``, ``--projection``, ``--shrinkage``, ``--fallback``.
+    ``--C``, ``--kernel``, ``--projection``, ``--shrinkage``, ``--fallback``,
+    ``--speed-perturbation``.
 
     Parameters
     ----------
@@ -99,6 +102,17 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         "contour names such as f0_semitone,h1_h2 (default: %(default)s)",
     )
     parser.add_argument(
+        "--speed-perturbation",
+        type=_speed,
+        nargs="+",
+        default=list(SPEED_FACTORS),
+        metavar="none|FACTOR",
+        help="also train on copies of each training recording played at these "
+        "speeds, which move F0, formants and timing as other voices would; "
+        "'none' trains on the recordings only. Needs audio: a feature table's "
+        "rows are used as they are (default: 0.9 1.1)",
+    )
+    parser.add_argument(
         "--search",
         action="store_true",
         help="choose C and kernel (and the LDA's shrinkage, when several are "
@@ -125,6 +139,58 @@ def _shrinkage(text: str) -> str | float:
         raise argparse.ArgumentTypeError(
             f"--shrinkage must be auto or a number from 0 to 1, got {text!r}")
     return value
+
+
+def _speed(text: str) -> float | None:
+    """Parse one ``--speed-perturbation`` value: "none" or a speed.
+
+    Examples
+    --------
+    >>> _speed("0.9"), _speed("none")
+    (0.9, None)
+    """
+    if text == "none":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.5 <= value <= 2 or value == 1:
+        raise argparse.ArgumentTypeError(
+            f"--speed-perturbation takes none or speeds from 0.5 to 2 other "
+            f"than 1, got {text!r}")
+    return value
+
+
+def speed_factors(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> tuple[float, ...]:
+    """Return the ``--speed-perturbation`` factors (empty for none).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The command's parser, for usage errors.
+    args : argparse.Namespace
+        Parsed options.
+
+    Returns
+    -------
+    tuple of float
+
+    Raises
+    ------
+    SystemExit
+        With status 2, if "none" is given with speeds, or a speed repeats.
+    """
+    values = args.speed_perturbation
+    if None in values:
+        if len(values) > 1:
+            usage_error(parser, "--speed-perturbation: give none or speeds, not both")
+        return ()
+    if len(set(values)) < len(values):
+        usage_error(parser, f"--speed-perturbation repeats a speed: {values}")
+    return tuple(values)
 
 
 def _fallback(text: str) -> str | tuple[str, ...] | None:
@@ -197,7 +263,8 @@ def build_classifier(
     ----------
     args : argparse.Namespace
         Parsed options (``feature_set``, ``C``, ``kernel``, ``projection``,
-        ``shrinkage``, ``fallback``).
+        ``shrinkage``, ``fallback``, ``speed_perturbation`` checked by
+        :func:`speed_factors`).
     speaker_norm : bool
         Whether to z-score features per speaker.
     **params
@@ -215,6 +282,9 @@ def build_classifier(
         "C": args.C[0] if args.C else 1.0,
         "kernel": args.kernel[0] if args.kernel else "rbf",
         "fallback": args.fallback,
+        "speed_perturbation": (
+            None if None in args.speed_perturbation else tuple(args.speed_perturbation)
+        ),
     }
     return EmotionClassifier(**{**chosen, **params})
 

@@ -75,6 +75,7 @@ from ._model import (
     cv_value,
     param_grid,
     report_text,
+    speed_factors,
 )
 
 __all__ = ["build_parser", "main"]
@@ -185,6 +186,7 @@ def _needs_speakers(
 def _evaluate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     _check_outputs(parser, args)
     grid = param_grid(parser, args)
+    speeds = speed_factors(parser, args)
     protocols = PROTOCOLS[args.protocol]
     data = read_labelled(parser, args)
     test = None
@@ -196,7 +198,7 @@ def _evaluate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if test is not None:
         say(args, f"{PROG}: test set {test.describe()}")
     with cache_folder(args) as cache:
-        data = extract_features(data, args, cache, prog=PROG)
+        data = extract_features(data, args, cache, prog=PROG, speeds=speeds)
         if test is not None:
             test = extract_features(test, args, cache, prog=PROG)
     reports = {}
@@ -210,6 +212,7 @@ def _evaluate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             cv=args.cv,
             test=None if test is None else (test.X, test.y, test.speakers),
             param_grid=grid,
+            augmented=data.augmented,
             n_jobs=args.n_jobs,
             progress=args.progress,
         )

@@ -172,6 +172,15 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: %(default)s)",
     )
     parser.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="analyse the audio played FACTOR times as fast (0.5 to 2): "
+        "speed-perturbed copies for training, such as 0.9 and 1.1 "
+        "(default: %(default)s, the audio as it is)",
+    )
+    parser.add_argument(
         "--errors",
         metavar="CSV",
         help="where to list the files that failed (default: "
@@ -314,7 +323,7 @@ def _extract(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     fs = get_feature_set(args.feature_set)
     settings = AnalysisSettings(
         sr=args.sr, f0_min=args.f0_min, f0_max=args.f0_max, n_mfcc=args.n_mfcc,
-        noise_snr_db=args.noise_snr_db,
+        noise_snr_db=args.noise_snr_db, speed=args.speed,
     )
     fs.validate(settings.n_mfcc, settings.n_mels)
     params = extraction_params(fs, settings)

@@ -57,6 +57,7 @@ from ._model import (
     most_chosen,
     param_grid,
     report_text,
+    speed_factors,
 )
 
 __all__ = ["build_parser", "main"]
@@ -134,6 +135,7 @@ def _size(path: str) -> str:
 def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     _check_output(parser, args.output)
     grid = param_grid(parser, args)
+    speeds = speed_factors(parser, args)
     data = read_labelled(parser, args)
     needs = [
         flag
@@ -154,7 +156,7 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     protocol = "speaker-normalised" if args.speaker_norm else "strict"
     say(args, f"{PROG}: {data.describe()}")
     with cache_folder(args) as cache:
-        features = extract_features(data, args, cache, prog=PROG)
+        features = extract_features(data, args, cache, prog=PROG, speeds=speeds)
         report, chosen = None, None
         if args.evaluate or grid is not None:
             report = evaluate(
@@ -165,6 +167,7 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                 protocol=protocol,
                 cv=args.cv,
                 param_grid=grid,
+                augmented=features.augmented,
                 n_jobs=args.n_jobs,
                 progress=args.progress,
             )
@@ -181,7 +184,8 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                     "progress": args.progress,
                 }
             )
-            clf.fit(features.paths, features.y, speakers=features.speakers)
+            clf.fit(features.paths, features.y, speakers=features.speakers,
+                    augmented=features.augmented)
         else:
             clf.fit(features.X, features.y, speakers=features.speakers)
     provenance = {
