@@ -5,10 +5,12 @@ the classifier)::
 
     python scripts/train_default_model.py [--emodb ../shared/data/emodb] [--n-jobs 2]
 
-Steps: read all of EMO-DB; extract the ``default`` feature set (afresh,
-unless ``--cache DIR`` names a cache to reuse); evaluate
-``EmotionClassifier(speaker_norm=False)`` by leave-one-speaker-out under the
-strict protocol; train the same classifier on all 535 recordings; write
+Steps: read all of EMO-DB; extract the ``default`` feature set of each
+recording and of its speed-perturbed copies (afresh, unless ``--cache DIR``
+names a cache to reuse); evaluate ``EmotionClassifier(speaker_norm=False)``
+by leave-one-speaker-out under the strict protocol, each fold trained on its
+training speakers' copies too; train the same classifier on all 535
+recordings and their copies; write
 ``sertk/models/default.joblib`` (the model, with the LOSO report in its
 metadata) and ``sertk/models/default.json`` (the provenance, readable
 without loading the model).
@@ -30,6 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from sertk.augment import speed_copies
 from sertk.classifier import EmotionClassifier
 from sertk.datasets import read_emodb
 from sertk.evaluate import evaluate
@@ -62,17 +65,18 @@ def _train(args: argparse.Namespace, cache: str) -> int:
     paths, y, speakers = corpus["path"].tolist(), corpus["label"], corpus["speaker"]
     extractor = FeatureExtractor("default", n_jobs=args.n_jobs, cache=cache)
     X = extractor.transform(paths)
-    print(f"features: {X.shape} in {time.perf_counter() - started:.0f} s")
-
     clf = EmotionClassifier(
         feature_set="default",
         speaker_norm=False,
         extractor_params={"n_jobs": args.n_jobs, "cache": cache},
     )
+    copies = speed_copies(extractor, paths, clf.speed_perturbation)
+    print(f"features: {X.shape}, copies at speeds {clf.speed_perturbation} in "
+          f"{time.perf_counter() - started:.0f} s")
     report = evaluate(X, y, speakers, estimator=clf, protocol="strict", cv="loso",
-                      n_jobs=args.n_jobs, progress=False)
+                      augmented=copies, n_jobs=args.n_jobs, progress=False)
     print(report.summary())
-    clf.fit(paths, y, speakers=speakers)
+    clf.fit(paths, y, speakers=speakers, augmented=copies)
 
     provenance = {
         "corpus": "EMO-DB (Berlin Database of Emotional Speech)",
@@ -100,6 +104,7 @@ def _train(args: argparse.Namespace, cache: str) -> int:
         "params": info["params"],
         "training": provenance,
         "class_counts": info["training_summary"]["class_counts"],
+        "n_augmented": info["training_summary"]["n_augmented"],
         "loso_strict": {
             "protocol": report.protocol,
             "cv": report.cv,
