@@ -7,7 +7,7 @@ audio (each training recording mixed at an SNR drawn from {clean, 20, 10,
 feature set (``EmotionClassifier()`` defaults), leave-one-speaker-out on a
 manifest (EMO-DB by default), both protocols (*speaker-normalised*: the
 test speaker is normalised with its own noisy recordings; *strict*). As its
-defaults do, each model also trains on speed-perturbed copies of its
+defaults do, each strict model also trains on speed-perturbed copies of its
 training recordings (:mod:`sertk.augment`): a copy of a clean recording is
 clean, a copy of a multi-condition mix is mixed in the same condition.
 
@@ -520,10 +520,11 @@ def report(runs, shares, sets, conditions, corpus, command, seconds) -> str:
         "audio and on multi-condition audio (each training recording mixed at "
         "an SNR drawn from {clean, 20, 10, 0 dB}, white or babble, noise "
         "realisations apart from the test ones). Classifier: "
-        "`EmotionClassifier()` defaults for every feature set, trained, as "
-        "they do from audio, on speed-perturbed copies (0.9, 1.1) of each "
-        "training recording too (a copy of a clean recording is clean, a "
-        "copy of a multi-condition mix is mixed in the same condition). Speaker-"
+        "`EmotionClassifier()` defaults for every feature set; as they do "
+        "from audio, strict models also train on speed-perturbed copies (0.9, "
+        "1.1) of each training recording (a copy of a clean recording is "
+        "clean, a copy of a multi-condition mix is mixed in the same "
+        "condition), speaker-normalised ones on none. Speaker-"
         "normalised: the test speaker is normalised with its own (noisy) "
         f"recordings. Every figure is the mean over {len(runs)} noise seeds "
         f"({', '.join(map(str, runs))}: which noise, babble talkers and "
@@ -536,7 +537,8 @@ def report(runs, shares, sets, conditions, corpus, command, seconds) -> str:
             " Rows " + ", ".join(f"`{name}`" for name in variants) + ": the "
             "same features with a classifier parameter changed, not targets: "
             "`no copies` trains on the recordings only (speed_perturbation="
-            "None); `shrinkage=0.5` is not tuned by nested CV (picked from a "
+            "None; its speaker-normalised rows are the default's); "
+            "`shrinkage=0.5` is not tuned by nested CV (picked from a "
             "sweep of 0.02 to 0.9 on seed 0, where 0.5 and 0.7 did best with "
             "multi-condition training), shown for users who train on noisy "
             "audio.")

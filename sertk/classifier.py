@@ -32,7 +32,7 @@ from sertk.feature_sets import parse_feature_name
 from sertk.normalize import SpeakerNormalizer, _check_speakers
 from sertk.novelty import ClassDistance, held_out_distances
 
-__all__ = ["FALLBACK_CONTOURS", "EmotionClassifier"]
+__all__ = ["FALLBACK_CONTOURS", "EmotionClassifier", "training_speeds"]
 
 _KERNELS = ("linear", "rbf", "poly", "sigmoid")
 _PROJECTIONS = ("lda", None)
@@ -85,6 +85,39 @@ def _quiet_steps() -> Iterator[None]:
             "ignore", message="Skipping features without any observed values")
         warnings.filterwarnings("ignore", message="Only one sample available")
         yield
+
+
+def training_speeds(speed_perturbation: Any, normalised: bool) -> tuple[float, ...]:
+    """Return the speeds of the copies a classifier trains on (empty for none).
+
+    Parameters
+    ----------
+    speed_perturbation : "auto", sequence of float or None
+        :class:`EmotionClassifier`'s parameter.
+    normalised : bool
+        Whether the model normalises per speaker ("auto" then uses none).
+
+    Returns
+    -------
+    tuple of float
+
+    Raises
+    ------
+    ParameterError
+        If ``speed_perturbation`` is not "auto", None or valid speeds.
+
+    Examples
+    --------
+    >>> training_speeds("auto", normalised=False), training_speeds("auto", True)
+    ((0.9, 1.1), ())
+    """
+    if isinstance(speed_perturbation, str):
+        if speed_perturbation != "auto":
+            raise ParameterError(
+                f"speed_perturbation={speed_perturbation!r} is not 'auto', None "
+                "or a list of speeds such as [0.9, 1.1]")
+        return () if normalised else SPEED_FACTORS
+    return check_speed_factors(speed_perturbation)
 
 
 class _CalibratedSVC(ClassifierMixin, BaseEstimator):
@@ -209,17 +242,22 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         More keyword arguments of :class:`sertk.extract.FeatureExtractor`
         (``sr``, ``f0_min``, ``f0_max``, ``n_jobs``, ``cache``, ...), not
         ``feature_set``.
-    speed_perturbation : sequence of float or None, default=(0.9, 1.1)
-        When :meth:`fit` is given audio, also analyse each training recording
-        played at these speeds (see :mod:`sertk.augment`) and train on the
-        copies too, with their recording's label and speaker. The copies
-        move F0, formants and timing as another voice would: on EMO-DB this
-        raised strict leave-one-speaker-out UAR from 0.797 to about 0.82
-        (``docs/benchmarks.md``), at three times the extraction time of
-        :meth:`fit`. Feature tables cannot be re-played: pass their copies
-        to :meth:`fit` as ``augmented`` (from
-        :class:`~sertk.extract.FeatureExtractor` with ``speed``). None trains
-        on the recordings only.
+    speed_perturbation : "auto", sequence of float or None, default="auto"
+        Speeds of copies of each training recording to train on too, with
+        their recording's label and speaker (see :mod:`sertk.augment`): when
+        :meth:`fit` is given audio it analyses them itself, at three times
+        the extraction time; feature tables cannot be re-played, so pass
+        their copies as ``augmented`` (from
+        :class:`~sertk.extract.FeatureExtractor` with ``speed``). The copies
+        move F0, formants and timing as other voices would, which helps a
+        model that knows nothing of its test speakers: "auto" uses
+        :data:`~sertk.augment.SPEED_FACTORS` (0.9, 1.1) unless the model
+        normalises per speaker (``speaker_norm`` and ``speakers`` given),
+        whose per-speaker z-scores already take each voice's level out. On
+        EMO-DB (leave-one-speaker-out) the copies raised strict UAR from
+        0.797 to about 0.82 and changed speaker-normalised UAR by about -0.01
+        to +0.01 (``docs/benchmarks.md``). None never uses copies, not even
+        ``augmented`` ones.
     random_state : int, RandomState instance or None, default=0
         Seed of the SVM's probability calibration.
     probability : bool, default=True
@@ -310,7 +348,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         class_weight: str | dict | None = "balanced",
         min_speaker_samples: int = 5,
         extractor_params: dict | None = None,
-        speed_perturbation: Sequence[float] | None = SPEED_FACTORS,
+        speed_perturbation: str | Sequence[float] | None = "auto",
         random_state: int | np.random.RandomState | None = 0,
         probability: bool = True,
         fallback: str | Sequence[str] | None = "auto",
@@ -368,7 +406,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
                 f"extractor_params={params!r} is not a dict of FeatureExtractor "
                 "keyword arguments"
             )
-        check_speed_factors(self.speed_perturbation)
+        training_speeds(self.speed_perturbation, normalised=False)  # validates
         q = self.novelty_quantile
         if isinstance(q, bool) or not isinstance(q, Real) or not 0 < q < 1:
             raise ParameterError(
@@ -571,8 +609,10 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             ``n_copies`` tables of shape (n_samples, n_features)), such as
             :class:`~sertk.extract.FeatureExtractor` with ``speed=0.9`` gives
             for the same recordings. They are trained on with their row's
-            label and speaker. When given, ``speed_perturbation`` makes no
-            copies; when not and ``X`` is audio, it does.
+            label and speaker, when ``speed_perturbation`` allows copies
+            (with "auto", when the model does not normalise per speaker);
+            ``training_summary_["n_augmented"]`` counts them. When not given
+            and ``X`` is audio, the classifier makes the copies itself.
 
         Returns
         -------
@@ -595,8 +635,11 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         self._check_params()
         audio = _audio_input(X)
         X = self._features(X, fitting=True)
-        factors = check_speed_factors(self.speed_perturbation)
-        if augmented is None and audio is not None and factors:
+        factors = training_speeds(self.speed_perturbation,
+                                  bool(self.speaker_norm) and speakers is not None)
+        if not factors:
+            augmented = None
+        elif augmented is None and audio is not None:
             augmented = speed_copies(self.extractor_, audio, factors)
         table = X
         X, y = validate_data(

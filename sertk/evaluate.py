@@ -48,8 +48,8 @@ from sklearn.model_selection import (
 )
 from sklearn.utils.parallel import Parallel, delayed
 
-from sertk.augment import check_speed_factors, copies_array, speed_copies, with_copies
-from sertk.classifier import EmotionClassifier, _audio_input
+from sertk.augment import copies_array, speed_copies, with_copies
+from sertk.classifier import EmotionClassifier, _audio_input, training_speeds
 from sertk.errors import ParameterError, SertkError
 from sertk.normalize import SpeakerNormalizer, _check_speakers
 
@@ -501,18 +501,19 @@ def _as_features(X: Any, estimator: Any, n_jobs: int) -> Any:
 
 
 def _training_features(
-    X: Any, augmented: Any, estimator: Any, n_jobs: int
+    X: Any, augmented: Any, estimator: Any, n_jobs: int, normalised: bool
 ) -> tuple[Any, np.ndarray | None]:
     """Return the training features and their copies' (None without copies).
 
     Audio is extracted once; so are its speed-perturbed copies, when
-    ``augmented`` is None and the estimator has ``speed_perturbation``.
+    ``augmented`` is None and the estimator's ``speed_perturbation`` asks
+    for them under the protocol (see :func:`training_speeds`).
     """
     audio = _audio_input(X)
     X = _as_features(X, estimator, n_jobs)
     if augmented is None and audio is not None:
-        factors = check_speed_factors(
-            estimator.get_params(deep=False).get("speed_perturbation"))
+        factors = training_speeds(
+            estimator.get_params(deep=False).get("speed_perturbation"), normalised)
         if factors:
             augmented = speed_copies(_extractor(estimator, n_jobs), audio, factors)
     return X, None if augmented is None else copies_array(augmented, X)
@@ -687,8 +688,10 @@ def evaluate(
         ``n_copies`` tables), such as speed-perturbed ones (see
         :mod:`sertk.augment`). Each model trains on its training rows'
         copies too; copies are never tested, and a test speaker's copies
-        are never trained on. When ``X`` is audio and this is None, the
-        copies are made by the estimator's ``speed_perturbation``, if any.
+        are never trained on. An :class:`EmotionClassifier` uses them as its
+        ``speed_perturbation`` says (with "auto", under the strict protocol
+        only). When ``X`` is audio and this is None, the copies are made as
+        the estimator's ``speed_perturbation`` asks, if at all.
     n_jobs : int, default=1
         Outer folds run in parallel on this many workers (joblib).
     progress : bool or "auto", default="auto"
@@ -735,7 +738,7 @@ def evaluate(
             "speakers is None, but grouped CV, nested CV and the "
             "speaker-normalised protocol need them; pass one speaker id a row"
         )
-    X, augmented = _training_features(X, augmented, estimator, n_jobs)
+    X, augmented = _training_features(X, augmented, estimator, n_jobs, normalised)
     y, speakers = _check_data(X, y, speakers, "training data")
     if speakers is not None and pd.isna(speakers).any():
         raise ParameterError(

@@ -65,11 +65,12 @@ def test_windows_are_analysed_at_speed_1_only():
 @pytest.mark.parametrize(
     ("factors", "match"),
     [((1.0,), "must not be 1"), ((0.9, 0.9), "repeats"), ((3,), "0.5 to 2"),
-     ("0.9", "sequence"), ((True,), "0.5 to 2")],
+     ("fast", "not 'auto'"), ((True,), "0.5 to 2")],
 )
 def test_bad_speed_factors(factors, match):
-    with pytest.raises(ParameterError, match=match):
-        check_speed_factors(factors)
+    if not isinstance(factors, str):
+        with pytest.raises(ParameterError, match=match):
+            check_speed_factors(factors)
     with pytest.raises(ParameterError, match=match):
         EmotionClassifier(speed_perturbation=factors).fit(*corpus(np.random.default_rng(0))[:2])
 
@@ -101,7 +102,8 @@ def test_the_classifier_trains_on_the_copies(rng):
     X, y, spk = corpus(rng)
     copies = np.stack([X.to_numpy() + 0.5, X.to_numpy() + 1.5], axis=1)
     plain = EmotionClassifier().fit(X, y, speakers=spk)
-    augmented = EmotionClassifier().fit(X, y, speakers=spk, augmented=copies)
+    augmented = EmotionClassifier(speed_perturbation=(0.9, 1.1)).fit(
+        X, y, speakers=spk, augmented=copies)
     assert plain.training_summary_["n_augmented"] == 0
     summary = augmented.training_summary_
     assert summary["n_files"] == len(y) and summary["n_augmented"] == 2 * len(y)
@@ -111,6 +113,24 @@ def test_the_classifier_trains_on_the_copies(rng):
                                X[spk == "s0"].mean().to_numpy() + 2 / 3)
     assert not np.allclose(plain.decision_function(X, spk),
                            augmented.decision_function(X, spk))
+
+
+@pytest.mark.parametrize(
+    ("speed_perturbation", "speaker_norm", "with_speakers", "used"),
+    [("auto", False, True, True),  # strict: the copies add voices
+     ("auto", True, False, True),  # no speakers to normalise with
+     ("auto", True, True, False),  # per-speaker z-scores: no copies
+     ((0.9,), True, True, True),
+     (None, False, True, False)],
+)
+def test_auto_uses_copies_unless_the_model_normalises_per_speaker(
+        rng, speed_perturbation, speaker_norm, with_speakers, used):
+    X, y, spk = corpus(rng)
+    clf = EmotionClassifier(speed_perturbation=speed_perturbation,
+                            speaker_norm=speaker_norm)
+    clf.fit(X, y, speakers=spk if with_speakers else None,
+            augmented=X.to_numpy()[:, None, :] + 0.3)
+    assert clf.training_summary_["n_augmented"] == (len(y) if used else 0)
 
 
 @pytest.mark.parametrize("with_speakers", [True, False])

@@ -129,6 +129,26 @@ def test_audio_is_extracted_once_then_read_from_the_cache(tmp_path, monkeypatch,
     capsys.readouterr()
 
 
+def test_speaker_normalised_runs_make_no_copies(tmp_path, monkeypatch, capsys):
+    manifest = write_audio_corpus(tmp_path / "corpus", per_class=2)
+    calls = []
+    real = sertk._batch._extract_one
+
+    def counting(segment, *args):
+        calls.append(segment.path)
+        return real(segment, *args)
+
+    monkeypatch.setattr(sertk._batch, "_extract_one", counting)
+    argv = ["--manifest", str(manifest), "--feature-set", "minimal", "--no-cache",
+            "-q"]
+    assert main([*argv, "--protocol", "speaker-normalised"]) == 0
+    assert len(calls) == 16  # "auto": copies only for strict models
+    assert main([*argv, "--protocol", "speaker-normalised",
+                 "--speed-perturbation", "0.9"]) == 0
+    assert len(calls) == 16 + 32
+    capsys.readouterr()
+
+
 def test_a_file_that_cannot_be_analysed_is_left_out(tmp_path, capsys):
     manifest = write_audio_corpus(tmp_path / "corpus", per_class=2)
     (tmp_path / "corpus" / "s0_anger_0.wav").write_text("not audio")

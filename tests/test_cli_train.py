@@ -97,8 +97,8 @@ def test_trains_on_audio_and_predicts_audio(tmp_path):
     paths = [str(tmp_path / "corpus" / p) for p in frame["path"]]
     assert model.predict(paths).tolist() == frame["label"].tolist()
     assert model.extractor_.cache is None
-    # each recording is also trained on at speeds 0.9 and 1.1 (the default)
-    assert model.speed_perturbation == (0.9, 1.1)
+    # a strict model also trains on each recording at speeds 0.9 and 1.1
+    assert model.speed_perturbation == "auto"
     assert model.training_summary_["n_augmented"] == 2 * len(frame)
     assert model.extractor_.speed == 1.0  # predictions analyse audio as it is
 
@@ -148,7 +148,8 @@ def test_trains_on_a_corpus_reader(tmp_path):
     (["{table}", "--C", "1", "10"], "--C has 2 values"),
     (["{table}", "--C", "-1"], "--C must be a number > 0"),
     (["{table}", "--cv", "1"], "--cv must be 'loso'"),
-    (["{table}", "--speed-perturbation", "none", "0.9"], "none or speeds, not both"),
+    (["{table}", "--speed-perturbation", "none", "0.9"], "not several of them"),
+    (["{table}", "--speed-perturbation", "auto", "auto"], "not several of them"),
     (["{table}", "--speed-perturbation", "1"], "other than 1"),
     (["{table}", "--speed-perturbation", "0.9", "0.9"], "repeats a speed"),
     (["{table}", "--label-column", "mood"], "no label column 'mood'"),

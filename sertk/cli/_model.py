@@ -17,8 +17,7 @@ import json
 import math
 from collections import Counter
 
-from ..augment import SPEED_FACTORS
-from ..classifier import EmotionClassifier
+from ..classifier import EmotionClassifier, training_speeds
 from ..contours import contour_info
 from ..errors import ParameterError
 from ..evaluate import EvaluationReport
@@ -105,12 +104,14 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         "--speed-perturbation",
         type=_speed,
         nargs="+",
-        default=list(SPEED_FACTORS),
-        metavar="none|FACTOR",
+        default=["auto"],
+        metavar="auto|none|SPEED",
         help="also train on copies of each training recording played at these "
-        "speeds, which move F0, formants and timing as other voices would; "
-        "'none' trains on the recordings only. Needs audio: a feature table's "
-        "rows are used as they are (default: 0.9 1.1)",
+        "speeds, which move F0, formants and timing as other voices would: "
+        "auto (the default) uses 0.9 and 1.1 for models without per-speaker "
+        "normalisation (the strict protocol) and none for the others; none "
+        "never uses copies. Needs audio: a feature table's rows are used as "
+        "they are",
     )
     parser.add_argument(
         "--search",
@@ -141,31 +142,38 @@ def _shrinkage(text: str) -> str | float:
     return value
 
 
-def _speed(text: str) -> float | None:
-    """Parse one ``--speed-perturbation`` value: "none" or a speed.
+def _speed(text: str) -> float | str | None:
+    """Parse one ``--speed-perturbation`` value: "auto", "none" or a speed.
 
     Examples
     --------
-    >>> _speed("0.9"), _speed("none")
-    (0.9, None)
+    >>> _speed("0.9"), _speed("none"), _speed("auto")
+    (0.9, None, 'auto')
     """
-    if text == "none":
-        return None
+    if text in ("auto", "none"):
+        return None if text == "none" else text
     try:
         value = float(text)
     except ValueError:
         value = math.nan
     if not 0.5 <= value <= 2 or value == 1:
         raise argparse.ArgumentTypeError(
-            f"--speed-perturbation takes none or speeds from 0.5 to 2 other "
-            f"than 1, got {text!r}")
+            f"--speed-perturbation takes auto, none or speeds from 0.5 to 2 "
+            f"other than 1, got {text!r}")
     return value
 
 
+def _speed_perturbation(args: argparse.Namespace) -> str | tuple[float, ...] | None:
+    """``--speed-perturbation`` as :class:`EmotionClassifier` takes it."""
+    values = args.speed_perturbation
+    return values[0] if len(values) == 1 and not isinstance(values[0], float) \
+        else tuple(values)
+
+
 def speed_factors(
-    parser: argparse.ArgumentParser, args: argparse.Namespace
+    parser: argparse.ArgumentParser, args: argparse.Namespace, *, normalised: bool
 ) -> tuple[float, ...]:
-    """Return the ``--speed-perturbation`` factors (empty for none).
+    """Return the speeds of the copies to make (empty for none).
 
     Parameters
     ----------
@@ -173,6 +181,9 @@ def speed_factors(
         The command's parser, for usage errors.
     args : argparse.Namespace
         Parsed options.
+    normalised : bool
+        Whether every model to train normalises per speaker ("auto" then
+        needs no copies).
 
     Returns
     -------
@@ -181,16 +192,17 @@ def speed_factors(
     Raises
     ------
     SystemExit
-        With status 2, if "none" is given with speeds, or a speed repeats.
+        With status 2, if auto or none is given with other values, or a
+        speed repeats.
     """
     values = args.speed_perturbation
-    if None in values:
-        if len(values) > 1:
-            usage_error(parser, "--speed-perturbation: give none or speeds, not both")
-        return ()
+    words = [v for v in values if not isinstance(v, float)]
+    if words and len(values) > 1:
+        usage_error(parser, "--speed-perturbation: give auto, none or speeds, "
+                    "not several of them")
     if len(set(values)) < len(values):
         usage_error(parser, f"--speed-perturbation repeats a speed: {values}")
-    return tuple(values)
+    return training_speeds(_speed_perturbation(args), normalised)
 
 
 def _fallback(text: str) -> str | tuple[str, ...] | None:
@@ -282,9 +294,7 @@ def build_classifier(
         "C": args.C[0] if args.C else 1.0,
         "kernel": args.kernel[0] if args.kernel else "rbf",
         "fallback": args.fallback,
-        "speed_perturbation": (
-            None if None in args.speed_perturbation else tuple(args.speed_perturbation)
-        ),
+        "speed_perturbation": _speed_perturbation(args),
     }
     return EmotionClassifier(**{**chosen, **params})
 

@@ -186,8 +186,8 @@ def _needs_speakers(
 def _evaluate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     _check_outputs(parser, args)
     grid = param_grid(parser, args)
-    speeds = speed_factors(parser, args)
     protocols = PROTOCOLS[args.protocol]
+    speeds = speed_factors(parser, args, normalised="strict" not in protocols)
     data = read_labelled(parser, args)
     test = None
     if args.test_manifest:

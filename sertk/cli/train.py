@@ -135,7 +135,7 @@ def _size(path: str) -> str:
 def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     _check_output(parser, args.output)
     grid = param_grid(parser, args)
-    speeds = speed_factors(parser, args)
+    speeds = speed_factors(parser, args, normalised=args.speaker_norm)
     data = read_labelled(parser, args)
     needs = [
         flag
