@@ -263,6 +263,13 @@ def report(results: list[Result], corpus: Corpus, command: str,
     from sertk.classifier import EmotionClassifier
 
     defaults = EmotionClassifier().get_params()
+    nested = (
+        "*Nested CV*: EmotionClassifier (with the copies) with "
+        "C ∈ {0.3, 1, 3} × projection ∈ {lda, none} × kernel ∈ {rbf, linear}, "
+        f"chosen in each outer fold by grouped {INNER_CV}-fold CV over that "
+        "fold's training speakers (\"chosen\": kernel/projection/C × number of "
+        "folds); not run on ComParE_2016, whose 6373-dimensional LDA takes "
+        "minutes a fit. ")
     n_speakers = len(np.unique(corpus.speakers))
     parts = [
         f"EMO-DB ({corpus.manifest}), {len(corpus.paths)} files, "
@@ -286,12 +293,9 @@ def report(results: list[Result], corpus: Corpus, command: str,
         "are never trained on, and copies are never tested). "
         "*EmotionClassifier(speed_perturbation=None)*: the same, without the "
         "copies (strict only). "
-        "*Nested CV*: EmotionClassifier (with the copies) with "
-        "C ∈ {0.3, 1, 3} × projection ∈ {lda, none} × kernel ∈ {rbf, linear}, "
-        f"chosen in each outer fold by grouped {INNER_CV}-fold CV over that "
-        "fold's training speakers (\"chosen\": kernel/projection/C × number of "
-        "folds); not run on ComParE_2016, whose 6373-dimensional LDA takes "
-        "minutes a fit. *Best-of-grid*: the corpus README's method, "
+        + (nested if any(r.method == "nested" for r in results) else
+           "Nested-CV rows: not run (--no-nested). ")
+        + "*Best-of-grid*: the corpus README's method, "
         "StandardScaler + SVC(class_weight=balanced), the best of linear/RBF × "
         "C ∈ {0.01, 0.1, 1, 10} picked on the outer result: optimistic, as in "
         "the README, whose figure is beside it.",
