@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from sertk.augment import speed_copies
-from sertk.classifier import EmotionClassifier
+from sertk.classifier import EmotionClassifier, training_speeds
 from sertk.datasets import read_emodb
 from sertk.evaluate import evaluate
 from sertk.extract import FeatureExtractor
@@ -70,8 +70,9 @@ def _train(args: argparse.Namespace, cache: str) -> int:
         speaker_norm=False,
         extractor_params={"n_jobs": args.n_jobs, "cache": cache},
     )
-    copies = speed_copies(extractor, paths, clf.speed_perturbation)
-    print(f"features: {X.shape}, copies at speeds {clf.speed_perturbation} in "
+    speeds = training_speeds(clf.speed_perturbation, normalised=False)
+    copies = speed_copies(extractor, paths, speeds)
+    print(f"features: {X.shape}, copies at speeds {speeds} in "
           f"{time.perf_counter() - started:.0f} s")
     report = evaluate(X, y, speakers, estimator=clf, protocol="strict", cv="loso",
                       augmented=copies, n_jobs=args.n_jobs, progress=False)
