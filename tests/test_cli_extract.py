@@ -266,7 +266,9 @@ def wait_for_rows(process, partial, n_rows, timeout=120):
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT],
                          ids=["SIGKILL", "SIGINT"])
 def test_a_stopped_run_leaves_the_output_and_resume_completes_it(tmp_path, how):
-    paths = tones(tmp_path / "wavs", 30, seconds=3.0, noise=0.01)
+    # enough files that the run cannot finish between its third row and the
+    # signal (on an idle machine, 30 files sometimes did: a flaky failure)
+    paths = tones(tmp_path / "wavs", 90, seconds=3.0, noise=0.01)
     out = tmp_path / "f.csv"
     assert extract(*paths[:2], "-o", out) == 0
     before = out.read_bytes()
