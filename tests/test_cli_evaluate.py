@@ -105,9 +105,9 @@ def test_cross_corpus_says_how_many_test_recordings_fell_back(tmp_path, capsys):
     assert data["folds"][0]["n_out_of_distribution"] is None
 
 
-def test_audio_is_extracted_once_then_read_from_the_cache(tmp_path, monkeypatch,
-                                                          capsys):
-    manifest = write_audio_corpus(tmp_path / "corpus", per_class=2)
+@pytest.fixture
+def extractions(monkeypatch):
+    """The paths of every file extraction, in order (a list that grows)."""
     calls = []
     real = sertk._batch._extract_one
 
@@ -116,6 +116,13 @@ def test_audio_is_extracted_once_then_read_from_the_cache(tmp_path, monkeypatch,
         return real(segment, *args)
 
     monkeypatch.setattr(sertk._batch, "_extract_one", counting)
+    return calls
+
+
+def test_audio_is_extracted_once_then_read_from_the_cache(tmp_path, extractions,
+                                                          capsys):
+    manifest = write_audio_corpus(tmp_path / "corpus", per_class=2)
+    calls = extractions
     argv = ["--manifest", str(manifest), "--feature-set", "minimal", "--cache",
             str(tmp_path / "cache"), "--protocol", "strict", "-q"]
     report = tmp_path / "r.json"
@@ -129,16 +136,9 @@ def test_audio_is_extracted_once_then_read_from_the_cache(tmp_path, monkeypatch,
     capsys.readouterr()
 
 
-def test_speaker_normalised_runs_make_no_copies(tmp_path, monkeypatch, capsys):
+def test_speaker_normalised_runs_make_no_copies(tmp_path, extractions, capsys):
     manifest = write_audio_corpus(tmp_path / "corpus", per_class=2)
-    calls = []
-    real = sertk._batch._extract_one
-
-    def counting(segment, *args):
-        calls.append(segment.path)
-        return real(segment, *args)
-
-    monkeypatch.setattr(sertk._batch, "_extract_one", counting)
+    calls = extractions
     argv = ["--manifest", str(manifest), "--feature-set", "minimal", "--no-cache",
             "-q"]
     assert main([*argv, "--protocol", "speaker-normalised"]) == 0
