@@ -9,7 +9,11 @@ Choices in sertk's defaults made by looking at EMO-DB results:
   default);
 - in the ``minimal`` set, MFCC 5-8 (mean and standard deviation, 8 columns)
   and the loudness slope (1 column): each without or with (the default: with
-  both).
+  both);
+- in the classifier, ``speed_perturbation="auto"``: training on speed-perturbed
+  copies (0.9x, 1.1x) of each training recording under the *strict* protocol
+  and on none under the *speaker-normalised* one, for both sets: without or
+  with copies.
 
 Choosing among options by their leave-one-speaker-out (LOSO) score and then
 reporting that score is optimistic. This script scores the *procedure* of
@@ -19,9 +23,12 @@ refit on all of them and tested on the held-out speaker. It prints that
 nested UAR beside the plain LOSO UAR of every combination (the optimistic
 view the choice was made from), under both protocols, with
 ``EmotionClassifier()`` defaults, and writes the ``design`` section of
-``docs/benchmarks.md``. Run from the repository root::
+``docs/benchmarks.md``. As the defaults do when fitted on audio, strict
+models also train on speed-perturbed copies of their training recordings,
+analysed with the same settings as the candidate's (copies of a test or
+inner-test speaker are never trained on). Run from the repository root::
 
-    python -m benchmarks.design            # about 10 min on 2 cores
+    python -m benchmarks.design            # about 45 min on 2 cores
     python -m benchmarks.design --quick    # 4 speakers, smoke run
 """
 
@@ -31,6 +38,7 @@ import sys
 import time
 from dataclasses import dataclass
 from itertools import product
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -58,66 +66,130 @@ N_JOBS = 2
 QUICK_SPEAKERS = 4
 
 
+class Candidate(NamedTuple):
+    """One combination: features, their copies, and classifier parameters.
+
+    ``copies``: features of the speed-perturbed copies of every file, shape
+    (n_files, n_speeds, n_features), columns as in ``X``; ``params``: more
+    :class:`~sertk.classifier.EmotionClassifier` parameters.
+    """
+
+    X: pd.DataFrame
+    copies: np.ndarray
+    params: dict
+
+    def columns(self, keep: list[str]) -> Candidate:
+        """Return the same candidate restricted to the columns ``keep``."""
+        index = [self.X.columns.get_loc(c) for c in keep]
+        return Candidate(self.X[keep], self.copies[:, :, index], self.params)
+
+
 @dataclass
 class Study:
-    """One design choice: named candidate feature tables and the default."""
+    """One design choice: named candidates and the default of each protocol."""
 
     title: str
-    candidates: dict[str, pd.DataFrame]
-    default: str
+    candidates: dict[str, Candidate]
+    default: dict[str, str]
+
+
+def _candidate(corpus: Corpus, **params) -> Candidate:
+    """Return the ``default`` set's features and copies, extracted with ``params``."""
+    from sertk.augment import SPEED_FACTORS
+
+    X = sertk_features(corpus, "default", n_jobs=N_JOBS, **params)
+    copies = np.stack([
+        sertk_features(corpus, "default", n_jobs=N_JOBS, speed=speed, **params)
+        .to_numpy(dtype=float) for speed in SPEED_FACTORS], axis=1)
+    return Candidate(X, copies, {})
+
+
+def _minimal(corpus: Corpus) -> Candidate:
+    """Return the ``minimal`` set's features and copies.
+
+    Its columns are a subset of the ``default`` ones, computed by the same
+    analysis, so they are taken from the ``default`` table.
+    """
+    from sertk.feature_sets import get_feature_set
+
+    default = _candidate(corpus)
+    names = get_feature_set("minimal").feature_names()
+    missing = sorted(set(names) - set(default.X.columns))
+    if missing:
+        raise RuntimeError(f"minimal columns {missing} are not in the default set")
+    return default.columns(names)
+
+
+def _everywhere(name: str) -> dict[str, str]:
+    """Return ``Study.default`` for a combination that is every protocol's."""
+    return dict.fromkeys(PROTOCOLS, name)
 
 
 def default_study(corpus: Corpus) -> Study:
     """Return the ``default`` set at every ``noise_snr_db``, with/without step_std."""
     candidates = {}
     for snr in NOISE_SNR_DB:
-        X = sertk_features(corpus, "default", n_jobs=N_JOBS, noise_snr_db=snr)
+        full = _candidate(corpus, noise_snr_db=snr)
         noise = "noise test off" if snr is None else f"noise test {snr:g} dB"
         for step in (False, True):
-            keep = [c for c in X.columns if step or not c.endswith("__step_std")]
-            candidates[f"{noise}, {'' if step else 'no '}step_std"] = X[keep]
+            keep = [c for c in full.X.columns if step or not c.endswith("__step_std")]
+            candidates[f"{noise}, {'' if step else 'no '}step_std"] = \
+                full.columns(keep)
     return Study("`default` set: noise-floor test of active frames and mel-band "
-                 "`step_std`", candidates, "noise test 10 dB, step_std")
+                 "`step_std`", candidates, _everywhere("noise test 10 dB, step_std"))
 
 
 def minimal_study(corpus: Corpus) -> Study:
-    """Return the ``minimal`` set with and without MFCC 5-8 and the loudness slope.
-
-    The ``minimal`` columns are a subset of the ``default`` ones, computed
-    by the same analysis, so they are taken from the ``default`` table.
-    """
-    from sertk.feature_sets import get_feature_set
-
-    X = sertk_features(corpus, "default", n_jobs=N_JOBS)
-    names = get_feature_set("minimal").feature_names()
-    missing = sorted(set(names) - set(X.columns))
-    if missing:
-        raise RuntimeError(f"minimal columns {missing} are not in the default set")
+    """Return the ``minimal`` set with and without MFCC 5-8 and the loudness slope."""
+    minimal = _minimal(corpus)
     candidates = {}
     for mfcc, slope in product((False, True), repeat=2):
         drop = set(() if mfcc else MINIMAL_MFCC) | set(() if slope else MINIMAL_SLOPE)
         name = (f"{'' if mfcc else 'no '}MFCC 5-8, "
                 f"{'' if slope else 'no '}loudness slope")
-        candidates[name] = X[[c for c in names if c not in drop]]
+        candidates[name] = minimal.columns(
+            [c for c in minimal.X.columns if c not in drop])
     return Study("`minimal` set: MFCC 5-8 and the loudness slope", candidates,
-                 "MFCC 5-8, loudness slope")
+                 _everywhere("MFCC 5-8, loudness slope"))
 
 
-def _fit_predict(X, y, speakers, train, test, protocol: str) -> np.ndarray:
-    """Fit on rows ``train`` of the table ``X``, predict rows ``test``.
+def copies_study(corpus: Corpus, feature_set: str) -> Study:
+    """Return one set trained without and with speed-perturbed copies.
+
+    The default, ``speed_perturbation="auto"``, makes copies under the strict
+    protocol only.
+    """
+    from sertk.augment import SPEED_FACTORS
+
+    features = _candidate(corpus) if feature_set == "default" else _minimal(corpus)
+    with_copies = f"copies at {', '.join(map(str, SPEED_FACTORS))}"
+    candidates = {
+        "no copies": features._replace(params={"speed_perturbation": None}),
+        with_copies: features._replace(params={"speed_perturbation": SPEED_FACTORS}),
+    }
+    return Study(f"`{feature_set}` set, classifier: speed-perturbed training "
+                 "copies (`speed_perturbation`)", candidates,
+                 {"speaker-normalised": "no copies", "strict": with_copies})
+
+
+def _fit_predict(candidate: Candidate, y, speakers, train, test, protocol: str
+                 ) -> np.ndarray:
+    """Fit on rows ``train`` of a candidate's table, predict rows ``test``.
 
     Column names are kept, so the classifier's fallback works as by default;
     the speakers go where :func:`sertk.evaluate` sends them under the
     protocol (its own fold model: the training speakers always, the test
-    speakers only when speaker-normalised).
+    speakers only when speaker-normalised). The training rows' copies are
+    given to ``fit``, whose ``speed_perturbation`` decides whether to use them.
     """
     from sertk import EmotionClassifier
     from sertk.evaluate import _ProtocolModel
 
-    model = _ProtocolModel(EmotionClassifier(probability=False),
+    model = _ProtocolModel(EmotionClassifier(probability=False, **candidate.params),
                            speaker_norm=protocol != "strict")
-    model.fit(X.iloc[train], y[train], speakers=speakers[train])
-    return model.predict(X.iloc[test], speakers=speakers[test])
+    model.fit(candidate.X.iloc[train], y[train], speakers=speakers[train],
+              augmented=candidate.copies[train])
+    return model.predict(candidate.X.iloc[test], speakers=speakers[test])
 
 
 def _uar(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -126,14 +198,14 @@ def _uar(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(balanced_accuracy_score(y_true, y_pred))
 
 
-def _inner_uar(X, y, speakers, rows, protocol: str) -> float:
+def _inner_uar(candidate: Candidate, y, speakers, rows, protocol: str) -> float:
     """UAR of a grouped K-fold CV over the speakers of ``rows`` only."""
     from sklearn.model_selection import GroupKFold
 
     predicted = np.empty(rows.size, dtype=object)
     folds = GroupKFold(n_splits=min(INNER_CV, np.unique(speakers[rows]).size))
     for train, test in folds.split(rows, groups=speakers[rows]):
-        predicted[test] = _fit_predict(X, y, speakers, rows[train], rows[test],
+        predicted[test] = _fit_predict(candidate, y, speakers, rows[train], rows[test],
                                        protocol)
     return _uar(y[rows], predicted.astype(y.dtype))
 
@@ -149,10 +221,10 @@ def outer_fold(candidates: dict, y, speakers, held_out, protocol: str):
     """
     train = np.flatnonzero(speakers != held_out)
     test = np.flatnonzero(speakers == held_out)
-    inner = {c: _inner_uar(X, y, speakers, train, protocol)
-             for c, X in candidates.items()}
-    plain = {c: _fit_predict(X, y, speakers, train, test, protocol)
-             for c, X in candidates.items()}
+    inner = {name: _inner_uar(c, y, speakers, train, protocol)
+             for name, c in candidates.items()}
+    plain = {name: _fit_predict(c, y, speakers, train, test, protocol)
+             for name, c in candidates.items()}
     chosen = max(inner, key=inner.get)
     return chosen, plain[chosen], plain
 
@@ -183,11 +255,21 @@ def run(study: Study, corpus: Corpus, protocol: str) -> dict:
     }
 
 
+def _default_mark(study: Study, name: str) -> str:
+    """Return a row's mark: " (default)", " (default: strict)"... or ""."""
+    protocols = [p for p in PROTOCOLS if study.default[p] == name]
+    if not protocols:
+        return ""
+    if len(protocols) == len(PROTOCOLS):
+        return " (default)"
+    return f" (default: {', '.join(protocols)})"
+
+
 def study_report(study: Study, results: dict) -> list[str]:
     """Return the markdown lines of one study."""
-    rows = [[name + (" (default)" if name == study.default else ""), X.shape[1],
+    rows = [[name + _default_mark(study, name), c.X.shape[1],
              *(f"{results[p]['plain'][name]:.3f}" for p in PROTOCOLS)]
-            for name, X in study.candidates.items()]
+            for name, c in study.candidates.items()]
     lines = [f"**{study.title}**", "",
              markdown_table(["combination", "dims", *PROTOCOLS], rows, align="lrrr"),
              ""]
@@ -208,8 +290,12 @@ def report(studies: list[Study], results: dict, corpus: Corpus, command: str,
         f"files, {len(set(corpus.speakers))} speakers, leave-one-speaker-out). "
         "Each table gives the plain LOSO UAR of every combination with "
         "`EmotionClassifier()` defaults (labels only: `probability=False` gives "
-        "the same labels without calibration): the optimistic view the choice "
-        "was made from. Below it, the choice scored honestly: in each outer fold "
+        "the same labels without calibration; as when fitted on audio, strict "
+        "models also train on speed-perturbed copies, 0.9x and 1.1x, of their "
+        "training recordings, analysed with the combination's settings, and "
+        "speaker-normalised ones on none, unless the study is about the "
+        "copies): the optimistic view the choice was made from. Below it, the "
+        "choice scored honestly: in each outer fold "
         f"the combination is chosen by a grouped {INNER_CV}-fold CV over the "
         "training speakers only, then tested on the held-out speaker.",
         "",
@@ -233,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     command = command_line("benchmarks.design", sys.argv[1:] if argv is None else argv)
     print(f"command: {command}", flush=True)
     started = time.perf_counter()
-    studies = [default_study(corpus), minimal_study(corpus)]
+    studies = [default_study(corpus), minimal_study(corpus),
+               copies_study(corpus, "default"), copies_study(corpus, "minimal")]
     results: dict[str, dict] = {}
     for study in studies:
         results[study.title] = {}
