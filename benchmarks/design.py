@@ -28,7 +28,7 @@ models also train on speed-perturbed copies of their training recordings,
 analysed with the same settings as the candidate's (copies of a test or
 inner-test speaker are never trained on). Run from the repository root::
 
-    python -m benchmarks.design            # about 45 min on 2 cores
+    python -m benchmarks.design            # about 30 min on 2 cores
     python -m benchmarks.design --quick    # 4 speakers, smoke run
 """
 
