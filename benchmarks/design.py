@@ -104,15 +104,14 @@ def _candidate(corpus: Corpus, **params) -> Candidate:
     return Candidate(X, copies, {})
 
 
-def _minimal(corpus: Corpus) -> Candidate:
+def _minimal(default: Candidate) -> Candidate:
     """Return the ``minimal`` set's features and copies.
 
     Its columns are a subset of the ``default`` ones, computed by the same
-    analysis, so they are taken from the ``default`` table.
+    analysis, so they are taken from the ``default`` candidate.
     """
     from sertk.feature_sets import get_feature_set
 
-    default = _candidate(corpus)
     names = get_feature_set("minimal").feature_names()
     missing = sorted(set(names) - set(default.X.columns))
     if missing:
@@ -139,9 +138,8 @@ def default_study(corpus: Corpus) -> Study:
                  "`step_std`", candidates, _everywhere("noise test 10 dB, step_std"))
 
 
-def minimal_study(corpus: Corpus) -> Study:
+def minimal_study(minimal: Candidate) -> Study:
     """Return the ``minimal`` set with and without MFCC 5-8 and the loudness slope."""
-    minimal = _minimal(corpus)
     candidates = {}
     for mfcc, slope in product((False, True), repeat=2):
         drop = set(() if mfcc else MINIMAL_MFCC) | set(() if slope else MINIMAL_SLOPE)
@@ -153,7 +151,7 @@ def minimal_study(corpus: Corpus) -> Study:
                  _everywhere("MFCC 5-8, loudness slope"))
 
 
-def copies_study(corpus: Corpus, feature_set: str) -> Study:
+def copies_study(feature_set: str, features: Candidate) -> Study:
     """Return one set trained without and with speed-perturbed copies.
 
     The default, ``speed_perturbation="auto"``, makes copies under the strict
@@ -161,7 +159,6 @@ def copies_study(corpus: Corpus, feature_set: str) -> Study:
     """
     from sertk.augment import SPEED_FACTORS
 
-    features = _candidate(corpus) if feature_set == "default" else _minimal(corpus)
     with_copies = f"copies at {', '.join(map(str, SPEED_FACTORS))}"
     candidates = {
         "no copies": features._replace(params={"speed_perturbation": None}),
@@ -319,8 +316,10 @@ def main(argv: list[str] | None = None) -> int:
     command = command_line("benchmarks.design", sys.argv[1:] if argv is None else argv)
     print(f"command: {command}", flush=True)
     started = time.perf_counter()
-    studies = [default_study(corpus), minimal_study(corpus),
-               copies_study(corpus, "default"), copies_study(corpus, "minimal")]
+    default = _candidate(corpus)
+    minimal = _minimal(default)
+    studies = [default_study(corpus), minimal_study(minimal),
+               copies_study("default", default), copies_study("minimal", minimal)]
     results: dict[str, dict] = {}
     for study in studies:
         results[study.title] = {}
