@@ -20,6 +20,17 @@ and, as a sanity check, how often a window lying wholly inside one utterance
 gets that utterance's label (the bundled model was trained on all of
 EMO-DB, so this is not an accuracy).
 
+Then the out-of-distribution check on windows, held out by speaker
+(:func:`held_out_windows`): leave-one-speaker-out over the manifest, each
+fold's model a clone of the bundled one (same parameters, so strict models
+train on speed-perturbed copies) trained on the other speakers' cached
+``default`` features; each held-out recording goes through
+``predict_timeline`` as a file of its own. Reported: how many of the speech
+windows are out of distribution (against the held-out recordings
+themselves), and window UAR (each window given its recording's label) with
+the fallback answering those windows, as the timeline does, and with the
+SVM answering every window.
+
 Prints the table and the command, and writes them to the ``timeline``
 section of ``docs/benchmarks.md``. Run from the repository root::
 
@@ -30,6 +41,7 @@ section of ``docs/benchmarks.md``. Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import subprocess
 import sys
@@ -51,6 +63,7 @@ from benchmarks._common import (
     load_corpus,
     markdown_table,
     provenance,
+    sertk_features,
 )
 from benchmarks._report import update_section
 from sertk.timeline import SILENCE
@@ -147,15 +160,114 @@ def child_main(argv: Sequence[str]) -> None:
     print(json.dumps({"seconds": seconds, "model": source}))
 
 
-def agreement(timeline: pd.DataFrame, utterances: pd.DataFrame) -> tuple[float, int]:
-    """Share of windows inside one utterance labelled as it; how many such windows."""
+def agreement(timeline: pd.DataFrame, utterances: pd.DataFrame
+              ) -> tuple[float, int, int]:
+    """Return, of the windows lying wholly inside one utterance, three figures.
+
+    The share labelled as that utterance, how many such windows there are,
+    and how many of them are out of distribution.
+    """
     idx = np.searchsorted(utterances["start"].to_numpy(), timeline["start"],
                           side="right") - 1
     inside = (idx >= 0) & (timeline["end"].to_numpy()
                            <= utterances["end"].to_numpy()[np.maximum(idx, 0)])
     truth = utterances["label"].to_numpy()[idx[inside]]
-    return float(np.mean(timeline["label"].to_numpy()[inside] == truth)), int(
-        inside.sum())
+    novel = timeline["out_of_distribution"].fillna(False).to_numpy(bool)
+    return (float(np.mean(timeline["label"].to_numpy()[inside] == truth)),
+            int(inside.sum()), int(novel[inside].sum()))
+
+
+def held_out_windows(corpus, window: float, hop: float) -> dict:
+    """Out-of-distribution windows of held-out speakers, and what routing does.
+
+    Leave-one-speaker-out: each fold's model is a clone of the bundled model
+    (an ``EmotionClassifier(speaker_norm=False)`` without one) trained on the
+    other speakers' ``default`` features and, as its ``speed_perturbation``
+    asks, their speed-perturbed copies; the test speaker's recordings go
+    through :func:`~sertk.timeline.predict_timeline` one by one. A recording
+    with an out-of-distribution window is run again with the fallback off
+    (the threshold at infinity), for the SVM's labels of those windows.
+
+    Returns
+    -------
+    dict
+        ``windows`` (speech windows), ``novel`` (of them out of
+        distribution), ``recordings_novel`` (share of the held-out
+        recordings themselves), ``uar_routed`` and ``uar_svm`` (window UAR,
+        each window given its recording's label), ``fallback_right`` and
+        ``svm_right`` (share of the novel windows each model labels right).
+    """
+    from sklearn.base import clone
+    from sklearn.metrics import balanced_accuracy_score
+
+    from sertk.classifier import EmotionClassifier, training_speeds
+    from sertk.persistence import DEFAULT_MODEL, load_model
+    from sertk.timeline import predict_timeline
+
+    template = (clone(load_model()) if DEFAULT_MODEL.exists()
+                else EmotionClassifier(speaker_norm=False))
+    X = sertk_features(corpus, "default")
+    speeds = training_speeds(template.speed_perturbation, normalised=False)
+    copies = np.stack([sertk_features(corpus, "default", speed=s).to_numpy()
+                       for s in speeds], axis=1) if speeds else None
+    truth, routed, svm, novel, recordings_novel = [], [], [], [], []
+    for speaker in np.unique(corpus.speakers):
+        test = corpus.speakers == speaker
+        train = ~test
+        model = clone(template).fit(
+            X[train], corpus.labels[train], speakers=corpus.speakers[train],
+            augmented=None if copies is None else copies[train])
+        recordings_novel.append(model.out_of_distribution(X[test]))
+        no_fallback = copy.copy(model)
+        no_fallback.novelty_threshold_ = np.inf
+        for i in np.flatnonzero(test):
+            path = corpus.paths[i]
+            timeline = predict_timeline(model, path, window=window, hop=hop,
+                                        progress=False)
+            speech = (timeline["label"] != SILENCE).to_numpy()
+            flagged = timeline["out_of_distribution"].fillna(False).to_numpy(bool)
+            labels = timeline["label"].to_numpy()
+            svm_labels = labels
+            if flagged.any():
+                svm_labels = predict_timeline(no_fallback, path, window=window,
+                                              hop=hop, progress=False)["label"]
+            truth.append(np.full(speech.sum(), corpus.labels[i]))
+            routed.append(labels[speech])
+            svm.append(np.asarray(svm_labels)[speech])
+            novel.append(flagged[speech])
+        print(f"  held out {speaker}: {int(test.sum())} recordings", flush=True)
+    truth, routed, svm, novel = map(np.concatenate, (truth, routed, svm, novel))
+    return {
+        "windows": truth.size,
+        "novel": int(novel.sum()),
+        "recordings_novel": float(np.concatenate(recordings_novel).mean()),
+        "uar_routed": balanced_accuracy_score(truth, routed),
+        "uar_svm": balanced_accuracy_score(truth, svm),
+        "fallback_right": float(np.mean(routed[novel] == truth[novel]))
+        if novel.any() else np.nan,
+        "svm_right": float(np.mean(svm[novel] == truth[novel]))
+        if novel.any() else np.nan,
+    }
+
+
+def held_out_text(held: dict) -> str:
+    """Return the paragraph on :func:`held_out_windows`' figures."""
+    n, novel = held["windows"], held["novel"]
+    text = (
+        "Out of distribution, held out by speaker (leave-one-speaker-out; each "
+        "fold's model trained as the bundled one, on the other speakers' "
+        "recordings and their copies; each held-out recording through "
+        f"`predict_timeline` as a file of its own): {novel} of {n} speech "
+        f"windows ({novel / max(n, 1):.1%}) were out of distribution, against "
+        f"{held['recordings_novel']:.1%} of the held-out recordings. Window UAR, "
+        f"each window given its recording's label: {held['uar_routed']:.3f} with "
+        f"the fallback answering those windows, {held['uar_svm']:.3f} with the "
+        "SVM answering all.")
+    if novel:
+        text += (f" On the out-of-distribution windows the fallback was right "
+                 f"{held['fallback_right']:.1%} of the time, the SVM "
+                 f"{held['svm_right']:.1%}.")
+    return text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -191,7 +303,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     identical = all(t.equals(first) for t in tables.values())
     speech = int((first["label"] != SILENCE).sum())
     novel = int(first["out_of_distribution"].sum())
-    share, n_inside = agreement(first, utterances)
+    share, n_inside, novel_inside = agreement(first, utterances)
+    began = time.perf_counter()
+    held = held_out_windows(corpus, args.window, args.hop)
+    print(f"held-out windows: {held['windows']} in "
+          f"{time.perf_counter() - began:.0f} s", flush=True)
     rows = [[n, f"{r['seconds']:.1f}", f"{seconds / r['seconds']:.0f}x",
              f"{r['tree_cpu']:.0f}", f"{seconds / r['tree_cpu']:.0f}x",
              f"{r['peak_rss_mb']:.0f}", f"{r['startup']:.1f}"]
@@ -224,7 +340,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "is the speed of one process with a core of its own."
         + f" Sanity check: {share:.1%} of the {n_inside} windows lying wholly "
         "inside one utterance get its label (the bundled model was trained on "
-        "all of EMO-DB, whole utterances: not an accuracy).",
+        "all of EMO-DB, whole utterances: not an accuracy); "
+        f"{novel_inside / max(n_inside, 1):.1%} of them are out of distribution "
+        f"({novel_inside}); the other flagged windows straddle an utterance's "
+        "edge (into the next utterance or a pause).",
+        held_out_text(held),
         provenance("praat-parselmouth", "numpy", "joblib"),
         f"Made with `{command}`.",
     ])
