@@ -379,6 +379,18 @@ def test_sertk_extract_lists_the_hour_as_an_error(hour, tmp_path):
     assert peak < 20e6
 
 
+def test_sertk_predict_points_the_hour_to_its_timeline(hour, capsys):
+    from sertk.cli.predict import main as predict
+
+    assert predict([hour, "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    assert "longer than the maximum" in captured.out  # the file's error
+    assert ("1 file is longer than 300 s, the most analysed as one utterance; "
+            "classify it window by window with --window 2") in captured.err
+    assert predict([hour, "-q"]) == 1  # quiet: errors only, no advice
+    assert capsys.readouterr().err == ""
+
+
 def test_segments_of_the_hour_are_analysed(hour):
     segments = pd.DataFrame({"path": [hour, hour], "start": [0.0, 3590.0],
                              "end": [10.0, None]})

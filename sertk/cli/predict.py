@@ -52,6 +52,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ..audio import MAX_DURATION, TOO_LONG
 from ..classifier import EmotionClassifier
 from ..persistence import DEFAULT_MODEL, load_model
 from ..predict import predict_files
@@ -265,8 +266,21 @@ def _emit(table: pd.DataFrame, args: argparse.Namespace) -> int:
         print(_aligned(table))
     if failed.any():
         say(args, f"{PROG}: {int(failed.sum())} of {n_files} files failed")
+        _point_long_files_to_the_timeline(table, args)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _point_long_files_to_the_timeline(table: pd.DataFrame,
+                                      args: argparse.Namespace) -> None:
+    """Say how to classify the files refused as too long for one utterance."""
+    errors = table["error"].dropna().astype(str)
+    n = int(errors.str.contains(TOO_LONG, regex=False).sum())
+    if n:
+        files, them = ("1 file is", "it") if n == 1 else (f"{n} files are", "them")
+        say(args, f"{PROG}: {files} longer than {MAX_DURATION:g} s, the most "
+            f"analysed as one utterance; classify {them} window by window with "
+            "--window 2")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
