@@ -149,6 +149,20 @@ def test_speaker_normalised_runs_make_no_copies(tmp_path, extractions, capsys):
     capsys.readouterr()
 
 
+def test_search_over_the_copies(tmp_path, capsys):
+    manifest = write_audio_corpus(tmp_path / "corpus")
+    report = tmp_path / "r.json"
+    assert main(["--manifest", str(manifest), "--feature-set", "minimal",
+                 "--no-cache", "--protocol", "strict", "--search", "--C", "1",
+                 "--kernel", "rbf", "--speed-perturbation", "none", "auto",
+                 "--report", str(report), "-q"]) == 0
+    folds = json.loads(report.read_text())["folds"]
+    assert all(set(f["params"]) == {"C", "kernel", "speed_perturbation"}
+               for f in folds)
+    assert {f["params"]["speed_perturbation"] for f in folds} <= {None, "auto"}
+    capsys.readouterr()
+
+
 def test_a_file_that_cannot_be_analysed_is_left_out(tmp_path, capsys):
     manifest = write_audio_corpus(tmp_path / "corpus", per_class=2)
     (tmp_path / "corpus" / "s0_anger_0.wav").write_text("not audio")

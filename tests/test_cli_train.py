@@ -115,6 +115,24 @@ def test_speed_perturbation_none_trains_on_the_recordings_only(tmp_path, capsys)
     assert "speed-perturbed" not in capsys.readouterr().err
 
 
+def test_search_chooses_whether_to_train_on_copies(tmp_path):
+    manifest = write_audio_corpus(tmp_path / "corpus")
+    n_files = len(pd.read_csv(manifest))
+    out = tmp_path / "m.joblib"
+    assert main(["--manifest", str(manifest), "-o", str(out), "--feature-set",
+                 "minimal", "--no-cache", "--search", "--C", "1", "--kernel",
+                 "rbf", "--speed-perturbation", "none", "auto", "-q"]) == 0
+    model = load_model(out)
+    search = model.model_info_["provenance"]["search"]
+    assert search["grid"] == {"C": [1.0], "kernel": ["rbf"],
+                              "speed_perturbation": [None, "auto"]}
+    chosen = [f["params"]["speed_perturbation"] for f in model.cv_report_["folds"]]
+    assert set(chosen) <= {None, "auto"} and len(chosen) == 4
+    assert model.speed_perturbation == search["chosen"]["speed_perturbation"]
+    copies = 0 if model.speed_perturbation is None else 2 * n_files
+    assert model.training_summary_["n_augmented"] == copies
+
+
 def test_a_feature_table_is_trained_on_without_copies(table, tmp_path, capsys):
     path, _ = table
     out = tmp_path / "m.joblib"
@@ -152,6 +170,10 @@ def test_trains_on_a_corpus_reader(tmp_path):
     (["{table}", "--speed-perturbation", "auto", "auto"], "not several of them"),
     (["{table}", "--speed-perturbation", "1"], "other than 1"),
     (["{table}", "--speed-perturbation", "0.9", "0.9"], "repeats a speed"),
+    (["{table}", "--search", "--speed-perturbation", "auto", "0.9"],
+     "chooses between none and one setting of copies"),
+    (["{table}", "--search", "--speed-perturbation", "none", "auto", "--speaker-norm"],
+     "so there is nothing to choose"),
     (["{table}", "--label-column", "mood"], "no label column 'mood'"),
     (["{nospk}", "--evaluate"], "--evaluate need speaker ids"),
     (["{tmp}/missing.csv"], "does not exist"),

@@ -110,15 +110,16 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         "speeds, which move F0, formants and timing as other voices would: "
         "auto (the default) uses 0.9 and 1.1 for models without per-speaker "
         "normalisation (the strict protocol) and none for the others; none "
-        "never uses copies. Needs audio: a feature table's rows are used as "
-        "they are",
+        "never uses copies. With --search, none and one of the others (none "
+        "auto, or none 0.9 1.1) lets nested CV choose. Needs audio: a "
+        "feature table's rows are used as they are",
     )
     parser.add_argument(
         "--search",
         action="store_true",
-        help="choose C and kernel (and the LDA's shrinkage, when several are "
-        "given) by nested speaker-grouped CV (the values given, else C 0.1 1 "
-        "10 and kernels rbf linear)",
+        help="choose C and kernel (and the LDA's shrinkage or the speed "
+        "perturbation, when several are given) by nested speaker-grouped CV "
+        "(the values given, else C 0.1 1 10 and kernels rbf linear)",
     )
 
 
@@ -163,11 +164,23 @@ def _speed(text: str) -> float | str | None:
     return value
 
 
-def _speed_perturbation(args: argparse.Namespace) -> str | tuple[float, ...] | None:
-    """``--speed-perturbation`` as :class:`EmotionClassifier` takes it."""
+def _speed_settings(args: argparse.Namespace) -> list:
+    """``--speed-perturbation``'s settings: each word, and the speeds together.
+
+    Examples
+    --------
+    >>> _speed_settings(argparse.Namespace(speed_perturbation=[None, 0.9, 1.1]))
+    [None, (0.9, 1.1)]
+    """
     values = args.speed_perturbation
-    return values[0] if len(values) == 1 and not isinstance(values[0], float) \
-        else tuple(values)
+    speeds = tuple(v for v in values if isinstance(v, float))
+    return [v for v in values if not isinstance(v, float)] + (
+        [speeds] if speeds else [])
+
+
+def _copies_setting(args: argparse.Namespace) -> str | tuple[float, ...] | None:
+    """Return the ``--speed-perturbation`` setting that can make copies, else None."""
+    return next((v for v in _speed_settings(args) if v is not None), None)
 
 
 def speed_factors(
@@ -192,17 +205,28 @@ def speed_factors(
     Raises
     ------
     SystemExit
-        With status 2, if auto or none is given with other values, or a
-        speed repeats.
+        With status 2, if auto or none is given with other values (with
+        ``--search``: other than none and one setting that makes copies), or
+        a speed repeats.
     """
-    values = args.speed_perturbation
-    words = [v for v in values if not isinstance(v, float)]
-    if words and len(values) > 1:
+    values, settings = args.speed_perturbation, _speed_settings(args)
+    if len(settings) > 1 and not args.search:
         usage_error(parser, "--speed-perturbation: give auto, none or speeds, "
-                    "not several of them")
+                    "not several of them; or add --search to choose between "
+                    "none and copies (none auto)")
+    if len(settings) > 2 or len(settings) == 2 and None not in settings:
+        usage_error(parser, "--speed-perturbation with --search chooses between "
+                    "none and one setting of copies: none auto, or none and "
+                    "speeds such as none 0.9 1.1")
     if len(set(values)) < len(values):
         usage_error(parser, f"--speed-perturbation repeats a speed: {values}")
-    return training_speeds(_speed_perturbation(args), normalised)
+    copies = _copies_setting(args)
+    speeds = training_speeds(copies, normalised)
+    if len(settings) == 2 and not speeds:
+        usage_error(parser, f"--speed-perturbation none {copies}: {copies} makes "
+                    "no copies for models normalised per speaker, so there is "
+                    "nothing to choose; give speeds, such as none 0.9 1.1")
+    return speeds
 
 
 def _fallback(text: str) -> str | tuple[str, ...] | None:
@@ -263,6 +287,8 @@ def param_grid(
     }
     if args.shrinkage and len(args.shrinkage) > 1:
         grid["shrinkage"] = list(args.shrinkage)
+    if len(_speed_settings(args)) > 1:
+        grid["speed_perturbation"] = _speed_settings(args)
     return grid
 
 
@@ -294,7 +320,7 @@ def build_classifier(
         "C": args.C[0] if args.C else 1.0,
         "kernel": args.kernel[0] if args.kernel else "rbf",
         "fallback": args.fallback,
-        "speed_perturbation": _speed_perturbation(args),
+        "speed_perturbation": _copies_setting(args),
     }
     return EmotionClassifier(**{**chosen, **params})
 

@@ -25,9 +25,11 @@ at once (from Python, with ``predict(X, speakers=...)``).
 ``--evaluate`` first runs a speaker-independent cross-validation under the
 matching protocol (strict, or speaker-normalised with ``--speaker-norm``)
 and stores the report in the model file. ``--search`` chooses ``C`` and the
-kernel by nested cross-validation (the inner CV on each outer fold's
-training speakers), stores that nested report, then trains on all the data
-with the parameters chosen in most outer folds.
+kernel (and the shrinkage, or whether to train on speed-perturbed copies,
+when ``--shrinkage`` or ``--speed-perturbation`` gives alternatives, as in
+``--speed-perturbation none auto``) by nested cross-validation (the inner
+CV on each outer fold's training speakers), stores that nested report, then
+trains on all the data with the parameters chosen in most outer folds.
 
 Exit status: 0 on success, 2 on a usage error or unreadable data.
 """
