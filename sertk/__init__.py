@@ -58,6 +58,7 @@ _SOURCES = {
     "read_feature_table": "tables",
     "save_model": "persistence",
     "smooth_timeline": "timeline",
+    "window_features": "timeline",
 }
 
 __all__ = [
@@ -88,6 +89,7 @@ __all__ = [
     "read_feature_table",
     "save_model",
     "smooth_timeline",
+    "window_features",
 ]
 
 

@@ -3,7 +3,8 @@
 :func:`predict_timeline` slides a window along a recording and classifies
 each stretch that holds speech, reading the file block by block so an hour
 never sits in memory; :func:`smooth_timeline` averages neighbouring windows;
-:func:`plot_timeline` draws the result.
+:func:`plot_timeline` draws the result. :func:`window_features` gives the
+features of the speech windows themselves, to train a model on windows.
 
 How a recording is analysed
 ---------------------------
@@ -89,6 +90,7 @@ __all__ = [
     "plot_timeline",
     "predict_timeline",
     "smooth_timeline",
+    "window_features",
 ]
 
 #: Label of the windows without enough speech.
@@ -282,6 +284,62 @@ def _block_features(
     return table.to_numpy()
 
 
+def _speech_windows(
+    name: str, fs: FeatureSet, settings: AnalysisSettings, names: list[str], *,
+    window: float, hop: float, vad: bool, vad_threshold_db: float,
+    min_speech: float, block: float, n_jobs: int, progress: bool | str,
+) -> tuple[np.ndarray, np.ndarray, Iterator[tuple[np.ndarray, pd.DataFrame]]]:
+    """Cut a recording into windows and analyse those with speech, block by block.
+
+    Returns the ``(start, end)`` of every window, the speech fraction of
+    each, and an iterator giving, a block at a time, the indices of its
+    speech windows and their features (columns ``names``). With ``vad``
+    False, every window counts as speech.
+    """
+    levels, n_samples = _frame_levels(name, settings)
+    duration = n_samples / settings.sr
+    speech, reference = _speech_frames(levels, settings.floor_dbfs,
+                                       vad_threshold_db)
+    bounds = _window_bounds(duration, window, hop)
+    fraction = _fractions(speech, bounds, settings.hop_seconds)
+    todo = np.flatnonzero(fraction >= min_speech) if vad else np.arange(len(bounds))
+    analysed = _with_voicing(fs)
+    position = {c: i for i, c in
+                enumerate(analysed.feature_names(settings.n_mfcc, settings.n_mels))}
+    columns = [position[c] for c in names]
+    # Active frames relative to the recording's level, not the block's peak.
+    settings = dataclasses.replace(
+        settings,
+        silence_db=math.inf,
+        floor_dbfs=max(settings.floor_dbfs, reference - settings.silence_db),
+    )
+    blocks = list(_blocks(todo, bounds, max(1, round(block / hop)), duration,
+                          settings))
+
+    def speech_blocks() -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
+        tasks = (
+            joblib.delayed(_block_features)(name, start, end, bounds[rows],
+                                            analysed, settings)
+            for rows, start, end in blocks
+        )
+        if n_jobs == 1 or len(blocks) <= 1:
+            outputs = (function(*args, **kwargs) for function, args, kwargs in tasks)
+        else:
+            outputs = joblib.Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
+        with tqdm(total=len(blocks), unit="block", desc=os.path.basename(name),
+                  disable=not _show_progress(progress)) as bar:
+            for (rows, _, _), values in zip(blocks, outputs, strict=True):
+                # without a voiced frame a window is silent, as a file is
+                voiced = values[:, position[_VOICED]] > 0 if vad else np.ones(
+                    len(rows), dtype=bool)
+                if voiced.any():
+                    yield rows[voiced], pd.DataFrame(values[voiced][:, columns],
+                                                     columns=names)
+                bar.update(1)
+
+    return bounds, fraction, speech_blocks()
+
+
 def predict_timeline(
     model: Any,
     path: str | os.PathLike,
@@ -401,47 +459,14 @@ def predict_timeline(
             "for silent windows; rename that class, or pass vad=False"
         )
     name = os.fspath(path)
-    levels, n_samples = _frame_levels(name, settings)
-    duration = n_samples / settings.sr
-    speech, reference = _speech_frames(levels, settings.floor_dbfs,
-                                       vad_threshold_db)
-    bounds = _window_bounds(duration, window, hop)
-    fraction = _fractions(speech, bounds, settings.hop_seconds)
-    todo = np.flatnonzero(fraction >= min_speech) if vad else np.arange(len(bounds))
-    analysed = _with_voicing(fs)
-    position = {c: i for i, c in
-                enumerate(analysed.feature_names(settings.n_mfcc, settings.n_mels))}
-    columns = [position[c] for c in names]
-    # Active frames relative to the recording's level, not the block's peak.
-    settings = dataclasses.replace(
-        settings,
-        silence_db=math.inf,
-        floor_dbfs=max(settings.floor_dbfs, reference - settings.silence_db),
-    )
-    blocks = list(_blocks(todo, bounds, max(1, round(block / hop)), duration,
-                          settings))
-    tasks = (
-        joblib.delayed(_block_features)(name, start, end, bounds[rows], analysed,
-                                        settings)
-        for rows, start, end in blocks
-    )
-    if n_jobs == 1 or len(blocks) <= 1:
-        outputs = (function(*args, **kwargs) for function, args, kwargs in tasks)
-    else:
-        outputs = joblib.Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
+    bounds, fraction, speech_blocks = _speech_windows(
+        name, fs, settings, names, window=window, hop=hop, vad=vad,
+        vad_threshold_db=vad_threshold_db, min_speech=min_speech, block=block,
+        n_jobs=n_jobs, progress=progress)
     proba = np.full((len(bounds), len(classes)), np.nan)
     novel = pd.array([pd.NA] * len(bounds), dtype="boolean")
-    with tqdm(total=len(blocks), unit="block", desc=os.path.basename(name),
-              disable=not _show_progress(progress)) as bar:
-        for (rows, _, _), values in zip(blocks, outputs, strict=True):
-            # without a voiced frame a window is silent, as a file is
-            voiced = values[:, position[_VOICED]] > 0 if vad else np.ones(
-                len(rows), dtype=bool)
-            if voiced.any():
-                X = pd.DataFrame(values[voiced][:, columns], columns=names)
-                (proba[rows[voiced]],), novel[rows[voiced]] = model._outputs(
-                    X, None, ["predict_proba"])
-            bar.update(1)
+    for rows, X in speech_blocks:
+        (proba[rows],), novel[rows] = model._outputs(X, None, ["predict_proba"])
     timeline = pd.DataFrame({"path": name, "start": bounds[:, 0],
                              "end": bounds[:, 1], "speech_fraction": fraction})
     timeline["label"] = _labels(proba, classes)
@@ -449,6 +474,87 @@ def predict_timeline(
     for i, c in enumerate(classes):
         timeline[_PROB + c] = proba[:, i]
     return smooth_timeline(timeline, smooth) if smooth else timeline
+
+
+def window_features(
+    path: str | os.PathLike,
+    feature_set: str | FeatureSet = "default",
+    settings: AnalysisSettings | None = None,
+    *,
+    window: float = 2.0,
+    hop: float = 0.5,
+    vad_threshold_db: float = VAD_THRESHOLD_DB,
+    min_speech: float = 0.5,
+    block: float = 60.0,
+    n_jobs: int = 1,
+    progress: bool | str = "auto",
+) -> pd.DataFrame:
+    """Return the features of a recording's speech windows, as a timeline sees them.
+
+    The windows, the voice activity detection and the analysis are those of
+    :func:`predict_timeline` (see the module documentation); the silent
+    windows are left out. Rows of a model's feature set and settings, so
+    that a model can be trained on the windows it will classify, such as the
+    windows of each training recording labelled with its emotion.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The recording; any format :func:`sertk.audio.load` reads.
+    feature_set : str or FeatureSet, default="default"
+        The feature set (a model trained on audio has it in
+        ``model.extractor_.feature_set``).
+    settings : AnalysisSettings, optional
+        Analysis parameters (``model.extractor_.settings()``); the defaults
+        when omitted.
+    window, hop, vad_threshold_db, min_speech, block, n_jobs, progress
+        As in :func:`predict_timeline`.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row a speech window, in time order: ``path``, ``start``,
+        ``end``, ``speech_fraction``, then the feature set's columns.
+
+    Raises
+    ------
+    AudioError
+        If the file cannot be read, or holds less than 0.1 s of audio.
+    ParameterError
+        If an option, the feature set or a setting is invalid.
+
+    Examples
+    --------
+    >>> import numpy as np, soundfile as sf, tempfile, os
+    >>> sr = 16000
+    >>> t = np.arange(3 * sr) / sr
+    >>> tone = 0.3 * np.sin(2 * np.pi * 200 * t)
+    >>> path = os.path.join(tempfile.mkdtemp(), "tone-and-pause.wav")
+    >>> sf.write(path, np.concatenate([tone, np.zeros(2 * sr)]), sr)
+    >>> rows = window_features(path, "minimal", window=1.0, hop=1.0,
+    ...                        progress=False)
+    >>> rows[["start", "end"]].values.tolist(), rows.shape[1]
+    ([[0.0, 1.0], [1.0, 2.0], [2.0, 3.0]], 118)
+    """
+    _check_options(window, hop, 0, vad_threshold_db, min_speech, block, n_jobs)
+    fs = get_feature_set(feature_set)
+    settings = settings or AnalysisSettings()
+    fs.validate(settings.n_mfcc, settings.n_mels)
+    names = fs.feature_names(settings.n_mfcc, settings.n_mels)
+    name = os.fspath(path)
+    bounds, fraction, speech_blocks = _speech_windows(
+        name, fs, settings, names, window=window, hop=hop, vad=True,
+        vad_threshold_db=vad_threshold_db, min_speech=min_speech, block=block,
+        n_jobs=n_jobs, progress=progress)
+    rows, features = [np.empty(0, dtype=int)], [pd.DataFrame(columns=names)]
+    for block_rows, X in speech_blocks:
+        rows.append(block_rows)
+        features.append(X)
+    rows = np.concatenate(rows)
+    windows = pd.DataFrame({"path": name, "start": bounds[rows, 0],
+                            "end": bounds[rows, 1], "speech_fraction": fraction[rows]})
+    X = pd.concat(features, ignore_index=True).astype(np.float64)
+    return pd.concat([windows, X], axis=1)
 
 
 def _labels(proba: np.ndarray, classes: list[str]) -> np.ndarray:

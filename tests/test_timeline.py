@@ -19,7 +19,13 @@ from sertk.cli._timeline import plot_paths
 from sertk.cli.predict import main as predict_main
 from sertk.errors import AudioError, ParameterError
 from sertk.extract import extract_windows
-from sertk.timeline import SILENCE, plot_timeline, predict_timeline, smooth_timeline
+from sertk.timeline import (
+    SILENCE,
+    plot_timeline,
+    predict_timeline,
+    smooth_timeline,
+    window_features,
+)
 
 #: (kind, seconds) of the test recording: 40 s in all.
 PLAN = [("calm", 8), ("pause", 3), ("anger", 8), ("pause", 3), ("calm", 6),
@@ -363,6 +369,52 @@ def test_model_trained_on_audio(audio_model, recording):
         feature_set="default")
     with pytest.raises(ParameterError, match="changed since the model was trained"):
         changed.predict_timeline(recording, progress=False)
+
+
+def test_window_features_are_the_rows_a_timeline_classifies(model, recording,
+                                                              timeline):
+    rows = window_features(recording, "minimal", progress=False)
+    speech = timeline[timeline["label"] != SILENCE].reset_index(drop=True)
+    assert rows.columns[:4].tolist() == ["path", "start", "end", "speech_fraction"]
+    assert rows.shape[1] == 4 + len(model.feature_names_in_)
+    pd.testing.assert_frame_equal(rows[["path", "start", "end", "speech_fraction"]],
+                                  speech[["path", "start", "end", "speech_fraction"]])
+    proba = model.predict_proba(rows[model.feature_names_in_])
+    np.testing.assert_allclose(proba, speech[PROBS].to_numpy())
+    assert inside(rows, "pause").empty  # silent windows are left out
+
+
+def test_window_features_train_a_model_for_timelines(audio_model, recording,
+                                                     tmp_path):
+    """Windows of training recordings, labelled as their recording."""
+    folder = tmp_path / "training"
+    folder.mkdir()
+    rng = np.random.default_rng(4)
+    tables = []
+    for i, kind in enumerate(["calm", "anger"] * 3):
+        path = folder / f"{kind}{i}.wav"
+        sf.write(path, SIGNALS[kind](4.0, rng), SR)
+        tables.append(window_features(path, audio_model.extractor_.feature_set,
+                                      audio_model.extractor_.settings(),
+                                      progress=False).assign(label=kind))
+    windows = pd.concat(tables, ignore_index=True)
+    assert len(windows) == 6 * 5  # 2 s windows every 0.5 s of 4 s files
+    names = audio_model.feature_names_in_
+    model = EmotionClassifier(feature_set="minimal", speaker_norm=False).fit(
+        windows[names], windows["label"])
+    rows = predict_timeline(model, recording, progress=False)
+    assert (inside(rows, "calm")["label"] == "calm").all()
+    assert (inside(rows, "anger")["label"] == "anger").all()
+
+
+def test_window_features_of_a_silent_file_and_bad_options(write_wav, recording):
+    silent = write_wav("silent.wav", np.zeros(3 * SR))
+    rows = window_features(silent, "minimal", progress=False)
+    assert rows.shape == (0, 4 + 114)
+    with pytest.raises(ParameterError, match="hop"):
+        window_features(recording, "minimal", hop=3.0, progress=False)
+    with pytest.raises(ParameterError):
+        window_features(recording, "no-such-set", progress=False)
 
 
 @pytest.fixture(scope="module")
