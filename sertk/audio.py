@@ -53,10 +53,6 @@ MIN_DURATION = 0.1
 #: pass ``max_duration=None`` to :func:`load` and :func:`prepare_signal`.
 MAX_DURATION = 300.0
 
-#: Words of the error of a file longer than :data:`MAX_DURATION`, for callers
-#: that point such files elsewhere (``sertk-predict`` to its timeline).
-TOO_LONG = "longer than the maximum"
-
 
 def _check_rate(sr: float) -> int:
     if not (isinstance(sr, (int, np.integer)) or float(sr).is_integer()) or sr <= 0:
@@ -69,7 +65,7 @@ def _check_max_duration(
 ) -> None:
     if max_duration is not None and duration > max_duration:
         raise AudioError(
-            f"{duration:.1f} s is {TOO_LONG} of {max_duration:g} s "
+            f"{duration:.1f} s is longer than the maximum of {max_duration:g} s "
             "analysed as one utterance (sertk.audio.MAX_DURATION); analyse "
             "segments of it (start/end) or cut it into shorter files",
             path,

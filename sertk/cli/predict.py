@@ -52,8 +52,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..audio import MAX_DURATION, TOO_LONG
+from ..audio import MAX_DURATION, audio_duration
 from ..classifier import EmotionClassifier
+from ..errors import AudioError
 from ..persistence import DEFAULT_MODEL, load_model
 from ..predict import predict_files
 from ..tables import atomic_write_text, format_float
@@ -247,16 +248,33 @@ def _predict(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     check_timeline_options(parser, args)
     model = _load(parser, args)
     files = _files(args.inputs)
+    too_long = 0
     if args.window is None:
         table = _per_file(model, files, args)
+        too_long = _too_long(table)
     else:
         table = predict_timelines(model, files, args)
     table["path"] = table["path"].map(_printable)
-    return _emit(table, args)
+    return _emit(table, args, too_long)
 
 
-def _emit(table: pd.DataFrame, args: argparse.Namespace) -> int:
-    """Write or print the predictions; return the exit status."""
+def _too_long(table: pd.DataFrame) -> int:
+    """Count the failed files longer than ``MAX_DURATION`` (from their headers)."""
+    n = 0
+    for path in table.loc[table["error"].notna(), "path"]:
+        try:
+            n += audio_duration(path) > MAX_DURATION
+        except AudioError:
+            continue  # not readable as audio: failed for another reason
+    return n
+
+
+def _emit(table: pd.DataFrame, args: argparse.Namespace, too_long: int = 0) -> int:
+    """Write or print the predictions; return the exit status.
+
+    ``too_long`` files were refused as longer than one utterance: the
+    timeline is pointed out for them.
+    """
     failed = table["error"].notna()
     n_files = table["path"].nunique()  # a timeline has many rows a file
     if args.output:
@@ -266,21 +284,14 @@ def _emit(table: pd.DataFrame, args: argparse.Namespace) -> int:
         print(_aligned(table))
     if failed.any():
         say(args, f"{PROG}: {int(failed.sum())} of {n_files} files failed")
-        _point_long_files_to_the_timeline(table, args)
+        if too_long:
+            files, them = (("1 file is", "it") if too_long == 1
+                           else (f"{too_long} files are", "them"))
+            say(args, f"{PROG}: {files} longer than {MAX_DURATION:g} s, the "
+                f"most analysed as one utterance; classify {them} window by "
+                "window with --window 2")
         return EXIT_FAILED
     return EXIT_OK
-
-
-def _point_long_files_to_the_timeline(table: pd.DataFrame,
-                                      args: argparse.Namespace) -> None:
-    """Say how to classify the files refused as too long for one utterance."""
-    errors = table["error"].dropna().astype(str)
-    n = int(errors.str.contains(TOO_LONG, regex=False).sum())
-    if n:
-        files, them = ("1 file is", "it") if n == 1 else (f"{n} files are", "them")
-        say(args, f"{PROG}: {files} longer than {MAX_DURATION:g} s, the most "
-            f"analysed as one utterance; classify {them} window by window with "
-            "--window 2")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
