@@ -76,8 +76,8 @@ SERTK_SETS = ("minimal", "default")
 #: source hash, so editing them keeps feature caches valid. Everything else
 #: (including modules added later) is hashed.
 _DOWNSTREAM = ("__init__.py", "_dask.py", "classifier.py", "datasets.py",
-               "evaluate.py", "normalize.py", "novelty.py", "predict.py",
-               "tables.py", "timeline.py", "cli", "models")
+               "evaluate.py", "normalize.py", "novelty.py", "persistence.py",
+               "predict.py", "tables.py", "timeline.py", "cli", "models")
 
 #: Where the frozen copy of sertk is, and the commit it was taken at.
 _frozen: dict[str, str] = {}

@@ -5,9 +5,11 @@ concatenating the files of a manifest (EMO-DB by default) in a seeded random
 order, each followed by a seeded random pause of 0.2-2 s of digital silence,
 reshuffling whenever the corpus runs out; it is written as a 16 kHz 16-bit
 WAV file in a temporary folder. Then, for each worker count of ``--n-jobs``,
-a fresh Python process loads the bundled model (``sertk.persistence.load_model()``;
-if there is none, a quick ``EmotionClassifier()`` trained on the corpus with
-the ``default`` feature set, as the output then says) and times
+a fresh Python process loads the model ``sertk-predict --window`` uses, the
+bundled timeline model (``load_model(sertk.persistence.TIMELINE_MODEL)``; if
+there is none, the bundled model, or else a quick ``EmotionClassifier()``
+trained on the corpus with the ``default`` feature set, as the output then
+says) and times
 :func:`sertk.timeline.predict_timeline` on the file (window 2 s, hop 0.5 s,
 60 s blocks), while this process samples the memory of its process tree
 (peak RSS summed over the process and its worker processes, psutil, every
@@ -17,19 +19,20 @@ Reported a worker count: wall-clock seconds of the call, times real time,
 CPU seconds, peak RSS, and the start-up (imports and model loading, not in
 the call's time); whether the rows are identical whatever the worker count;
 and, as a sanity check, how often a window lying wholly inside one utterance
-gets that utterance's label (the bundled model was trained on all of
+gets that utterance's label (the bundled models were trained on all of
 EMO-DB, so this is not an accuracy).
 
-Then the out-of-distribution check on windows, held out by speaker
+Then the two bundled models' kinds, held out by speaker
 (:func:`held_out_windows`): leave-one-speaker-out over the manifest, each
-fold's model a clone of the bundled one (same parameters, so strict models
-train on speed-perturbed copies) trained on the other speakers' cached
-``default`` features; each held-out recording goes through
-``predict_timeline`` as a file of its own. Reported: how many of the speech
-windows are out of distribution (against the held-out recordings
-themselves), and window UAR (each window given its recording's label) with
-the fallback answering those windows, as the timeline does, and with the
-SVM answering every window.
+fold's models trained as the bundled model (on recordings and their
+speed-perturbed copies) and as the bundled timeline model (on their speech
+windows too) on the other speakers' cached ``default`` features; each
+held-out recording goes through ``predict_timeline`` as a file of its own.
+Reported for each: window UAR (each window given its recording's label)
+with the fallback answering the out-of-distribution windows, as the
+timeline does, and with the SVM answering every window; how many windows
+are out of distribution, against the held-out recordings themselves; and
+the UAR of the held-out recordings whole.
 
 Prints the table and the command, and writes them to the ``timeline``
 section of ``docs/benchmarks.md``. Run from the repository root::
@@ -137,10 +140,12 @@ def run_child(wav: Path, out: Path, n_jobs: int, args: argparse.Namespace
 def child_main(argv: Sequence[str]) -> None:
     """Time predict_timeline in this fresh process; print JSON figures."""
     wav, out, n_jobs, window, hop, block, manifest = argv
-    from sertk.persistence import DEFAULT_MODEL, load_model
+    from sertk.persistence import DEFAULT_MODEL, TIMELINE_MODEL, load_model
     from sertk.timeline import predict_timeline
 
-    if DEFAULT_MODEL.exists():
+    if TIMELINE_MODEL.exists():
+        model, source = load_model(TIMELINE_MODEL), "the bundled timeline model"
+    elif DEFAULT_MODEL.exists():
         model, source = load_model(), "the bundled model"
     else:
         from sertk.classifier import EmotionClassifier
@@ -218,14 +223,15 @@ def _window_verdicts(model, path: str, window: float, hop: float
 def held_out_windows(corpus, window: float, hop: float) -> dict[str, dict]:
     """Timelines of held-out speakers' recordings, from two kinds of model.
 
-    Leave-one-speaker-out. Each fold's models are clones of the bundled
-    model (an ``EmotionClassifier(speaker_norm=False)`` without one) trained
-    on the other speakers' ``default`` features: *recordings*, as the bundled
-    model is, on the recordings and, as its ``speed_perturbation`` asks,
-    their speed-perturbed copies; *recordings and windows*, on those rows and
-    the speech windows of the same recordings (:func:`corpus_windows`), each
-    labelled as its recording. The test speaker's recordings go through
-    :func:`~sertk.timeline.predict_timeline` one by one.
+    Leave-one-speaker-out. Each fold trains, on the other speakers' ``default``
+    features, a clone of the bundled model (an
+    ``EmotionClassifier(speaker_norm=False)`` without one) on the recordings
+    and, as its ``speed_perturbation`` asks, their speed-perturbed copies
+    (*recordings*); and a clone of the bundled timeline model (the same
+    without copies of its own, without one) on those rows and the speech
+    windows of the same recordings (:func:`corpus_windows`), each labelled as
+    its recording (*recordings and windows*). The test speaker's recordings
+    go through :func:`~sertk.timeline.predict_timeline` one by one.
 
     Returns
     -------
@@ -242,10 +248,12 @@ def held_out_windows(corpus, window: float, hop: float) -> dict[str, dict]:
     from sklearn.metrics import balanced_accuracy_score
 
     from sertk.classifier import EmotionClassifier, training_speeds
-    from sertk.persistence import DEFAULT_MODEL, load_model
+    from sertk.persistence import DEFAULT_MODEL, TIMELINE_MODEL, load_model
 
     template = (clone(load_model()) if DEFAULT_MODEL.exists()
                 else EmotionClassifier(speaker_norm=False))
+    window_template = (clone(load_model(TIMELINE_MODEL)) if TIMELINE_MODEL.exists()
+                       else clone(template).set_params(speed_perturbation=None))
     X = sertk_features(corpus, "default")
     speeds = training_speeds(template.speed_perturbation, normalised=False)
     copies = [sertk_features(corpus, "default", speed=s) for s in speeds]
@@ -262,7 +270,7 @@ def held_out_windows(corpus, window: float, hop: float) -> dict[str, dict]:
         own = train[window_file]
         rows = pd.concat([X[train], *(c[train] for c in copies), windows[own]])
         n_copies = len(copies) + 1
-        return clone(template).set_params(speed_perturbation=None).fit(
+        return clone(window_template).fit(
             rows, np.concatenate([np.tile(y[train], n_copies), y[window_file][own]]),
             speakers=np.concatenate([np.tile(speakers[train], n_copies),
                                      speakers[window_file][own]]))
@@ -320,10 +328,11 @@ def held_out_text(held: dict[str, dict]) -> str:
          "recording UAR"], rows)
     return (
         "Held out by speaker (leave-one-speaker-out): each fold's models are "
-        "trained as the bundled one, on the other speakers' recordings and "
-        "their speed-perturbed copies, and, in the second row, on the speech "
-        "windows of those recordings too (`sertk.timeline.window_features`, "
-        "each labelled as its recording); each held-out recording goes "
+        "trained as the bundled model, on the other speakers' recordings and "
+        "their speed-perturbed copies, and, in the second row, as the bundled "
+        "timeline model, on the speech windows of those recordings too "
+        "(`sertk.timeline.window_features`, each labelled as its recording); "
+        "each held-out recording goes "
         "through `predict_timeline` as a file of its own, and each of its "
         "windows is scored against the recording's label. Window UAR: with "
         "the fallback answering the out-of-distribution windows, as the "
@@ -399,8 +408,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "average below), the CPU time much less: audio seconds a CPU second "
         "is the speed of one process with a core of its own."
         + f" Sanity check: {share:.1%} of the {n_inside} windows lying wholly "
-        "inside one utterance get its label (the bundled model was trained on "
-        "all of EMO-DB, whole utterances: not an accuracy); "
+        "inside one utterance get its label (the model was trained on all of "
+        "EMO-DB: not an accuracy); "
         f"{novel_inside / max(n_inside, 1):.1%} of them are out of distribution "
         f"({novel_inside}); the other flagged windows straddle an utterance's "
         "edge (into the next utterance or a pause).",

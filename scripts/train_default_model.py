@@ -1,4 +1,4 @@
-"""Train the model bundled with sertk and write its provenance.
+"""Train the models bundled with sertk and write their provenance.
 
 Usage (from the repository root; rerun after any change to the features or
 the classifier)::
@@ -13,7 +13,14 @@ training speakers' copies too; train the same classifier on all 535
 recordings and their copies; write
 ``sertk/models/default.joblib`` (the model, with the LOSO report in its
 metadata) and ``sertk/models/default.json`` (the provenance, readable
-without loading the model).
+without loading the model). Then the timeline model: the speech windows of
+each recording, cut as ``predict_timeline`` cuts them by default
+(``sertk.timeline.window_features``), labelled as their recording, are added
+to the same rows; ``EmotionClassifier(speaker_norm=False,
+speed_perturbation=None)`` on them is scored by leave-one-speaker-out on the
+held-out speaker's windows (labelled as timelines label them: the most
+probable class) and whole recordings, trained on all rows, and written to
+``sertk/models/timeline.joblib`` and ``timeline.json``.
 
 Why strict (no per-speaker normalisation): ``sertk-predict`` and
 ``load_model().predict(paths)`` usually see one recording of a speaker at a
@@ -32,16 +39,24 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.metrics import balanced_accuracy_score
+
 from sertk.augment import speed_copies
 from sertk.classifier import EmotionClassifier, training_speeds
 from sertk.datasets import read_emodb
 from sertk.evaluate import evaluate
 from sertk.extract import FeatureExtractor
-from sertk.persistence import DEFAULT_MODEL, load_model, save_model
+from sertk.persistence import DEFAULT_MODEL, TIMELINE_MODEL, load_model, save_model
 from sertk.tables import atomic_write_json
+from sertk.timeline import window_features
 
 ROOT = Path(__file__).resolve().parents[1]
 EMODB = ROOT.parent / "shared" / "data" / "emodb"
+WINDOW, HOP = 2.0, 0.5  # predict_timeline's defaults
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="feature cache folder (default: a temporary one, so "
                              "the features come from the code as it is now)")
     parser.add_argument("--output", default=str(DEFAULT_MODEL))
+    parser.add_argument("--timeline-output", default=str(TIMELINE_MODEL),
+                        help="the timeline model (default: %(default)s); an "
+                             "empty string skips it")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="sertk-default-") as temporary:
         return _train(args, args.cache or temporary)
@@ -119,7 +137,100 @@ def _train(args: argparse.Namespace, cache: str) -> int:
     seconds = time.perf_counter() - started
     print(f"wrote {output} ({output.stat().st_size / 1e3:.0f} kB) and "
           f"{output.with_suffix('.json').name} in {seconds:.0f} s")
+    if args.timeline_output:
+        _train_timeline(args, corpus, X, copies, provenance)
     return 0
+
+
+def _train_timeline(args: argparse.Namespace, corpus: pd.DataFrame,
+                    X: pd.DataFrame, copies: np.ndarray, provenance: dict) -> None:
+    """Train and write the timeline model: the recordings, copies and windows.
+
+    Its rows are the default model's (each recording and its speed-perturbed
+    copies) and the speech windows of each recording as
+    :func:`sertk.timeline.predict_timeline` cuts them with its defaults
+    (:func:`sertk.timeline.window_features`), labelled as their recording.
+    Scored first by leave-one-speaker-out on the held-out speaker's windows.
+    """
+    started = time.perf_counter()
+    paths, y, speakers = corpus["path"].tolist(), corpus["label"].to_numpy(), \
+        corpus["speaker"].to_numpy()
+    tables = Parallel(n_jobs=args.n_jobs)(
+        delayed(window_features)(path, "default", window=WINDOW, hop=HOP,
+                                 progress=False) for path in paths)
+    source = np.concatenate([np.full(len(t), i) for i, t in enumerate(tables)])
+    windows = pd.concat(tables, ignore_index=True)[X.columns]
+    parts = [X, *(pd.DataFrame(copies[:, k], columns=X.columns)
+                  for k in range(copies.shape[1])), windows]
+    rows = pd.concat(parts, ignore_index=True)
+    row_labels = np.concatenate([np.tile(y, copies.shape[1] + 1), y[source]])
+    row_speakers = np.concatenate([np.tile(speakers, copies.shape[1] + 1),
+                                   speakers[source]])
+    print(f"timeline rows: {len(X)} recordings, {copies.shape[1] * len(X)} "
+          f"copies, {len(windows)} windows, in "
+          f"{time.perf_counter() - started:.0f} s")
+    clf = EmotionClassifier(feature_set="default", speaker_norm=False,
+                            speed_perturbation=None)
+    window_labels = np.empty(len(windows), dtype=object)
+    recording_labels = np.empty(len(X), dtype=object)
+    folds = Parallel(n_jobs=args.n_jobs)(
+        delayed(_held_out)(clone(clf), rows, row_labels, row_speakers, speaker,
+                           windows[speakers[source] == speaker],
+                           X[speakers == speaker])
+        for speaker in np.unique(speakers))
+    for speaker, (on_windows, on_recordings) in zip(np.unique(speakers), folds,
+                                                    strict=True):
+        window_labels[speakers[source] == speaker] = on_windows
+        recording_labels[speakers == speaker] = on_recordings
+    truth = y[source]
+    loso = {
+        "protocol": "strict",
+        "cv": f"leave-one-speaker-out ({np.unique(speakers).size} folds)",
+        "windows": {"n": int(truth.size),
+                    "uar": round(balanced_accuracy_score(truth, window_labels), 4),
+                    "war": round(float(np.mean(truth == window_labels)), 4)},
+        "recordings": {"n": len(y),
+                       "uar": round(balanced_accuracy_score(y, recording_labels), 4),
+                       "war": round(float(np.mean(y == recording_labels)), 4)},
+    }
+    print(f"timeline model, LOSO strict: windows UAR {loso['windows']['uar']:.3f} "
+          f"(WAR {loso['windows']['war']:.3f}); whole recordings UAR "
+          f"{loso['recordings']['uar']:.3f}")
+    clf.fit(rows, row_labels, speakers=row_speakers)
+    output = Path(args.timeline_output)
+    training = {**provenance, "n_windows": int(len(windows)),
+                "windows": {"window": WINDOW, "hop": HOP,
+                            "made_with": "sertk.timeline.window_features"}}
+    save_model(clf, output, provenance={**training, "loso": loso})
+    info = load_model(output).model_info_
+    atomic_write_json(output.with_suffix(".json"), {
+        "model": output.name,
+        "sha256": hashlib.sha256(output.read_bytes()).hexdigest(),
+        "size_bytes": output.stat().st_size,
+        "created": info["created"],
+        "versions": info["versions"],
+        "feature_set": "default",
+        "n_features": info["features"]["n_features"],
+        "params": info["params"],
+        "training": training,
+        "class_counts": info["training_summary"]["class_counts"],
+        "n_rows": info["training_summary"]["n_files"],
+        "loso_strict": loso,
+        "command": "python scripts/train_default_model.py",
+    })
+    print(f"wrote {output} ({output.stat().st_size / 1e3:.0f} kB) and "
+          f"{output.with_suffix('.json').name} in "
+          f"{time.perf_counter() - started:.0f} s")
+
+
+def _held_out(clf: EmotionClassifier, rows: pd.DataFrame, labels: np.ndarray,
+              speakers: np.ndarray, speaker: str, windows: pd.DataFrame,
+              recordings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Fit without ``speaker``; label its windows (as timelines do) and recordings."""
+    train = speakers != speaker
+    clf.fit(rows[train], labels[train], speakers=speakers[train])
+    on_windows = clf.classes_[clf.predict_proba(windows).argmax(axis=1)]
+    return on_windows, clf.predict(recordings)
 
 
 if __name__ == "__main__":

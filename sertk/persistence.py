@@ -58,6 +58,7 @@ from sertk.tables import replace_durably, temporary_beside
 __all__ = [
     "ALLOWED_TYPES",
     "DEFAULT_MODEL",
+    "TIMELINE_MODEL",
     "ModelVersionWarning",
     "load_model",
     "save_model",
@@ -65,6 +66,12 @@ __all__ = [
 
 #: The model bundled with sertk, loaded by ``load_model()`` without a path.
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "default.joblib"
+
+#: The bundled model for timelines (``load_model(TIMELINE_MODEL)``): trained
+#: on the speech windows of the same recordings too, so better on windows and
+#: worse on whole recordings (see ``sertk/models/README.md``); what
+#: ``sertk-predict --window`` uses without ``-m``.
+TIMELINE_MODEL = DEFAULT_MODEL.with_name("timeline.joblib")
 
 #: What a model file says it is, and the newest layout this version reads.
 FORMAT = "sertk-model"
@@ -422,7 +429,7 @@ def load_model(
         why = "it is a folder" if path.is_dir() else "it does not exist"
         hint = (
             "; reinstall sertk, or rebuild it with scripts/train_default_model.py"
-            if path == DEFAULT_MODEL
+            if path in (DEFAULT_MODEL, TIMELINE_MODEL)
             else ""
         )
         raise ModelFileError(f"cannot load model {path}: {why}{hint}")

@@ -6,10 +6,11 @@ import pytest
 import soundfile as sf
 from synthetic_corpus import write_audio_corpus, write_feature_table
 
+import sertk.cli.predict
 from sertk.cli.predict import main
 from sertk.cli.train import main as train
 from sertk.datasets import LABELS
-from sertk.persistence import DEFAULT_MODEL, load_model
+from sertk.persistence import DEFAULT_MODEL, TIMELINE_MODEL, load_model
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((REPO / "data" / "examples").glob("*.wav"))
@@ -65,6 +66,36 @@ def test_the_default_model_file_is_small_and_documented():
     assert info["cv_report"]["protocol"] == "strict"
     assert info["cv_report"]["cv"] == "leave-one-speaker-out (10 folds)"
     assert (DEFAULT_MODEL.parent / "default.json").is_file()
+
+
+def test_the_timeline_model_file_is_small_and_documented():
+    assert TIMELINE_MODEL.stat().st_size < 5_000_000
+    model = load_model(TIMELINE_MODEL)
+    info = model.model_info_
+    assert info["params"]["speaker_norm"] is False
+    assert info["params"]["speed_perturbation"] is None  # copies given as rows
+    assert list(model.feature_names_in_) == list(load_model().feature_names_in_)
+    training = info["provenance"]
+    assert training["n_files"] == 535 and training["n_windows"] > 535
+    assert info["training_summary"]["n_files"] == 3 * 535 + training["n_windows"]
+    assert 0 < training["loso"]["windows"]["uar"] <= 1
+    assert (TIMELINE_MODEL.parent / "timeline.json").is_file()
+
+
+@pytest.mark.parametrize("argv, used", [([], DEFAULT_MODEL),
+                                        (["--window", "2"], TIMELINE_MODEL)])
+def test_without_m_files_and_timelines_get_their_bundled_model(
+        monkeypatch, capsys, argv, used):
+    loaded = []
+
+    def load(path, **kwargs):
+        loaded.append(path)
+        return load_model(path, **kwargs)
+
+    monkeypatch.setattr(sertk.cli.predict, "load_model", load)
+    assert main([str(EXAMPLES[0]), *argv, "-q"]) == 0
+    assert loaded == [used]
+    capsys.readouterr()
 
 
 @pytest.fixture(scope="module")

@@ -24,10 +24,11 @@ CSV. A file that cannot be read or analysed gets a row with its error
 instead of stopping the run.
 
 Without ``-m`` the bundled model is used: trained on all of EMO-DB (German
-acted speech, 7 classes, 10 speakers) without speaker normalisation; see
-``sertk/models/README.md``. A ``.joblib`` model file is a pickle that runs
-code when loaded: pass only model files you trust, or ``.skops`` ones with
-``--safe``.
+acted speech, 7 classes, 10 speakers) without speaker normalisation; with
+``--window``, the bundled timeline model, trained on the speech windows of
+those recordings too (see ``sertk/models/README.md``). A ``.joblib`` model
+file is a pickle that runs code when loaded: pass only model files you
+trust, or ``.skops`` ones with ``--safe``.
 
 With ``--window`` each file gets a timeline instead: one row a window
 (``path``, ``start``, ``end``, ``speech_fraction``, ``label``,
@@ -55,7 +56,7 @@ import pandas as pd
 from ..audio import MAX_DURATION, audio_duration
 from ..classifier import EmotionClassifier
 from ..errors import AudioError
-from ..persistence import DEFAULT_MODEL, load_model
+from ..persistence import DEFAULT_MODEL, TIMELINE_MODEL, load_model
 from ..predict import predict_files
 from ..tables import atomic_write_text, format_float
 from ._common import (
@@ -223,14 +224,18 @@ def _aligned(table: pd.DataFrame) -> str:
 
 
 def _load(parser: argparse.ArgumentParser, args: argparse.Namespace):
-    model = load_model(args.model, trusted=False if args.safe else None)
-    if not hasattr(model, "extractor_"):
+    """Load ``-m``'s model, else the bundled one for files or for timelines."""
+    path = args.model
+    if path is None:
+        timeline = args.window is not None and TIMELINE_MODEL.is_file()
+        path = TIMELINE_MODEL if timeline else DEFAULT_MODEL
+    model = load_model(path, trusted=False if args.safe else None)
+    if args.window is None and not hasattr(model, "extractor_"):
         usage_error(
             parser,
-            f"model {args.model or DEFAULT_MODEL} was trained on feature columns, "
-            "not audio; "
+            f"model {path} was trained on feature columns, not audio; "
             "sertk-predict needs one trained on audio (sertk-train with a "
-            "manifest or --corpus)",
+            "manifest or --corpus), or --window for a timeline",
         )
     if model.training_summary_.get("speaker_normalised"):
         say(
