@@ -371,8 +371,10 @@ def predict_timeline(
     path : str or os.PathLike
         The recording; any format :func:`sertk.audio.load` reads.
     window : float > 0, default=2.0
-        Window length in seconds. The bundled model was trained on whole
-        utterances of 1.5-4 s; much shorter windows give noisier features.
+        Window length in seconds. The bundled timeline model
+        (:data:`sertk.persistence.TIMELINE_MODEL`) was trained on 2 s windows
+        and whole utterances of 1.5-4 s; much shorter windows give noisier
+        features.
     hop : float in (0, window], default=0.5
         Seconds between window starts.
     smooth : int >= 0, default=0

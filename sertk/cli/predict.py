@@ -108,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-m",
         "--model",
         metavar="MODEL",
-        help="model file from sertk-train (default: the bundled EMO-DB model)",
+        help="model file from sertk-train (default: the bundled EMO-DB model; "
+        "with --window, the bundled EMO-DB timeline model)",
     )
     parser.add_argument(
         "--safe",
