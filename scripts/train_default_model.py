@@ -110,33 +110,18 @@ def _train(args: argparse.Namespace, cache: str) -> int:
     }
     output = Path(args.output)
     save_model(clf, output, cv_report=report.to_dict(), provenance=provenance)
-    info = load_model(output).model_info_
-    digest = hashlib.sha256(output.read_bytes()).hexdigest()
-    atomic_write_json(output.with_suffix(".json"), {
-        "model": output.name,
-        "sha256": digest,
-        "size_bytes": output.stat().st_size,
-        "created": info["created"],
-        "versions": info["versions"],
-        "feature_set": info["features"]["feature_set"],
-        "n_features": info["features"]["n_features"],
-        "params": info["params"],
-        "training": provenance,
-        "class_counts": info["training_summary"]["class_counts"],
-        "n_augmented": info["training_summary"]["n_augmented"],
-        "loso_strict": {
+    _write_json(output, training=provenance, n_augmented=clf.training_summary_[
+        "n_augmented"], loso_strict={
             "protocol": report.protocol,
             "cv": report.cv,
             "uar": round(report.uar, 4),
             "war": round(report.war, 4),
             "macro_f1": round(report.macro_f1, 4),
             "recall": {k: round(v, 4) for k, v in report.recall.items()},
-        },
-        "command": "python scripts/train_default_model.py",
-    })
-    seconds = time.perf_counter() - started
+        })
     print(f"wrote {output} ({output.stat().st_size / 1e3:.0f} kB) and "
-          f"{output.with_suffix('.json').name} in {seconds:.0f} s")
+          f"{output.with_suffix('.json').name} in "
+          f"{time.perf_counter() - started:.0f} s")
     if args.timeline_output:
         _train_timeline(args, corpus, X, copies, provenance)
     return 0
@@ -144,64 +129,109 @@ def _train(args: argparse.Namespace, cache: str) -> int:
 
 def _train_timeline(args: argparse.Namespace, corpus: pd.DataFrame,
                     X: pd.DataFrame, copies: np.ndarray, provenance: dict) -> None:
-    """Train and write the timeline model: the recordings, copies and windows.
+    """Train, score and write the timeline model: recordings, copies and windows.
 
     Its rows are the default model's (each recording and its speed-perturbed
     copies) and the speech windows of each recording as
     :func:`sertk.timeline.predict_timeline` cuts them with its defaults
     (:func:`sertk.timeline.window_features`), labelled as their recording.
-    Scored first by leave-one-speaker-out on the held-out speaker's windows.
     """
     started = time.perf_counter()
-    paths, y, speakers = corpus["path"].tolist(), corpus["label"].to_numpy(), \
-        corpus["speaker"].to_numpy()
-    tables = Parallel(n_jobs=args.n_jobs)(
-        delayed(window_features)(path, "default", window=WINDOW, hop=HOP,
-                                 progress=False) for path in paths)
-    source = np.concatenate([np.full(len(t), i) for i, t in enumerate(tables)])
-    windows = pd.concat(tables, ignore_index=True)[X.columns]
-    parts = [X, *(pd.DataFrame(copies[:, k], columns=X.columns)
-                  for k in range(copies.shape[1])), windows]
-    rows = pd.concat(parts, ignore_index=True)
-    row_labels = np.concatenate([np.tile(y, copies.shape[1] + 1), y[source]])
-    row_speakers = np.concatenate([np.tile(speakers, copies.shape[1] + 1),
-                                   speakers[source]])
+    rows, labels, speakers, source = _timeline_rows(corpus, X, copies, args.n_jobs)
+    n_windows = len(source)
     print(f"timeline rows: {len(X)} recordings, {copies.shape[1] * len(X)} "
-          f"copies, {len(windows)} windows, in "
-          f"{time.perf_counter() - started:.0f} s")
+          f"copies, {n_windows} windows, in {time.perf_counter() - started:.0f} s")
     clf = EmotionClassifier(feature_set="default", speaker_norm=False,
                             speed_perturbation=None)
-    window_labels = np.empty(len(windows), dtype=object)
-    recording_labels = np.empty(len(X), dtype=object)
-    folds = Parallel(n_jobs=args.n_jobs)(
-        delayed(_held_out)(clone(clf), rows, row_labels, row_speakers, speaker,
-                           windows[speakers[source] == speaker],
-                           X[speakers == speaker])
-        for speaker in np.unique(speakers))
-    for speaker, (on_windows, on_recordings) in zip(np.unique(speakers), folds,
-                                                    strict=True):
-        window_labels[speakers[source] == speaker] = on_windows
-        recording_labels[speakers == speaker] = on_recordings
-    truth = y[source]
-    loso = {
-        "protocol": "strict",
-        "cv": f"leave-one-speaker-out ({np.unique(speakers).size} folds)",
-        "windows": {"n": int(truth.size),
-                    "uar": round(balanced_accuracy_score(truth, window_labels), 4),
-                    "war": round(float(np.mean(truth == window_labels)), 4)},
-        "recordings": {"n": len(y),
-                       "uar": round(balanced_accuracy_score(y, recording_labels), 4),
-                       "war": round(float(np.mean(y == recording_labels)), 4)},
-    }
+    loso = _timeline_loso(clf, rows, labels, speakers, len(X), source, args.n_jobs)
     print(f"timeline model, LOSO strict: windows UAR {loso['windows']['uar']:.3f} "
           f"(WAR {loso['windows']['war']:.3f}); whole recordings UAR "
           f"{loso['recordings']['uar']:.3f}")
-    clf.fit(rows, row_labels, speakers=row_speakers)
+    clf.fit(rows, labels, speakers=speakers)
     output = Path(args.timeline_output)
-    training = {**provenance, "n_windows": int(len(windows)),
+    training = {**provenance, "n_windows": n_windows,
                 "windows": {"window": WINDOW, "hop": HOP,
                             "made_with": "sertk.timeline.window_features"}}
     save_model(clf, output, provenance={**training, "loso": loso})
+    _write_json(output, training=training,
+                n_rows=clf.training_summary_["n_files"], loso_strict=loso)
+    print(f"wrote {output} ({output.stat().st_size / 1e3:.0f} kB) and "
+          f"{output.with_suffix('.json').name} in "
+          f"{time.perf_counter() - started:.0f} s")
+
+
+def _timeline_rows(corpus: pd.DataFrame, X: pd.DataFrame, copies: np.ndarray,
+                   n_jobs: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray,
+                                         np.ndarray]:
+    """Return the rows (recordings, copies, windows), their labels and speakers.
+
+    And, for each window (the last rows), the index of its recording.
+    """
+    y, speakers = corpus["label"].to_numpy(), corpus["speaker"].to_numpy()
+    tables = Parallel(n_jobs=n_jobs)(
+        delayed(window_features)(path, "default", window=WINDOW, hop=HOP,
+                                 progress=False) for path in corpus["path"])
+    source = np.concatenate([np.full(len(t), i) for i, t in enumerate(tables)])
+    windows = pd.concat(tables, ignore_index=True)[X.columns]
+    copy_tables = (pd.DataFrame(copies[:, k], columns=X.columns)
+                   for k in range(copies.shape[1]))
+    rows = pd.concat([X, *copy_tables, windows], ignore_index=True)
+    n_tiles = copies.shape[1] + 1
+    return (rows, np.concatenate([np.tile(y, n_tiles), y[source]]),
+            np.concatenate([np.tile(speakers, n_tiles), speakers[source]]), source)
+
+
+def _timeline_loso(clf: EmotionClassifier, rows: pd.DataFrame, labels: np.ndarray,
+                   speakers: np.ndarray, n_files: int, source: np.ndarray,
+                   n_jobs: int) -> dict:
+    """Leave-one-speaker-out figures of ``clf`` on windows and on recordings.
+
+    The first ``n_files`` rows are the recordings, the last ``len(source)``
+    their windows.
+    """
+    recordings = np.arange(n_files)
+    windows = np.arange(len(rows) - len(source), len(rows))
+    predicted = np.empty(len(rows), dtype=object)
+    folds = Parallel(n_jobs=n_jobs)(
+        delayed(_held_out)(clone(clf), rows, labels, speakers, speaker,
+                           windows[speakers[windows] == speaker],
+                           recordings[speakers[recordings] == speaker])
+        for speaker in np.unique(speakers))
+    for indices, labelled in folds:
+        predicted[indices] = labelled
+
+    def figures(indices: np.ndarray) -> dict:
+        truth, guess = labels[indices], predicted[indices]
+        return {"n": int(indices.size),
+                "uar": round(balanced_accuracy_score(truth, guess), 4),
+                "war": round(float(np.mean(truth == guess)), 4)}
+
+    return {"protocol": "strict",
+            "cv": f"leave-one-speaker-out ({np.unique(speakers).size} folds)",
+            "windows": figures(windows), "recordings": figures(recordings)}
+
+
+def _held_out(clf: EmotionClassifier, rows: pd.DataFrame, labels: np.ndarray,
+              speakers: np.ndarray, speaker: str, windows: np.ndarray,
+              recordings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fit without ``speaker``; label its windows (as timelines do) and recordings.
+
+    Returns the indices of those rows and their labels.
+    """
+    clf.fit(rows[speakers != speaker], labels[speakers != speaker],
+            speakers=speakers[speakers != speaker])
+    on_windows = clf.classes_[clf.predict_proba(rows.iloc[windows]).argmax(axis=1)]
+    on_recordings = clf.predict(rows.iloc[recordings])
+    return (np.concatenate([windows, recordings]),
+            np.concatenate([on_windows, on_recordings]))
+
+
+def _write_json(output: Path, **fields) -> None:
+    """Write the provenance of the model file ``output`` beside it, as JSON.
+
+    The file's name, SHA-256, size, and its metadata's creation time,
+    versions, features, parameters and class counts, then ``fields``.
+    """
     info = load_model(output).model_info_
     atomic_write_json(output.with_suffix(".json"), {
         "model": output.name,
@@ -209,28 +239,13 @@ def _train_timeline(args: argparse.Namespace, corpus: pd.DataFrame,
         "size_bytes": output.stat().st_size,
         "created": info["created"],
         "versions": info["versions"],
-        "feature_set": "default",
+        "feature_set": info["params"]["feature_set"],
         "n_features": info["features"]["n_features"],
         "params": info["params"],
-        "training": training,
         "class_counts": info["training_summary"]["class_counts"],
-        "n_rows": info["training_summary"]["n_files"],
-        "loso_strict": loso,
+        **fields,
         "command": "python scripts/train_default_model.py",
     })
-    print(f"wrote {output} ({output.stat().st_size / 1e3:.0f} kB) and "
-          f"{output.with_suffix('.json').name} in "
-          f"{time.perf_counter() - started:.0f} s")
-
-
-def _held_out(clf: EmotionClassifier, rows: pd.DataFrame, labels: np.ndarray,
-              speakers: np.ndarray, speaker: str, windows: pd.DataFrame,
-              recordings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Fit without ``speaker``; label its windows (as timelines do) and recordings."""
-    train = speakers != speaker
-    clf.fit(rows[train], labels[train], speakers=speakers[train])
-    on_windows = clf.classes_[clf.predict_proba(windows).argmax(axis=1)]
-    return on_windows, clf.predict(recordings)
 
 
 if __name__ == "__main__":
