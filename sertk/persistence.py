@@ -386,6 +386,7 @@ def load_model(
     path : str or os.PathLike, optional
         The model file; by default the bundled model (:data:`DEFAULT_MODEL`,
         trained on EMO-DB; see ``sertk/models/README.md``).
+        :data:`TIMELINE_MODEL` is the bundled model for timelines.
     trusted : bool or None, default=None
         None: load either format as above. False: never unpickle, so a file
         that is not ``.skops`` is refused. True: you trust the file: a
