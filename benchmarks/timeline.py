@@ -31,8 +31,10 @@ held-out recording goes through ``predict_timeline`` as a file of its own.
 Reported for each: window UAR (each window given its recording's label)
 with the fallback answering the out-of-distribution windows, as the
 timeline does, and with the SVM answering every window; how many windows
-are out of distribution, against the held-out recordings themselves; and
-the UAR of the held-out recordings whole.
+are out of distribution, against the held-out recordings themselves; the
+UAR of the held-out recordings whole; and the window UAR of one long
+recording of each held-out speaker (its recordings joined with pauses),
+on the windows lying wholly inside one utterance.
 
 Prints the table and the command, and writes them to the ``timeline``
 section of ``docs/benchmarks.md``. Run from the repository root::
@@ -77,25 +79,31 @@ SAMPLE_EVERY = 0.2  # seconds between memory samples
 TARGET_X = 60.0  # one hour in under a minute
 
 
-def build_recording(paths: Sequence[str], labels: Sequence[str], seconds: float,
-                    out: Path, seed: int) -> pd.DataFrame:
-    """Write the recording, file by file; return its utterances (start, end, label)."""
+def build_recording(paths: Sequence[str], labels: Sequence[str],
+                    seconds: float | None, out: Path, seed: int) -> pd.DataFrame:
+    """Write the recording, file by file; return its utterances (start, end, label).
+
+    ``seconds=None`` takes each file once, in a random order.
+    """
     from sertk.audio import load
 
     rng = np.random.default_rng(seed)
-    total = int(round(seconds * SR))
+    total = np.inf if seconds is None else int(round(seconds * SR))
     written, rows = 0, []
     with sf.SoundFile(out, "w", samplerate=SR, channels=1, subtype="PCM_16") as f:
         while written < total:
             for i in rng.permutation(len(paths)):
-                x = load(paths[i], SR)[: total - written]
-                pause = np.zeros(min(int(rng.uniform(*PAUSE) * SR),
-                                     total - written - x.size))
+                x = load(paths[i], SR)
+                x = x[: int(min(x.size, total - written))]
+                pause = np.zeros(int(min(int(rng.uniform(*PAUSE) * SR),
+                                         total - written - x.size)))
                 f.write(np.concatenate([x, pause]))
                 rows.append((written / SR, (written + x.size) / SR, labels[i]))
                 written += x.size + pause.size
                 if written >= total:
                     break
+            if seconds is None:
+                break
     return pd.DataFrame(rows, columns=["start", "end", "label"])
 
 
@@ -165,6 +173,16 @@ def child_main(argv: Sequence[str]) -> None:
     print(json.dumps({"seconds": seconds, "model": source}))
 
 
+def inside_utterances(timeline: pd.DataFrame, utterances: pd.DataFrame
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Mask of the windows lying wholly inside one utterance, and its labels."""
+    idx = np.searchsorted(utterances["start"].to_numpy(), timeline["start"],
+                          side="right") - 1
+    inside = (idx >= 0) & (timeline["end"].to_numpy()
+                           <= utterances["end"].to_numpy()[np.maximum(idx, 0)])
+    return inside, utterances["label"].to_numpy()[idx[inside]]
+
+
 def agreement(timeline: pd.DataFrame, utterances: pd.DataFrame
               ) -> tuple[float, int, int]:
     """Return, of the windows lying wholly inside one utterance, three figures.
@@ -172,11 +190,7 @@ def agreement(timeline: pd.DataFrame, utterances: pd.DataFrame
     The share labelled as that utterance, how many such windows there are,
     and how many of them are out of distribution.
     """
-    idx = np.searchsorted(utterances["start"].to_numpy(), timeline["start"],
-                          side="right") - 1
-    inside = (idx >= 0) & (timeline["end"].to_numpy()
-                           <= utterances["end"].to_numpy()[np.maximum(idx, 0)])
-    truth = utterances["label"].to_numpy()[idx[inside]]
+    inside, truth = inside_utterances(timeline, utterances)
     novel = timeline["out_of_distribution"].fillna(False).to_numpy(bool)
     return (float(np.mean(timeline["label"].to_numpy()[inside] == truth)),
             int(inside.sum()), int(novel[inside].sum()))
@@ -241,14 +255,19 @@ def held_out_windows(corpus, window: float, hop: float) -> dict[str, dict]:
         recordings themselves), ``uar_routed`` and ``uar_svm`` (window UAR,
         each window given its recording's label, with the fallback answering
         the novel windows or the SVM answering all), ``fallback_right`` and
-        ``svm_right`` (share of the novel windows each labels right), and
-        ``uar_recordings`` (UAR of the held-out recordings, whole).
+        ``svm_right`` (share of the novel windows each labels right),
+        ``uar_recordings`` (UAR of the held-out recordings, whole), and
+        ``uar_long`` over ``long_windows``: window UAR in one recording of
+        the test speaker's recordings joined with pauses
+        (:func:`build_recording`), on the windows wholly inside one
+        utterance.
     """
     from sklearn.base import clone
     from sklearn.metrics import balanced_accuracy_score
 
     from sertk.classifier import EmotionClassifier, training_speeds
     from sertk.persistence import DEFAULT_MODEL, TIMELINE_MODEL, load_model
+    from sertk.timeline import predict_timeline
 
     template = (clone(load_model()) if DEFAULT_MODEL.exists()
                 else EmotionClassifier(speaker_norm=False))
@@ -277,27 +296,41 @@ def held_out_windows(corpus, window: float, hop: float) -> dict[str, dict]:
 
     kinds = {"recordings": recordings, "recordings and windows": with_windows}
     found = {k: {"truth": [], "routed": [], "svm": [], "novel": [],
+                 "long_truth": [], "long_labels": [],
                  "whole": np.empty(len(y), dtype=object),
                  "whole_novel": np.zeros(len(y), dtype=bool)} for k in kinds}
     for speaker in np.unique(speakers):
         test = speakers == speaker
-        for kind, fit in kinds.items():
-            model, out = fit(~test), found[kind]
-            out["whole"][test] = model.predict(X[test])
-            out["whole_novel"][test] = model.out_of_distribution(X[test])
-            for i in np.flatnonzero(test):
-                labels, svm, flagged = _window_verdicts(model, corpus.paths[i],
-                                                        window, hop)
-                out["truth"].append(np.full(labels.size, y[i]))
-                out["routed"].append(labels)
-                out["svm"].append(svm)
-                out["novel"].append(flagged)
+        with tempfile.TemporaryDirectory(prefix="sertk-held-out-") as folder:
+            wav = Path(folder) / "speaker.wav"
+            utterances = build_recording(
+                [corpus.paths[i] for i in np.flatnonzero(test)], y[test], None,
+                wav, seed=0)
+            for kind, fit in kinds.items():
+                model, out = fit(~test), found[kind]
+                out["whole"][test] = model.predict(X[test])
+                out["whole_novel"][test] = model.out_of_distribution(X[test])
+                for i in np.flatnonzero(test):
+                    labels, svm, flagged = _window_verdicts(model, corpus.paths[i],
+                                                            window, hop)
+                    out["truth"].append(np.full(labels.size, y[i]))
+                    out["routed"].append(labels)
+                    out["svm"].append(svm)
+                    out["novel"].append(flagged)
+                timeline = predict_timeline(model, wav, window=window, hop=hop,
+                                            progress=False)
+                inside, truth = inside_utterances(timeline, utterances)
+                out["long_truth"].append(truth)
+                out["long_labels"].append(timeline["label"].to_numpy()[inside])
         print(f"  held out {speaker}: {int(test.sum())} recordings", flush=True)
     figures = {}
     for kind, out in found.items():
-        truth, routed, svm, novel = (np.concatenate(out[k]) for k in
-                                     ("truth", "routed", "svm", "novel"))
+        truth, routed, svm, novel, long_truth, long_labels = (
+            np.concatenate(out[k]) for k in
+            ("truth", "routed", "svm", "novel", "long_truth", "long_labels"))
         figures[kind] = {
+            "long_windows": long_truth.size,
+            "uar_long": balanced_accuracy_score(long_truth, long_labels),
             "windows": truth.size,
             "novel": int(novel.sum()),
             "recordings_novel": float(out["whole_novel"].mean()),
@@ -319,13 +352,13 @@ def held_out_text(held: dict[str, dict]) -> str:
              f"{f['uar_svm']:.3f}",
              "-" if np.isnan(f["fallback_right"]) else f"{f['fallback_right']:.1%}",
              "-" if np.isnan(f["svm_right"]) else f"{f['svm_right']:.1%}",
-             f"{f['uar_recordings']:.3f}"]
+             f"{f['uar_recordings']:.3f}", f"{f['uar_long']:.3f}"]
             for kind, f in held.items()]
     table = markdown_table(
         ["trained on", "speech windows", "out of distribution",
          "recordings out of distribution", "window UAR", "window UAR, SVM only",
          "fallback right (novel windows)", "SVM right (novel windows)",
-         "recording UAR"], rows)
+         "recording UAR", "window UAR, one long recording"], rows)
     return (
         "Held out by speaker (leave-one-speaker-out): each fold's models are "
         "trained as the bundled model, on the other speakers' recordings and "
@@ -337,7 +370,11 @@ def held_out_text(held: dict[str, dict]) -> str:
         "windows is scored against the recording's label. Window UAR: with "
         "the fallback answering the out-of-distribution windows, as the "
         "timeline does, or the SVM answering all; recording UAR: the "
-        "held-out recordings whole.\n\n" + table)
+        "held-out recordings whole. Last column: the held-out speaker's "
+        "recordings joined into one, each once in a random order with 0.2-2 s "
+        "pauses, through `predict_timeline`, scored on the "
+        f"{next(iter(held.values()))['long_windows']} windows lying wholly "
+        "inside one utterance.\n\n" + table)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
