@@ -26,9 +26,10 @@ Then the two bundled models' kinds, held out by speaker
 (:func:`held_out_windows`): leave-one-speaker-out over the manifest, each
 fold's models trained as the bundled model (on recordings and their
 speed-perturbed copies) and as the bundled timeline model (on their speech
-windows too) on the other speakers' cached ``default`` features; each
-held-out recording goes through ``predict_timeline`` as a file of its own.
-Reported for each: window UAR (each window given its recording's label)
+windows too) on the other speakers' cached ``default`` features; the
+speech windows of each held-out recording, the rows ``predict_timeline``
+classifies in it as a file of its own, are labelled as a timeline labels
+them. Reported for each: window UAR (each window given its recording's label)
 with the fallback answering the out-of-distribution windows, as the
 timeline does, and with the SVM answering every window; how many windows
 are out of distribution, against the held-out recordings themselves; the
@@ -211,27 +212,19 @@ def corpus_windows(corpus, window: float, hop: float) -> tuple[pd.DataFrame,
     return pd.concat(tables, ignore_index=True), files
 
 
-def _window_verdicts(model, path: str, window: float, hop: float
+def _window_verdicts(model, windows: pd.DataFrame
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return the labels of a recording's speech windows, the SVM's, and the novel ones.
+    """Return the labels of speech windows, the SVM's alone, and the novel ones.
 
-    The SVM's labels come from a second run with the fallback off (the
-    threshold at infinity), made only when some window is out of
-    distribution.
+    Labels as a timeline gives them: the most probable class, the fallback's
+    probabilities on out-of-distribution rows. The SVM's alone come from a
+    copy of the model with the fallback off (the threshold at infinity).
     """
-    from sertk.timeline import predict_timeline
-
-    timeline = predict_timeline(model, path, window=window, hop=hop, progress=False)
-    speech = (timeline["label"] != SILENCE).to_numpy()
-    flagged = timeline["out_of_distribution"].fillna(False).to_numpy(bool)[speech]
-    labels = timeline["label"].to_numpy()[speech]
-    if not flagged.any():
-        return labels, labels, flagged
     no_fallback = copy.copy(model)
     no_fallback.novelty_threshold_ = np.inf
-    svm = predict_timeline(no_fallback, path, window=window, hop=hop,
-                           progress=False)["label"].to_numpy()[speech]
-    return labels, svm, flagged
+    labels = model.classes_[model.predict_proba(windows).argmax(axis=1)]
+    svm = model.classes_[no_fallback.predict_proba(windows).argmax(axis=1)]
+    return labels, svm, model.out_of_distribution(windows)
 
 
 def held_out_windows(corpus, window: float, hop: float) -> dict[str, dict]:
@@ -244,8 +237,10 @@ def held_out_windows(corpus, window: float, hop: float) -> dict[str, dict]:
     (*recordings*); and a clone of the bundled timeline model (the same
     without copies of its own, without one) on those rows and the speech
     windows of the same recordings (:func:`corpus_windows`), each labelled as
-    its recording (*recordings and windows*). The test speaker's recordings
-    go through :func:`~sertk.timeline.predict_timeline` one by one.
+    its recording (*recordings and windows*). The test speaker's windows are
+    classified from the same rows: those
+    :func:`~sertk.timeline.predict_timeline` classifies in each recording on
+    its own.
 
     Returns
     -------
@@ -265,6 +260,7 @@ def held_out_windows(corpus, window: float, hop: float) -> dict[str, dict]:
     from sklearn.base import clone
     from sklearn.metrics import balanced_accuracy_score
 
+    from sertk.augment import with_copies
     from sertk.classifier import EmotionClassifier, training_speeds
     from sertk.persistence import DEFAULT_MODEL, TIMELINE_MODEL, load_model
     from sertk.timeline import predict_timeline
@@ -287,12 +283,14 @@ def held_out_windows(corpus, window: float, hop: float) -> dict[str, dict]:
 
     def with_windows(train):
         own = train[window_file]
-        rows = pd.concat([X[train], *(c[train] for c in copies), windows[own]])
-        n_copies = len(copies) + 1
+        rows, labels, voices = X[train].to_numpy(), y[train], speakers[train]
+        if copies:
+            rows, labels, voices, _ = with_copies(rows, labels, voices,
+                                                  [c[train] for c in copies])
+        rows = pd.DataFrame(np.vstack([rows, windows[own]]), columns=X.columns)
         return clone(window_template).fit(
-            rows, np.concatenate([np.tile(y[train], n_copies), y[window_file][own]]),
-            speakers=np.concatenate([np.tile(speakers[train], n_copies),
-                                     speakers[window_file][own]]))
+            rows, np.concatenate([labels, y[window_file][own]]),
+            speakers=np.concatenate([voices, speakers[window_file][own]]))
 
     kinds = {"recordings": recordings, "recordings and windows": with_windows}
     found = {k: {"truth": [], "routed": [], "svm": [], "novel": [],
@@ -310,13 +308,12 @@ def held_out_windows(corpus, window: float, hop: float) -> dict[str, dict]:
                 model, out = fit(~test), found[kind]
                 out["whole"][test] = model.predict(X[test])
                 out["whole_novel"][test] = model.out_of_distribution(X[test])
-                for i in np.flatnonzero(test):
-                    labels, svm, flagged = _window_verdicts(model, corpus.paths[i],
-                                                            window, hop)
-                    out["truth"].append(np.full(labels.size, y[i]))
-                    out["routed"].append(labels)
-                    out["svm"].append(svm)
-                    out["novel"].append(flagged)
+                own = test[window_file]
+                labels, svm, flagged = _window_verdicts(model, windows[own])
+                out["truth"].append(y[window_file][own])
+                out["routed"].append(labels)
+                out["svm"].append(svm)
+                out["novel"].append(flagged)
                 timeline = predict_timeline(model, wav, window=window, hop=hop,
                                             progress=False)
                 inside, truth = inside_utterances(timeline, utterances)
@@ -365,9 +362,10 @@ def held_out_text(held: dict[str, dict]) -> str:
         "their speed-perturbed copies, and, in the second row, as the bundled "
         "timeline model, on the speech windows of those recordings too "
         "(`sertk.timeline.window_features`, each labelled as its recording); "
-        "each held-out recording goes "
-        "through `predict_timeline` as a file of its own, and each of its "
-        "windows is scored against the recording's label. Window UAR: with "
+        "the speech windows of each held-out recording (the rows "
+        "`predict_timeline` classifies in it as a file of its own) are "
+        "labelled as a timeline labels them and scored against the "
+        "recording's label. Window UAR: with "
         "the fallback answering the out-of-distribution windows, as the "
         "timeline does, or the SVM answering all; recording UAR: the "
         "held-out recordings whole. Last column: the held-out speaker's "

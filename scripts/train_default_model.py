@@ -45,7 +45,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.metrics import balanced_accuracy_score
 
-from sertk.augment import speed_copies
+from sertk.augment import speed_copies, with_copies
 from sertk.classifier import EmotionClassifier, training_speeds
 from sertk.datasets import read_emodb
 from sertk.evaluate import evaluate
@@ -166,6 +166,7 @@ def _timeline_rows(corpus: pd.DataFrame, X: pd.DataFrame, copies: np.ndarray,
     """Return the rows (recordings, copies, windows), their labels and speakers.
 
     And, for each window (the last rows), the index of its recording.
+    Copies that could not be analysed are left out, as ``fit`` leaves them.
     """
     y, speakers = corpus["label"].to_numpy(), corpus["speaker"].to_numpy()
     tables = Parallel(n_jobs=n_jobs)(
@@ -173,12 +174,10 @@ def _timeline_rows(corpus: pd.DataFrame, X: pd.DataFrame, copies: np.ndarray,
                                  progress=False) for path in corpus["path"])
     source = np.concatenate([np.full(len(t), i) for i, t in enumerate(tables)])
     windows = pd.concat(tables, ignore_index=True)[X.columns]
-    copy_tables = (pd.DataFrame(copies[:, k], columns=X.columns)
-                   for k in range(copies.shape[1]))
-    rows = pd.concat([X, *copy_tables, windows], ignore_index=True)
-    n_tiles = copies.shape[1] + 1
-    return (rows, np.concatenate([np.tile(y, n_tiles), y[source]]),
-            np.concatenate([np.tile(speakers, n_tiles), speakers[source]]), source)
+    rows, labels, voices, _ = with_copies(X, y, speakers, copies)
+    rows = pd.DataFrame(np.vstack([rows, windows]), columns=X.columns)
+    return (rows, np.concatenate([labels, y[source]]),
+            np.concatenate([voices, speakers[source]]), source)
 
 
 def _timeline_loso(clf: EmotionClassifier, rows: pd.DataFrame, labels: np.ndarray,
