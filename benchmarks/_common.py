@@ -62,6 +62,7 @@ __all__ = [
     "made_with",
     "markdown_table",
     "provenance",
+    "sertk_copies",
     "sertk_features",
     "sertk_source_hash",
 ]
@@ -389,6 +390,39 @@ def sertk_features(corpus: Corpus, feature_set: str, n_jobs: int = 2,
            "stamps": [os.stat(p).st_mtime_ns for p in corpus.paths]}
     return cached_table(f"{corpus.manifest.parent.name}-sertk-{feature_set}", key,
                         lambda: extractor.transform(corpus.paths))
+
+
+def sertk_copies(corpus: Corpus, feature_set: str,
+                 speeds: Sequence[float] | None = None, n_jobs: int = 2,
+                 **params) -> np.ndarray:
+    """Return sertk features of the speed-perturbed copies of every file, cached.
+
+    Parameters
+    ----------
+    corpus : Corpus
+        The files.
+    feature_set : {"minimal", "default"}
+        sertk feature set.
+    speeds : sequence of float, optional
+        Speeds of the copies; :data:`sertk.augment.SPEED_FACTORS` by default.
+    n_jobs : int, default=2
+        Extraction workers on a cache miss.
+    **params
+        Further :class:`sertk.FeatureExtractor` parameters, as in
+        :func:`sertk_features`.
+
+    Returns
+    -------
+    ndarray of shape (n_files, n_speeds, n_features)
+        As ``augmented`` of :meth:`sertk.EmotionClassifier.fit` takes them,
+        columns in the order of :func:`sertk_features`.
+    """
+    from sertk.augment import SPEED_FACTORS
+
+    speeds = SPEED_FACTORS if speeds is None else speeds
+    return np.stack([sertk_features(corpus, feature_set, n_jobs=n_jobs, speed=speed,
+                                    **params).to_numpy(dtype=float)
+                     for speed in speeds], axis=1)
 
 
 def _git(*args: str) -> str:

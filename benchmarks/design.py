@@ -52,6 +52,7 @@ from benchmarks._common import (
     made_with,
     markdown_table,
     provenance,
+    sertk_copies,
     sertk_features,
 )
 from benchmarks._report import update_section
@@ -95,13 +96,8 @@ class Study:
 
 def _candidate(corpus: Corpus, **params) -> Candidate:
     """Return the ``default`` set's features and copies, extracted with ``params``."""
-    from sertk.augment import SPEED_FACTORS
-
-    X = sertk_features(corpus, "default", n_jobs=N_JOBS, **params)
-    copies = np.stack([
-        sertk_features(corpus, "default", n_jobs=N_JOBS, speed=speed, **params)
-        .to_numpy(dtype=float) for speed in SPEED_FACTORS], axis=1)
-    return Candidate(X, copies, {})
+    return Candidate(sertk_features(corpus, "default", n_jobs=N_JOBS, **params),
+                     sertk_copies(corpus, "default", n_jobs=N_JOBS, **params), {})
 
 
 def _minimal(default: Candidate) -> Candidate:

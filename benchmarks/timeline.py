@@ -69,6 +69,7 @@ from benchmarks._common import (
     load_corpus,
     markdown_table,
     provenance,
+    sertk_copies,
     sertk_features,
 )
 from benchmarks._report import update_section
@@ -271,7 +272,7 @@ def held_out_windows(corpus, window: float, hop: float) -> dict[str, dict]:
                        else clone(template).set_params(speed_perturbation=None))
     X = sertk_features(corpus, "default")
     speeds = training_speeds(template.speed_perturbation, normalised=False)
-    copies = [sertk_features(corpus, "default", speed=s) for s in speeds]
+    copies = sertk_copies(corpus, "default", speeds) if speeds else None
     windows, window_file = corpus_windows(corpus, window, hop)
     windows = windows[X.columns]
     y, speakers = corpus.labels, corpus.speakers
@@ -279,14 +280,14 @@ def held_out_windows(corpus, window: float, hop: float) -> dict[str, dict]:
     def recordings(train):
         return clone(template).fit(
             X[train], y[train], speakers=speakers[train],
-            augmented=[c[train] for c in copies] or None)
+            augmented=None if copies is None else copies[train])
 
     def with_windows(train):
         own = train[window_file]
         rows, labels, voices = X[train].to_numpy(), y[train], speakers[train]
-        if copies:
+        if copies is not None:
             rows, labels, voices, _ = with_copies(rows, labels, voices,
-                                                  [c[train] for c in copies])
+                                                  copies[train])
         rows = pd.DataFrame(np.vstack([rows, windows[own]]), columns=X.columns)
         return clone(window_template).fit(
             rows, np.concatenate([labels, y[window_file][own]]),
