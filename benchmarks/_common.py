@@ -73,12 +73,13 @@ DEFAULT_MANIFEST = REPO.parent / "shared" / "data" / "emodb" / "manifest.csv"
 #: sertk's built-in feature sets.
 SERTK_SETS = ("minimal", "default")
 
-#: Parts of the sertk package that only consume features: left out of the
-#: source hash, so editing them keeps feature caches valid. Everything else
-#: (including modules added later) is hashed.
-_DOWNSTREAM = ("__init__.py", "_dask.py", "classifier.py", "datasets.py",
-               "evaluate.py", "normalize.py", "novelty.py", "persistence.py",
-               "predict.py", "tables.py", "timeline.py", "cli", "models")
+#: Parts of the sertk package (paths below sertk/, files or folders) that
+#: only consume features: left out of the source hash, so editing them keeps
+#: feature caches valid. Everything else (including modules added later) is
+#: hashed.
+_DOWNSTREAM = ("__init__.py", "features/_dask.py",
+               "features/tables.py", "models", "evaluation", "timeline", "io",
+               "pretrained", "cli")
 
 #: Where the frozen copy of sertk is, and the commit it was taken at.
 _frozen: dict[str, str] = {}
@@ -315,7 +316,8 @@ def sertk_source_hash() -> str:
     digest = hashlib.sha1()
     for path in sorted(root.rglob("*.py")):
         relative = path.relative_to(root)
-        if relative.parts[0] in _DOWNSTREAM:
+        if any(relative.as_posix() == part or relative.parts[0] == part
+               for part in _DOWNSTREAM):
             continue
         digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
@@ -381,7 +383,7 @@ def sertk_features(corpus: Corpus, feature_set: str, n_jobs: int = 2,
     sertk.errors.AudioError
         If a file cannot be analysed.
     """
-    from sertk.extract import FeatureExtractor
+    from sertk.features.extractor import FeatureExtractor
 
     extractor = FeatureExtractor(feature_set, n_jobs=n_jobs, progress=False,
                                  **params)
@@ -404,7 +406,7 @@ def sertk_copies(corpus: Corpus, feature_set: str,
     feature_set : {"minimal", "default"}
         sertk feature set.
     speeds : sequence of float, optional
-        Speeds of the copies; :data:`sertk.augment.SPEED_FACTORS` by default.
+        Speeds of the copies; :data:`sertk.models.augment.SPEED_FACTORS` by default.
     n_jobs : int, default=2
         Extraction workers on a cache miss.
     **params
@@ -417,7 +419,7 @@ def sertk_copies(corpus: Corpus, feature_set: str,
         As ``augmented`` of :meth:`sertk.EmotionClassifier.fit` takes them,
         columns in the order of :func:`sertk_features`.
     """
-    from sertk.augment import SPEED_FACTORS
+    from sertk.models.augment import SPEED_FACTORS
 
     speeds = SPEED_FACTORS if speeds is None else speeds
     return np.stack([sertk_features(corpus, feature_set, n_jobs=n_jobs, speed=speed,

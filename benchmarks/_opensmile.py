@@ -2,7 +2,7 @@
 
 The EMO-DB README's reference figures were made with openSMILE functionals
 (``eGeMAPSv02``, ``ComParE_2016``) + StandardScaler + SVC. This module gives
-the same features to sertk's :func:`sertk.evaluate.evaluate`, so our
+the same features to sertk's :func:`sertk.evaluation.protocols.evaluate`, so our
 protocols can be checked against those figures. Run it as a script for that
 check::
 
@@ -59,12 +59,12 @@ def load_manifest(manifest_path: str | os.PathLike) -> pd.DataFrame:
 def _speed_copies(paths: list[str], speed: float, folder: Path) -> list[str]:
     """Write each file played at ``speed`` (as sertk analyses it) once; their paths.
 
-    The copies are 16-kHz WAV files made by :func:`sertk.audio.load`, the
+    The copies are 16-kHz WAV files made by :func:`sertk.audio.reading.load`, the
     resampling sertk's own speed-perturbed copies go through.
     """
     import soundfile as sf
 
-    from sertk.audio import load
+    from sertk.audio.reading import load
 
     folder.mkdir(parents=True, exist_ok=True)
     copies = []
@@ -97,7 +97,7 @@ def opensmile_features(
     speed : float, default=1.0
         Analyse each file played this many times as fast: the same
         speed-perturbed copies sertk's classifier trains on (see
-        :mod:`sertk.augment`), written once to the cache folder.
+        :mod:`sertk.models.augment`), written once to the cache folder.
 
     Returns
     -------
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
-    from sertk.evaluate import evaluate
+    from sertk.evaluation.protocols import evaluate
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--manifest", default="/work/shared/data/emodb/manifest.csv")

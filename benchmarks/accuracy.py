@@ -1,7 +1,7 @@
 """Accuracy on EMO-DB: sertk's feature sets against openSMILE's, same classifier.
 
 Leave-one-speaker-out on a manifest (EMO-DB by default), under both
-protocols of :mod:`sertk.evaluate` (*speaker-normalised*, *strict*), for
+protocols of :mod:`sertk.evaluation.protocols` (*speaker-normalised*, *strict*), for
 sertk ``minimal`` and ``default`` and openSMILE ``eGeMAPSv02`` and
 ``ComParE_2016`` functionals, each through
 
@@ -120,9 +120,9 @@ def load_copies(name: str, corpus: Corpus) -> np.ndarray:
     """Return the features of the default speed-perturbed copies of every file.
 
     Shape (n_files, n_speeds, n_features), as ``augmented`` of
-    :func:`sertk.evaluate.evaluate` takes them.
+    :func:`sertk.evaluation.protocols.evaluate` takes them.
     """
-    from sertk.augment import SPEED_FACTORS
+    from sertk.models.augment import SPEED_FACTORS
 
     return np.stack([load_features(name, corpus, speed).to_numpy(dtype=float)
                      for speed in SPEED_FACTORS], axis=1)
@@ -149,8 +149,8 @@ def _result(name, protocol, method, X, report, started, detail="") -> Result:
 def run_set(name: str, X: pd.DataFrame, copies: np.ndarray, corpus: Corpus,
             protocol: str, nested: bool) -> list[Result]:
     """Evaluate one feature set under one protocol by every method."""
-    from sertk.classifier import EmotionClassifier
-    from sertk.evaluate import evaluate
+    from sertk.evaluation.protocols import evaluate
+    from sertk.models.classifier import EmotionClassifier
 
     y, speakers = corpus.labels, corpus.speakers
     common = {"protocol": protocol, "n_jobs": N_JOBS, "progress": False}
@@ -260,7 +260,7 @@ def targets(results: list[Result]) -> list[str]:
 def report(results: list[Result], corpus: Corpus, command: str,
            seconds: float) -> str:
     """Return the Markdown section: tables, targets, how they were made."""
-    from sertk.classifier import EmotionClassifier
+    from sertk.models.classifier import EmotionClassifier
 
     defaults = EmotionClassifier().get_params()
     nested = (

@@ -72,7 +72,7 @@ class Candidate(NamedTuple):
 
     ``copies``: features of the speed-perturbed copies of every file, shape
     (n_files, n_speeds, n_features), columns as in ``X``; ``params``: more
-    :class:`~sertk.classifier.EmotionClassifier` parameters.
+    :class:`~sertk.models.classifier.EmotionClassifier` parameters.
     """
 
     X: pd.DataFrame
@@ -106,7 +106,7 @@ def _minimal(default: Candidate) -> Candidate:
     Its columns are a subset of the ``default`` ones, computed by the same
     analysis, so they are taken from the ``default`` candidate.
     """
-    from sertk.feature_sets import get_feature_set
+    from sertk.features.feature_sets import get_feature_set
 
     names = get_feature_set("minimal").feature_names()
     missing = sorted(set(names) - set(default.X.columns))
@@ -153,7 +153,7 @@ def copies_study(feature_set: str, features: Candidate) -> Study:
     The default, ``speed_perturbation="auto"``, makes copies under the strict
     protocol only.
     """
-    from sertk.augment import SPEED_FACTORS
+    from sertk.models.augment import SPEED_FACTORS
 
     with_copies = f"copies at {', '.join(map(str, SPEED_FACTORS))}"
     candidates = {
@@ -176,7 +176,7 @@ def _fit_predict(candidate: Candidate, y, speakers, train, test, protocol: str
     given to ``fit``, whose ``speed_perturbation`` decides whether to use them.
     """
     from sertk import EmotionClassifier
-    from sertk.evaluate import _ProtocolModel
+    from sertk.evaluation.protocols import _ProtocolModel
 
     model = _ProtocolModel(EmotionClassifier(probability=False, **candidate.params),
                            speaker_norm=protocol != "strict")

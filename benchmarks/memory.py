@@ -175,8 +175,8 @@ FLOOR_STEPS = (
     ("+ numpy, soundfile, soxr", "import numpy, soundfile, soxr"),
     ("+ Praat (parselmouth)", "import numpy, soundfile, soxr, parselmouth"),
     ("the worker module, one clip analysed",
-     "from sertk._batch import Segment, _extract_batch\n"
-     "from sertk.feature_sets import get_feature_set\n"
+     "from sertk.features._batch import Segment, _extract_batch\n"
+     "from sertk.features.feature_sets import get_feature_set\n"
      "from sertk.settings import AnalysisSettings\n"
      "[r] = _extract_batch([Segment(sys.argv[1])], get_feature_set('default'), "
      "AnalysisSettings(), None)\n"
@@ -269,7 +269,7 @@ def report(runs: list[Run], floor: list[tuple[str, float, float]], n_files: int,
         + "; ".join(_processes(r) for r in runs) + ".",
         "What a lone process holds: a fresh Python process that imports the "
         "libraries named, and one that has imported the worker module "
-        "(`sertk._batch`) and analysed one of the clips; USS is the memory "
+        "(`sertk.features._batch`) and analysed one of the clips; USS is the memory "
         "that process alone holds (RSS less the pages it shares):",
         markdown_table(["process", "RSS (MB)", "USS (MB)"],
                        [[label, f"{rss:.0f}", f"{uss:.0f}"]

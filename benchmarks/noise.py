@@ -8,7 +8,7 @@ feature set (``EmotionClassifier()`` defaults), leave-one-speaker-out on a
 manifest (EMO-DB by default), both protocols (*speaker-normalised*: the
 test speaker is normalised with its own noisy recordings; *strict*). As its
 defaults do, each strict model also trains on speed-perturbed copies of its
-training recordings (:mod:`sertk.augment`): a copy of a clean recording is
+training recordings (:mod:`sertk.models.augment`): a copy of a clean recording is
 clean, a copy of a multi-condition mix is mixed in the same condition.
 
 Mixing (seeded, reproducible; test and training noises come from separate
@@ -164,7 +164,7 @@ class MixSpec:
 
 def make_signal(spec: MixSpec) -> np.ndarray:
     """Return the (noisy) signal a spec describes, at :data:`SR`."""
-    from sertk.audio import load
+    from sertk.audio.reading import load
 
     speech = load(spec.path, SR, speed=spec.speed)
     if spec.kind == "clean":
@@ -247,7 +247,7 @@ def _smile(feature_set: str):
 def feature_names(feature_set: str) -> list[str]:
     """Column names of a sertk or openSMILE feature set."""
     if feature_set in ("minimal", "default"):
-        from sertk.feature_sets import get_feature_set
+        from sertk.features.feature_sets import get_feature_set
 
         return get_feature_set(feature_set).feature_names()
     return list(_smile(feature_set).feature_names)
@@ -259,7 +259,7 @@ def _extract(feature_set: str, specs: list[MixSpec]) -> np.ndarray:
     for spec in specs:
         signal = make_signal(spec)
         if feature_set in ("minimal", "default"):
-            from sertk.extract import extract_signal
+            from sertk.features.extractor import extract_signal
 
             rows.append(extract_signal(signal, SR, feature_set=feature_set)
                         .to_numpy())
@@ -272,7 +272,7 @@ def _extract(feature_set: str, specs: list[MixSpec]) -> np.ndarray:
 def extractor_key(feature_set: str) -> dict:
     """Return what a feature set's numbers depend on, for the cache keys."""
     if feature_set in ("minimal", "default"):
-        from sertk.extract import FeatureExtractor
+        from sertk.features.extractor import FeatureExtractor
 
         return {"sertk": FeatureExtractor(feature_set).extraction_params(),
                 "source": sertk_source_hash()}
@@ -316,8 +316,8 @@ def _fit_predict(X_train, copies, y_train, spk_train, tests, spk_test, normalise
     speakers only when ``normalised``); ``copies``, the speed-perturbed
     copies of the training rows, unless ``params`` turns them off.
     """
-    from sertk.classifier import EmotionClassifier
-    from sertk.evaluate import _ProtocolModel
+    from sertk.evaluation.protocols import _ProtocolModel
+    from sertk.models.classifier import EmotionClassifier
 
     estimator = EmotionClassifier(probability=False, **params)
     model = _ProtocolModel(estimator, speaker_norm=normalised)
@@ -337,7 +337,7 @@ def evaluate_set(corpus: Corpus, clean: pd.DataFrame, tests: dict[str, pd.DataFr
     speaker -> multi-condition features of that fold's training recordings;
     ``copies``: their speed-perturbed copies, (n_rows, n_speeds, n_features)
     arrays, under ``"clean"`` (every recording) and each test speaker.
-    ``params``: more :class:`~sertk.classifier.EmotionClassifier`
+    ``params``: more :class:`~sertk.models.classifier.EmotionClassifier`
     parameters. The tables keep their column names, so sertk's features get the
     classifier's out-of-distribution fallback; training speakers are given
     to ``fit`` under both protocols (strict models use them only to hold out
@@ -445,7 +445,7 @@ def run_seed(corpus: Corpus, fs: str, conditions: list[tuple], seed: int
     Returns, for ``fs`` and each of its :data:`VARIANTS`, UAR and fallback
     share by (protocol, training regime, condition name).
     """
-    from sertk.augment import SPEED_FACTORS
+    from sertk.models.augment import SPEED_FACTORS
 
     base_key = {"manifest": str(corpus.manifest), "files": corpus.paths}
     tests = {}

@@ -19,8 +19,8 @@ threads; the openSMILE core releases the GIL).
 
 Finally a per-stage breakdown of sertk's extractor, single process, on
 ``--profile-files`` files spread over the corpus: file reading, each shared
-intermediate of :class:`sertk.contours.Analysis` (Praat pitch, power spectrum,
-...), each contour group (:func:`sertk.contours.compute_group`, its own time
+intermediate of :class:`sertk.features.contours.Analysis` (Praat pitch, power spectrum,
+...), each contour group (:func:`sertk.features.contours.compute_group`, its own time
 without the intermediates it triggers), the functionals and the rest; each
 as self time, so the stages add up to the total.
 
@@ -99,7 +99,7 @@ def make_runner(library: str, feature_set: str, workers: int
         If ``library`` is unknown.
     """
     if library == "sertk":
-        from sertk.extract import FeatureExtractor
+        from sertk.features.extractor import FeatureExtractor
 
         extractor = FeatureExtractor(feature_set, n_jobs=workers, progress=False)
         return lambda paths: len(extractor.transform(paths))
@@ -256,13 +256,13 @@ def timed_stages(timer: SelfTimer) -> Iterator[None]:
     """Time sertk's extraction stages into ``timer`` while the block runs.
 
     The stages are file reading (``load``), each lazily computed intermediate
-    of :class:`~sertk.contours.Analysis` (``shared <name>``), each contour
+    of :class:`~sertk.features.contours.Analysis` (``shared <name>``), each contour
     group (``group <name>``) and the functionals; everything else in a span
     opened around the extraction is that span's own time.
     """
-    import sertk._batch as batch
-    import sertk._summary as summary
-    from sertk.contours import Analysis
+    import sertk.features._batch as batch
+    import sertk.features._summary as summary
+    from sertk.features.contours import Analysis
 
     with ExitStack() as stack:
         patch = stack.enter_context
@@ -299,7 +299,7 @@ def profile_stages(paths: list[str], feature_sets: tuple[str, ...]
     RuntimeError
         If a file cannot be analysed.
     """
-    from sertk.extract import iter_extract
+    from sertk.features.extractor import iter_extract
 
     timers = {fs: SelfTimer() for fs in feature_sets}
     audio = dict.fromkeys(feature_sets, 0.0)
@@ -431,9 +431,10 @@ def report(configs, profiles, audio, n_files, n_profile, rounds, command,
             f"Where sertk's time goes: single process, {n_profile} files spread "
             "over the corpus, self time of each stage (a stage's time minus the "
             "stages it triggered, so the column adds up to the total). `shared "
-            "X`: an intermediate of `sertk.contours.Analysis`, computed once a "
-            "file by the first group that needs it (\"first needed by\"); "
-            "`group X`: `sertk.contours.compute_group` without those; "
+            "X`: an intermediate of `sertk.features.contours.Analysis`, "
+            "computed once a file by the first group that needs it "
+            "(\"first needed by\"); "
+            "`group X`: `sertk.features.contours.compute_group` without those; "
             "`other`: contour selection, row assembly and the batch loop.",
             stage_table(profiles, n_profile)]
     parts += [provenance("opensmile", "audinterface", "praat-parselmouth",

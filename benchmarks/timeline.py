@@ -6,11 +6,11 @@ order, each followed by a seeded random pause of 0.2-2 s of digital silence,
 reshuffling whenever the corpus runs out; it is written as a 16 kHz 16-bit
 WAV file in a temporary folder. Then, for each worker count of ``--n-jobs``,
 a fresh Python process loads the model ``sertk-predict --window`` uses, the
-bundled timeline model (``load_model(sertk.persistence.TIMELINE_MODEL)``; if
+bundled timeline model (``load_model(sertk.io.model_files.TIMELINE_MODEL)``; if
 there is none, the bundled model, or else a quick ``EmotionClassifier()``
 trained on the corpus with the ``default`` feature set, as the output then
 says) and times
-:func:`sertk.timeline.predict_timeline` on the file (window 2 s, hop 0.5 s,
+:func:`sertk.timeline.windows.predict_timeline` on the file (window 2 s, hop 0.5 s,
 60 s blocks), while this process samples the memory of its process tree
 (peak RSS summed over the process and its worker processes, psutil, every
 0.2 s) and the CPU time of that tree.
@@ -73,7 +73,7 @@ from benchmarks._common import (
     sertk_features,
 )
 from benchmarks._report import update_section
-from sertk.timeline import SILENCE
+from sertk.timeline.windows import SILENCE
 
 SR = 16000
 PAUSE = (0.2, 2.0)  # seconds of silence after each file
@@ -87,7 +87,7 @@ def build_recording(paths: Sequence[str], labels: Sequence[str],
 
     ``seconds=None`` takes each file once, in a random order.
     """
-    from sertk.audio import load
+    from sertk.audio.reading import load
 
     rng = np.random.default_rng(seed)
     total = np.inf if seconds is None else int(round(seconds * SR))
@@ -150,15 +150,15 @@ def run_child(wav: Path, out: Path, n_jobs: int, args: argparse.Namespace
 def child_main(argv: Sequence[str]) -> None:
     """Time predict_timeline in this fresh process; print JSON figures."""
     wav, out, n_jobs, window, hop, block, manifest = argv
-    from sertk.persistence import DEFAULT_MODEL, TIMELINE_MODEL, load_model
-    from sertk.timeline import predict_timeline
+    from sertk.io.model_files import DEFAULT_MODEL, TIMELINE_MODEL, load_model
+    from sertk.timeline.windows import predict_timeline
 
     if TIMELINE_MODEL.exists():
         model, source = load_model(TIMELINE_MODEL), "the bundled timeline model"
     elif DEFAULT_MODEL.exists():
         model, source = load_model(), "the bundled model"
     else:
-        from sertk.classifier import EmotionClassifier
+        from sertk.models.classifier import EmotionClassifier
 
         corpus = load_corpus(manifest)
         model = EmotionClassifier(speaker_norm=False,
@@ -203,7 +203,7 @@ def corpus_windows(corpus, window: float, hop: float) -> tuple[pd.DataFrame,
     """Return ``default`` features of every speech window, and the index of its file."""
     from joblib import Parallel, delayed
 
-    from sertk.timeline import window_features
+    from sertk.timeline.windows import window_features
 
     tables = Parallel(n_jobs=2)(
         delayed(window_features)(path, "default", window=window, hop=hop,
@@ -240,7 +240,7 @@ def held_out_windows(corpus, window: float, hop: float) -> dict[str, dict]:
     windows of the same recordings (:func:`corpus_windows`), each labelled as
     its recording (*recordings and windows*). The test speaker's windows are
     classified from the same rows: those
-    :func:`~sertk.timeline.predict_timeline` classifies in each recording on
+    :func:`~sertk.timeline.windows.predict_timeline` classifies in each recording on
     its own.
 
     Returns
@@ -261,10 +261,10 @@ def held_out_windows(corpus, window: float, hop: float) -> dict[str, dict]:
     from sklearn.base import clone
     from sklearn.metrics import balanced_accuracy_score
 
-    from sertk.augment import with_copies
-    from sertk.classifier import EmotionClassifier, training_speeds
-    from sertk.persistence import DEFAULT_MODEL, TIMELINE_MODEL, load_model
-    from sertk.timeline import predict_timeline
+    from sertk.io.model_files import DEFAULT_MODEL, TIMELINE_MODEL, load_model
+    from sertk.models.augment import with_copies
+    from sertk.models.classifier import EmotionClassifier, training_speeds
+    from sertk.timeline.windows import predict_timeline
 
     template = (clone(load_model()) if DEFAULT_MODEL.exists()
                 else EmotionClassifier(speaker_norm=False))
@@ -362,7 +362,7 @@ def held_out_text(held: dict[str, dict]) -> str:
         "trained as the bundled model, on the other speakers' recordings and "
         "their speed-perturbed copies, and, in the second row, as the bundled "
         "timeline model, on the speech windows of those recordings too "
-        "(`sertk.timeline.window_features`, each labelled as its recording); "
+        "(`sertk.timeline.windows.window_features`, each labelled as its recording); "
         "the speech windows of each held-out recording (the rows "
         "`predict_timeline` classifies in it as a file of its own) are "
         "labelled as a timeline labels them and scored against the "

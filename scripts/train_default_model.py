@@ -11,16 +11,16 @@ names a cache to reuse); evaluate ``EmotionClassifier(speaker_norm=False)``
 by leave-one-speaker-out under the strict protocol, each fold trained on its
 training speakers' copies too; train the same classifier on all 535
 recordings and their copies; write
-``sertk/models/default.joblib`` (the model, with the LOSO report in its
-metadata) and ``sertk/models/default.json`` (the provenance, readable
+``sertk/pretrained/default.joblib`` (the model, with the LOSO report in its
+metadata) and ``sertk/pretrained/default.json`` (the provenance, readable
 without loading the model). Then the timeline model: the speech windows of
 each recording, cut as ``predict_timeline`` cuts them by default
-(``sertk.timeline.window_features``), labelled as their recording, are added
+(``sertk.timeline.windows.window_features``), labelled as their recording, are added
 to the same rows; ``EmotionClassifier(speaker_norm=False,
 speed_perturbation=None)`` on them is scored by leave-one-speaker-out on the
 held-out speaker's windows (labelled as timelines label them: the most
 probable class) and whole recordings, trained on all rows, and written to
-``sertk/models/timeline.joblib`` and ``timeline.json``.
+``sertk/pretrained/timeline.joblib`` and ``timeline.json``.
 
 Why strict (no per-speaker normalisation): ``sertk-predict`` and
 ``load_model().predict(paths)`` usually see one recording of a speaker at a
@@ -45,14 +45,14 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.metrics import balanced_accuracy_score
 
-from sertk.augment import speed_copies, with_copies
-from sertk.classifier import EmotionClassifier, training_speeds
-from sertk.datasets import read_emodb
-from sertk.evaluate import evaluate
-from sertk.extract import FeatureExtractor
-from sertk.persistence import DEFAULT_MODEL, TIMELINE_MODEL, load_model, save_model
-from sertk.tables import atomic_write_json
-from sertk.timeline import window_features
+from sertk.evaluation.protocols import evaluate
+from sertk.features.extractor import FeatureExtractor
+from sertk.features.tables import atomic_write_json
+from sertk.io.datasets import read_emodb
+from sertk.io.model_files import DEFAULT_MODEL, TIMELINE_MODEL, load_model, save_model
+from sertk.models.augment import speed_copies, with_copies
+from sertk.models.classifier import EmotionClassifier, training_speeds
+from sertk.timeline.windows import window_features
 
 ROOT = Path(__file__).resolve().parents[1]
 EMODB = ROOT.parent / "shared" / "data" / "emodb"
@@ -133,8 +133,8 @@ def _train_timeline(args: argparse.Namespace, corpus: pd.DataFrame,
 
     Its rows are the default model's (each recording and its speed-perturbed
     copies) and the speech windows of each recording as
-    :func:`sertk.timeline.predict_timeline` cuts them with its defaults
-    (:func:`sertk.timeline.window_features`), labelled as their recording.
+    :func:`sertk.timeline.windows.predict_timeline` cuts them with its defaults
+    (:func:`sertk.timeline.windows.window_features`), labelled as their recording.
     """
     started = time.perf_counter()
     rows, labels, speakers, source = _timeline_rows(corpus, X, copies, args.n_jobs)
@@ -151,7 +151,7 @@ def _train_timeline(args: argparse.Namespace, corpus: pd.DataFrame,
     output = Path(args.timeline_output)
     training = {**provenance, "n_windows": n_windows,
                 "windows": {"window": WINDOW, "hop": HOP,
-                            "made_with": "sertk.timeline.window_features"}}
+                            "made_with": "sertk.timeline.windows.window_features"}}
     save_model(clf, output, provenance={**training, "loso": loso})
     _write_json(output, training=training,
                 n_rows=clf.training_summary_["n_files"], loso_strict=loso)

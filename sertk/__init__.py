@@ -20,45 +20,42 @@ Examples
 114
 """
 
-import sys
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
-from types import ModuleType
 
-try:
-    __version__ = version("sertk")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0+unknown"
+from sertk import _moved
+from sertk._version import __version__
+
+_moved.install()
 
 #: Public name -> the submodule that defines it.
 _SOURCES = {
-    "FEATURE_SETS": "feature_sets",
+    "FEATURE_SETS": "features.feature_sets",
     "AnalysisSettings": "settings",
     "AudioError": "errors",
     "DatasetError": "errors",
-    "EmotionClassifier": "classifier",
-    "EvaluationReport": "evaluate",
-    "FeatureExtractor": "extract",
-    "FeatureSet": "feature_sets",
+    "EmotionClassifier": "models.classifier",
+    "EvaluationReport": "evaluation.protocols",
+    "FeatureExtractor": "features.extractor",
+    "FeatureSet": "features.feature_sets",
     "ModelFileError": "errors",
-    "ModelVersionWarning": "persistence",
+    "ModelVersionWarning": "io.model_files",
     "ParameterError": "errors",
     "SertkError": "errors",
-    "SpeakerNormalizer": "normalize",
-    "evaluate": "evaluate",
-    "extract_signal": "extract",
-    "extract_windows": "extract",
-    "get_feature_set": "feature_sets",
-    "iter_extract": "extract",
-    "load_model": "persistence",
-    "parse_feature_name": "feature_sets",
-    "plot_timeline": "timeline",
-    "predict_files": "predict",
-    "predict_timeline": "timeline",
-    "read_feature_table": "tables",
-    "save_model": "persistence",
-    "smooth_timeline": "timeline",
-    "window_features": "timeline",
+    "SpeakerNormalizer": "models.normalize",
+    "evaluate": "evaluation.protocols",
+    "extract_signal": "features.extractor",
+    "extract_windows": "features.extractor",
+    "get_feature_set": "features.feature_sets",
+    "iter_extract": "features.extractor",
+    "load_model": "io.model_files",
+    "parse_feature_name": "features.feature_sets",
+    "plot_timeline": "timeline.windows",
+    "predict_files": "timeline.files",
+    "predict_timeline": "timeline.windows",
+    "read_feature_table": "features.tables",
+    "save_model": "io.model_files",
+    "smooth_timeline": "timeline.windows",
+    "window_features": "timeline.windows",
 }
 
 __all__ = [
@@ -107,21 +104,3 @@ def __getattr__(name: str):
 def __dir__() -> list[str]:
     """List the module's attributes, the public names not imported yet too."""
     return sorted(set(globals()) | set(__all__))
-
-
-class _Package(ModuleType):
-    """sertk's module type: a submodule never hides the public name it shares.
-
-    Importing a submodule binds it as an attribute of the package. The
-    submodule ``sertk.evaluate`` defines the function ``sertk.evaluate``:
-    when it is imported, the function is bound instead.
-    """
-
-    def __setattr__(self, name: str, value) -> None:
-        if (_SOURCES.get(name) == name and isinstance(value, ModuleType)
-                and value.__name__ == f"{__name__}.{name}"):
-            value = getattr(value, name)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

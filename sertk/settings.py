@@ -74,7 +74,7 @@ class AnalysisSettings:
         higher or lower voice and a shorter or longer vocal tract would. 1.0
         analyses the audio as it is; other values make augmented training
         copies (Ko et al., 2015, "Audio augmentation for speech recognition";
-        see ``speed_perturbation`` of :class:`~sertk.classifier.EmotionClassifier`).
+        see ``speed_perturbation`` of :class:`~sertk.EmotionClassifier`).
     """
 
     sr: int = 16000

@@ -3,7 +3,7 @@ import pytest
 import soundfile as sf
 from conftest import SR, harmonic_tone
 
-from sertk.audio import (
+from sertk.audio.reading import (
     MIN_DURATION,
     find_audio_files,
     iter_blocks,

@@ -6,12 +6,17 @@ import pytest
 from conftest import SR, harmonic_tone
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-import sertk.classifier
-from sertk.augment import check_speed_factors, copies_array, speed_copies, with_copies
-from sertk.classifier import EmotionClassifier
+import sertk.models.classifier
 from sertk.errors import ParameterError
-from sertk.evaluate import evaluate
-from sertk.extract import FeatureExtractor, extract_windows
+from sertk.evaluation.protocols import evaluate
+from sertk.features.extractor import FeatureExtractor, extract_windows
+from sertk.models.augment import (
+    check_speed_factors,
+    copies_array,
+    speed_copies,
+    with_copies,
+)
+from sertk.models.classifier import EmotionClassifier
 from sertk.settings import AnalysisSettings
 
 LABELS = np.array(["anger", "neutral", "sadness"])
@@ -138,14 +143,14 @@ def test_copies_are_held_out_with_their_recording_for_the_threshold(
         rng, monkeypatch, with_speakers):
     X, y, spk = corpus(rng)
     seen = {}
-    real = sertk.classifier.held_out_distances
+    real = sertk.models.classifier.held_out_distances
 
     def spy(space, Xn, y_, groups=None, **kwargs):
         seen["groups"] = groups
         seen["distances"] = real(space, Xn, y_, groups=groups, **kwargs)
         return seen["distances"]
 
-    monkeypatch.setattr(sertk.classifier, "held_out_distances", spy)
+    monkeypatch.setattr(sertk.models.classifier, "held_out_distances", spy)
     copies = X.to_numpy()[:, None, :] + 0.1
     clf = EmotionClassifier(speaker_norm=False).fit(
         X, y, speakers=spk if with_speakers else None, augmented=copies)
@@ -240,9 +245,9 @@ def test_evaluating_audio_makes_the_estimators_copies_once(monkeypatch, rng):
             made.append(self.speed)
             return table.loc[list(audio)] * self.speed
 
-    module = types.ModuleType("sertk.extract")
+    module = types.ModuleType("sertk.features.extractor")
     module.FeatureExtractor = FakeExtractor
-    monkeypatch.setitem(sys.modules, "sertk.extract", module)
+    monkeypatch.setitem(sys.modules, "sertk.features.extractor", module)
     CopySpy.log = []
     evaluate(paths, y, spk, estimator=CopySpy(speed_perturbation=(0.9, 1.1)),
              progress=False)

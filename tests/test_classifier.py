@@ -9,8 +9,8 @@ import sklearn
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import LeaveOneGroupOut, cross_validate
 
-from sertk.classifier import EmotionClassifier
 from sertk.errors import ParameterError
+from sertk.models.classifier import EmotionClassifier
 
 LABELS = np.array(["anger", "neutral", "sadness"])
 
@@ -133,7 +133,7 @@ def test_metadata_routing_with_cross_validate(rng):
 
 
 class FakeExtractor:
-    """Stands in for sertk.extract.FeatureExtractor: features from a table."""
+    """Stands in for sertk.FeatureExtractor: features from a table."""
 
     table: pd.DataFrame
     made: list = []
@@ -159,9 +159,9 @@ def fake_extract(monkeypatch, rng):
     paths = [f"/corpus/{s}_{i:03d}.wav" for i, s in enumerate(spk)]
     FakeExtractor.table = X.set_axis(paths)
     FakeExtractor.made = []
-    module = types.ModuleType("sertk.extract")
+    module = types.ModuleType("sertk.features.extractor")
     module.FeatureExtractor = FakeExtractor
-    monkeypatch.setitem(sys.modules, "sertk.extract", module)
+    monkeypatch.setitem(sys.modules, "sertk.features.extractor", module)
     return paths, y, spk
 
 

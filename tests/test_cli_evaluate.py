@@ -4,7 +4,7 @@ import time
 import pytest
 from synthetic_corpus import FEATURES, write_audio_corpus, write_feature_table
 
-import sertk._batch
+import sertk.features._batch
 from sertk.cli.evaluate import main
 
 REQUIRED = {"uar", "war", "macro_f1", "labels", "confusion_matrix", "protocol",
@@ -109,13 +109,13 @@ def test_cross_corpus_says_how_many_test_recordings_fell_back(tmp_path, capsys):
 def extractions(monkeypatch):
     """The paths of every file extraction, in order (a list that grows)."""
     calls = []
-    real = sertk._batch._extract_one
+    real = sertk.features._batch._extract_one
 
     def counting(segment, *args):
         calls.append(segment.path)
         return real(segment, *args)
 
-    monkeypatch.setattr(sertk._batch, "_extract_one", counting)
+    monkeypatch.setattr(sertk.features._batch, "_extract_one", counting)
     return calls
 
 

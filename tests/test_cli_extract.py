@@ -14,8 +14,8 @@ import pytest
 import soundfile as sf
 
 from sertk.cli.extract import main
-from sertk.feature_sets import get_feature_set
-from sertk.tables import partial_path, read_feature_table
+from sertk.features.feature_sets import get_feature_set
+from sertk.features.tables import partial_path, read_feature_table
 
 REPO = Path(__file__).resolve().parent.parent
 SR = 16000

@@ -9,8 +9,8 @@ from synthetic_corpus import write_audio_corpus, write_feature_table
 import sertk.cli.predict
 from sertk.cli.predict import main
 from sertk.cli.train import main as train
-from sertk.datasets import LABELS
-from sertk.persistence import DEFAULT_MODEL, TIMELINE_MODEL, load_model
+from sertk.io.datasets import LABELS
+from sertk.io.model_files import DEFAULT_MODEL, TIMELINE_MODEL, load_model
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((REPO / "data" / "examples").glob("*.wav"))
@@ -186,7 +186,7 @@ def test_a_file_that_is_no_model_is_refused(tmp_path, capsys):
 
 
 def test_the_default_model_expects_the_current_default_features():
-    from sertk.extract import FeatureExtractor
+    from sertk.features.extractor import FeatureExtractor
 
     expected = FeatureExtractor("default").get_feature_names_out().tolist()
     assert load_model().feature_names_in_.tolist() == expected, (

@@ -6,7 +6,7 @@ import pytest
 from synthetic_corpus import FEATURES, write_audio_corpus, write_feature_table
 
 from sertk.cli.train import main
-from sertk.persistence import load_model
+from sertk.io.model_files import load_model
 
 
 @pytest.fixture

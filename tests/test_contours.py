@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from conftest import SR, harmonic_tone, synthetic_vowel
 
-from sertk.contours import Analysis, compute_group, contour_info
-from sertk.contours._analysis import mel_filterbank
-from sertk.contours.spectral import dct_matrix
 from sertk.errors import ParameterError
+from sertk.features.contours import Analysis, compute_group, contour_info
+from sertk.features.contours._analysis import mel_filterbank
+from sertk.features.contours.spectral import dct_matrix
 from sertk.settings import AnalysisSettings
 
 

@@ -21,10 +21,10 @@ distributed = pytest.importorskip("distributed")
 import dask  # noqa: E402 - installed with distributed
 import psutil  # noqa: E402 - a dependency of distributed
 
-from sertk._dask import BATCHES_PER_THREAD, run_on_dask  # noqa: E402
 from sertk.cli.extract import main as extract_main  # noqa: E402
 from sertk.errors import AudioError, ParameterError, SertkError  # noqa: E402
-from sertk.extract import FeatureExtractor, iter_extract  # noqa: E402
+from sertk.features._dask import BATCHES_PER_THREAD, run_on_dask  # noqa: E402
+from sertk.features.extractor import FeatureExtractor, iter_extract  # noqa: E402
 
 SR = 16000
 N_WORKERS = 2
@@ -274,7 +274,7 @@ def test_ctrl_c_stops_a_local_cluster_run_quietly(tmp_path):
 
 
 def test_a_shutdown_gather_error_is_dropped_and_others_kept():
-    from sertk._dask import _not_a_forgotten_gather
+    from sertk.features._dask import _not_a_forgotten_gather
 
     def record(message: str) -> logging.LogRecord:
         return logging.LogRecord("distributed.scheduler", logging.ERROR, __file__,
@@ -292,7 +292,7 @@ def test_a_heartbeat_to_a_closed_scheduler_is_dropped_and_others_kept():
     # after Ctrl-C) logs this with the closed connection's traceback
     from distributed.comm import CommClosedError
 
-    from sertk._dask import _not_a_heartbeat_to_a_closed_scheduler as keep
+    from sertk.features._dask import _not_a_heartbeat_to_a_closed_scheduler as keep
 
     def record(message: str, error: BaseException | None) -> logging.LogRecord:
         info = (type(error), error, None) if error else None

@@ -5,7 +5,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sertk.datasets import (
+from sertk.errors import DatasetError, ParameterError
+from sertk.io.datasets import (
     CORPORA,
     LABEL_MAPS,
     LABELS,
@@ -19,7 +20,6 @@ from sertk.datasets import (
     read_tess,
     to_common_label,
 )
-from sertk.errors import DatasetError, ParameterError
 
 REPO = Path(__file__).resolve().parents[1]
 

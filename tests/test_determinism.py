@@ -19,7 +19,7 @@ import soundfile as sf
 from hostile import make_corpus, tone
 
 from sertk.cli.extract import main
-from sertk.extract import FeatureExtractor, extract_signal
+from sertk.features.extractor import FeatureExtractor, extract_signal
 from sertk.settings import AnalysisSettings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,7 +63,7 @@ def test_transform_is_the_same_in_fresh_processes(tmp_path):
         paths.append(str(path))
     here = FeatureExtractor(progress=False).transform(paths)
     script = (
-        "import sys, hashlib; from sertk.extract import FeatureExtractor\n"
+        "import sys, hashlib; from sertk.features.extractor import FeatureExtractor\n"
         "t = FeatureExtractor(progress=False).transform(sys.argv[1:])\n"
         "print(hashlib.sha256(t.to_numpy(dtype='float64').tobytes()).hexdigest(),"
         " list(t.columns) == list(FeatureExtractor().get_feature_names_out()))\n"

@@ -60,8 +60,8 @@ def test_every_public_module_has_examples_somewhere():
     # The collection above must find the package's examples; an empty list
     # would make the parametrized test vacuous.
     assert len(DOCTESTS) > 20
-    assert {"sertk.extract.extract_signal", "sertk.feature_sets"} <= {
-        t.name for t in DOCTESTS}
+    assert {"sertk.features.extractor.extract_signal",
+            "sertk.features.feature_sets"} <= {t.name for t in DOCTESTS}
 
 
 @pytest.mark.parametrize("name", ["_common", "features", "cli", "hooks"])
@@ -104,7 +104,7 @@ def test_features_check_flag_detects_a_stale_page(tmp_path, capsys):
 
 def test_features_page_lists_every_column_of_every_set():
     text = (DOCS / "features.md").read_text(encoding="utf-8")
-    for fs in sertk.feature_sets.FEATURE_SETS.values():
+    for fs in sertk.features.feature_sets.FEATURE_SETS.values():
         names = fs.feature_names()
         assert f"### `{fs.name}` ({len(names)} columns)" in text
         for name in names:
@@ -189,4 +189,4 @@ def test_mkdocs_build_is_strict_clean(tmp_path):
         assert script in html["cli"]
     assert "EMO-DB" in html["corpora"]
     assert "include data/README.md" not in html["corpora"]
-    assert "sertk.extract" in html["architecture"]
+    assert "sertk.features.extractor" in html["architecture"]

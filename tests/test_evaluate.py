@@ -11,9 +11,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from sertk.classifier import EmotionClassifier
 from sertk.errors import ParameterError, SertkError
-from sertk.evaluate import EvaluationReport, evaluate
+from sertk.evaluation.protocols import EvaluationReport, evaluate
+from sertk.models.classifier import EmotionClassifier
 
 LABELS = np.array(["anger", "neutral", "sadness"])
 
@@ -244,9 +244,9 @@ def test_audio_is_extracted_once_with_the_estimators_settings(monkeypatch, rng):
         def transform(self, paths):
             return table.loc[list(paths)]
 
-    module = types.ModuleType("sertk.extract")
+    module = types.ModuleType("sertk.features.extractor")
     module.FeatureExtractor = FakeExtractor
-    monkeypatch.setitem(sys.modules, "sertk.extract", module)
+    monkeypatch.setitem(sys.modules, "sertk.features.extractor", module)
     clf = EmotionClassifier(feature_set="compact", extractor_params={"cache": None},
                             speed_perturbation=None)
     report = evaluate(paths, y, spk, estimator=clf, progress=False)

@@ -5,14 +5,14 @@ from conftest import SR, harmonic_tone
 from sklearn.base import clone
 
 from sertk.errors import AudioError, ParameterError
-from sertk.extract import (
+from sertk.features.extractor import (
     FeatureExtractor,
     Segment,
     extract_signal,
     extract_windows,
     iter_extract,
 )
-from sertk.feature_sets import FeatureSet
+from sertk.features.feature_sets import FeatureSet
 
 
 @pytest.fixture
@@ -156,7 +156,7 @@ def test_extract_windows_rejects_bad_windows():
 
 
 def test_cache_is_not_served_after_the_code_changes(wav_files, tmp_path, monkeypatch):
-    from sertk import _batch
+    from sertk.features import _batch
 
     fx = FeatureExtractor("minimal", cache=str(tmp_path / "cache"), progress=False)
     fx.transform(wav_files[:1])

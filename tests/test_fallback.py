@@ -1,4 +1,4 @@
-"""The out-of-distribution fallback of EmotionClassifier, sertk.novelty, and
+"""The out-of-distribution fallback of EmotionClassifier, sertk.models.novelty, and
 how evaluation reports the rows that fell back."""
 
 import json
@@ -12,10 +12,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from sertk.classifier import FALLBACK_CONTOURS, EmotionClassifier
 from sertk.errors import ParameterError
-from sertk.evaluate import evaluate
-from sertk.novelty import ClassDistance, held_out_distances
+from sertk.evaluation.protocols import evaluate
+from sertk.models.classifier import FALLBACK_CONTOURS, EmotionClassifier
+from sertk.models.novelty import ClassDistance, held_out_distances
 
 LABELS = np.array(["anger", "neutral", "sadness"])
 PITCH = ["f0_semitone__mean", "f0_semitone__std", "h1_h2__mean"]

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from sertk import feature_sets
 from sertk.errors import ParameterError
-from sertk.feature_sets import (
+from sertk.features import feature_sets
+from sertk.features.feature_sets import (
     FEATURE_SETS,
     FeatureSet,
     get_feature_set,
@@ -19,7 +19,7 @@ def test_column_names_are_pinned(name):
     """Column names are an interface: changing them must be deliberate.
 
     To change a set on purpose, regenerate the pinned list with
-    ``python -c "from sertk.feature_sets import get_feature_set as g;
+    ``python -c "from sertk.features.feature_sets import get_feature_set as g;
     print('\\n'.join(g('NAME').feature_names()))" > tests/data/feature_names_NAME.txt``.
     """
     pinned = (PINNED / f"feature_names_{name}.txt").read_text().split()

@@ -3,7 +3,7 @@ import pytest
 import scipy.stats
 
 from sertk.errors import ParameterError
-from sertk.functionals import FUNCTIONALS, compute_functionals
+from sertk.features.functionals import FUNCTIONALS, compute_functionals
 
 
 def test_matches_reference_statistics_ignoring_nan(rng):

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 from hostile import make_corpus, tone, unlock, write_long
 
-from sertk.audio import (
+from sertk.audio.reading import (
     MAX_DURATION,
     MIN_DURATION,
     audio_duration,
@@ -29,16 +29,16 @@ from sertk.audio import (
     load,
     prepare_signal,
 )
-from sertk.classifier import EmotionClassifier
 from sertk.cli.extract import main
 from sertk.errors import AudioError, ParameterError
-from sertk.extract import (
+from sertk.features.extractor import (
     FeatureExtractor,
     Segment,
     extract_signal,
     iter_extract,
 )
-from sertk.tables import partial_path, read_feature_table
+from sertk.features.tables import partial_path, read_feature_table
+from sertk.models.classifier import EmotionClassifier
 
 SR = 16000
 #: The cases made from the 180 Hz test tone: their F0 must survive.
@@ -494,7 +494,7 @@ def test_a_new_speaker_with_only_nan_rows_still_gets_labels(trained):
 @pytest.fixture(scope="module")
 def audio_model(tmp_path_factory):
     """A small model trained on audio (minimal set), saved as .joblib."""
-    persistence = pytest.importorskip("sertk.persistence")
+    persistence = pytest.importorskip("sertk.io.model_files")
     import soundfile as sf
 
     folder = tmp_path_factory.mktemp("model")

@@ -45,7 +45,9 @@ def test_import_sertk_loads_no_submodule_and_no_library():
         "import json, sys\n"
         "import sertk\n"
         "print(json.dumps(sorted(sys.modules)))\n")
-    assert [m for m in result if m.startswith("sertk.")] == []
+    # only the shared ground: the version and the old-module-path hook
+    assert [m for m in result if m.startswith("sertk.")] == ["sertk._moved",
+                                                             "sertk._version"]
     assert "numpy" not in result and loaded(result) == []
 
 
@@ -53,24 +55,56 @@ def test_every_public_name_resolves_and_is_listed():
     for name in sertk.__all__:
         assert getattr(sertk, name) is not None, name
     assert set(sertk.__all__) <= set(dir(sertk))
-    assert sertk.FeatureExtractor.__module__ == "sertk.extract"  # model files
+    # the path pickled in model files
+    assert sertk.FeatureExtractor.__module__ == "sertk.features.extractor"
     from sertk import EmotionClassifier, evaluate  # noqa: F401
     with pytest.raises(AttributeError, match="no attribute 'extract_files'"):
         sertk.extract_files  # noqa: B018
 
 
-def test_the_evaluate_submodule_does_not_hide_the_evaluate_function():
-    # Importing a submodule binds it on the package: sertk.evaluate, the
-    # module, must not replace sertk.evaluate, the function.
+def test_the_evaluate_module_path_is_the_function_not_a_module():
+    # sertk.evaluate is the function; its module has its own name, so
+    # importing the module binds nothing over the function.
     result = run_python(
         "import json\n"
         "import sertk.cli.evaluate\n"
         "import sertk\n"
-        "import sertk.evaluate as imported\n"
-        "print(json.dumps([sertk.evaluate.__module__, imported.__module__,\n"
-        "                  type(sertk.evaluate).__name__]))\n")
-    assert result == ["sertk.evaluate", "sertk.evaluate", "function"]
+        "from sertk.evaluation import protocols\n"
+        "try:\n"
+        "    import sertk.evaluate\n"
+        "    error = ''\n"
+        "except ImportError as e:\n"
+        "    error = str(e)\n"
+        "print(json.dumps([sertk.evaluate.__module__, type(sertk.evaluate).__name__,\n"
+        "                  sertk.evaluate is protocols.evaluate, error]))\n")
+    assert result[:3] == ["sertk.evaluation.protocols", "function", True]
+    assert "sertk.evaluation.protocols" in result[3]
     assert not isinstance(sertk.evaluate, ModuleType)
+
+
+def test_old_module_paths_import_the_moved_module_with_a_warning():
+    result = run_python(
+        "import json, warnings\n"
+        "warnings.simplefilter('always')\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    import sertk.classifier\n"
+        "    from sertk.contours.pitch import pitch_contours\n"
+        "    from sertk.persistence import load_model\n"
+        "import sertk.models.classifier, sertk.features.contours.pitch\n"
+        "import sertk.io.model_files\n"
+        "print(json.dumps([sertk.classifier is sertk.models.classifier,\n"
+        "    pitch_contours is sertk.features.contours.pitch.pitch_contours,\n"
+        "    load_model is sertk.io.model_files.load_model,\n"
+        "    [str(w.message) for w in caught\n"
+        "     if issubclass(w.category, DeprecationWarning)],\n"
+        "    [w.filename for w in caught]]))\n")
+    assert result[:3] == [True, True, True]
+    assert [m.split(";")[0] for m in result[3]] == [
+        "sertk.classifier moved to sertk.models.classifier",
+        "sertk.contours moved to sertk.features.contours",
+        "sertk.contours.pitch moved to sertk.features.contours.pitch",
+        "sertk.persistence moved to sertk.io.model_files"]
+    assert set(result[4]) == {"<string>"}  # the warning points at the importer
 
 
 def test_workers_and_the_extract_command_load_only_what_extraction_needs(tmp_path):
@@ -95,7 +129,7 @@ def test_workers_and_the_extract_command_load_only_what_extraction_needs(tmp_pat
     assert result["status"] == 0
     assert loaded(result["main"]) == []
     assert "parselmouth" not in result["main"]  # Praat: only in the workers
-    workers = [m for m in result["workers"].values() if "sertk._batch" in m]
+    workers = [m for m in result["workers"].values() if "sertk.features._batch" in m]
     assert workers, "no probed process had run the extraction"
     for modules in workers:
         assert loaded(modules) == []
@@ -107,8 +141,8 @@ def test_the_worker_module_alone_extracts_without_heavy_libraries(tmp_path):
     sf.write(path, harmonic_tone(150.0, 0.5), SR)
     result = run_python(
         "import json, sys\n"
-        "from sertk._batch import Segment, _extract_batch\n"
-        "from sertk.feature_sets import get_feature_set\n"
+        "from sertk.features._batch import Segment, _extract_batch\n"
+        "from sertk.features.feature_sets import get_feature_set\n"
         "from sertk.settings import AnalysisSettings\n"
         "[r] = _extract_batch([Segment(sys.argv[1])], get_feature_set('default'),\n"
         "                     AnalysisSettings(), None)\n"
@@ -124,12 +158,14 @@ def test_feature_extraction_imports_no_module_the_benchmark_caches_ignore():
     # one of them would let an edit change features behind a valid cache key.
     result = run_python(
         "import json, sys\n"
-        "import sertk.extract, sertk.contours, sertk.functionals\n"
+        "import sertk.features.extractor, sertk.features.contours\n"
+        "import sertk.features.functionals\n"
         "from benchmarks._common import _DOWNSTREAM\n"
         "print(json.dumps({'loaded': sorted(sys.modules),\n"
         "                  'downstream': list(_DOWNSTREAM)}))\n")
-    downstream = {name.removesuffix(".py") for name in result["downstream"]}
-    extraction = {m.split(".")[1] for m in result["loaded"]
-                  if m.startswith("sertk.")}
-    assert extraction & downstream == set()
-    assert "extract" in extraction  # the probe did import the extraction
+    downstream = ["sertk." + name.removesuffix(".py").replace("/", ".")
+                  for name in result["downstream"] if name != "__init__.py"]
+    extraction = [m for m in result["loaded"] if m.startswith("sertk.")]
+    assert [m for m in extraction
+            if any(m == d or m.startswith(d + ".") for d in downstream)] == []
+    assert "sertk.features.extractor" in extraction  # the probe did import it

@@ -7,7 +7,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.svm import SVC
 
 from sertk.errors import ParameterError
-from sertk.normalize import SpeakerNormalizer
+from sertk.models.normalize import SpeakerNormalizer
 
 
 def speaker_data(rng, n_speakers=6, n_rows=20, n_features=3):

@@ -12,15 +12,15 @@ import pytest
 from conftest import harmonic_tone
 from sklearn.exceptions import NotFittedError
 
-from sertk import persistence
-from sertk.classifier import EmotionClassifier
 from sertk.errors import ModelFileError, ParameterError
-from sertk.persistence import (
+from sertk.io import model_files as persistence
+from sertk.io.model_files import (
     ALLOWED_TYPES,
     ModelVersionWarning,
     load_model,
     save_model,
 )
+from sertk.models.classifier import EmotionClassifier
 
 pytest.importorskip("skops")
 import skops.io as sio  # noqa: E402

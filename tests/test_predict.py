@@ -17,10 +17,10 @@ from conftest import SR, harmonic_tone
 from sklearn.exceptions import NotFittedError
 
 from sertk import predict_files
-from sertk.classifier import EmotionClassifier
 from sertk.errors import ParameterError
-from sertk.feature_sets import FeatureSet
-from sertk.timeline import SILENCE, predict_timeline
+from sertk.features.feature_sets import FeatureSet
+from sertk.models.classifier import EmotionClassifier
+from sertk.timeline.windows import SILENCE, predict_timeline
 
 PROBS = ["prob_anger", "prob_calm"]
 

@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sertk.audio import MIN_DURATION
-from sertk.extract import extract_signal
-from sertk.feature_sets import get_feature_set
-from sertk.functionals import FUNCTIONALS, compute_functionals
+from sertk.audio.reading import MIN_DURATION
+from sertk.features.extractor import extract_signal
+from sertk.features.feature_sets import get_feature_set
+from sertk.features.functionals import FUNCTIONALS, compute_functionals
 from sertk.settings import AnalysisSettings
 
 RATES = (8000, 16000, 22050, 44100, 48000)

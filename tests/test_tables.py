@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sertk.errors import DatasetError, ParameterError
-from sertk.tables import (
+from sertk.features.tables import (
     TableWriter,
     atomic_write_json,
     atomic_write_text,

@@ -14,12 +14,12 @@ from conftest import SR, harmonic_tone
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from sertk.classifier import EmotionClassifier
 from sertk.cli._timeline import plot_paths
 from sertk.cli.predict import main as predict_main
 from sertk.errors import AudioError, ParameterError
-from sertk.extract import extract_windows
-from sertk.timeline import (
+from sertk.features.extractor import extract_windows
+from sertk.models.classifier import EmotionClassifier
+from sertk.timeline.windows import (
     SILENCE,
     plot_timeline,
     predict_timeline,

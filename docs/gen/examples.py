@@ -45,8 +45,8 @@ from sertk import (
     plot_timeline,
     predict_timeline,
 )
-from sertk.contours import DESCRIPTORS, contour_info
-from sertk.datasets import read_emodb
+from sertk.features.contours import DESCRIPTORS, contour_info
+from sertk.io.datasets import read_emodb
 
 #: Where the figures are written.
 OUT = DOCS / "img" / "examples"
@@ -74,7 +74,7 @@ def groups_of(columns: Sequence[str]) -> list[str]:
     Returns
     -------
     list of str
-        Keys of :data:`sertk.contours.GROUPS`, one a column.
+        Keys of :data:`sertk.features.contours.GROUPS`, one a column.
 
     Raises
     ------

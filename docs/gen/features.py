@@ -1,9 +1,9 @@
 """Write ``docs/features.md`` from the code, so the page cannot drift.
 
-Everything on the page comes from :mod:`sertk.contours` (``CONTOURS``,
+Everything on the page comes from :mod:`sertk.features.contours` (``CONTOURS``,
 ``DESCRIPTORS``, ``GROUPS``, ``contour_info`` and the group modules'
-docstrings), :mod:`sertk.functionals` (``FUNCTIONALS``),
-:mod:`sertk.feature_sets` (``FEATURE_SETS``) and
+docstrings), :mod:`sertk.features.functionals` (``FUNCTIONALS``),
+:mod:`sertk.features.feature_sets` (``FEATURE_SETS``) and
 :class:`sertk.settings.AnalysisSettings`; the "what is NaN when" tables are
 measured by extracting a silent and an unvoiced clip.
 
@@ -32,9 +32,10 @@ from pathlib import Path
 import numpy as np
 from _common import DOCS, docstring_body, md_cell, rst_to_md  # puts sertk on the path
 
-from sertk import audio, contours, feature_sets, functionals
-from sertk.contours._analysis import LOUD_DB
-from sertk.extract import FeatureExtractor, extract_signal
+from sertk import audio
+from sertk.features import contours, feature_sets, functionals
+from sertk.features.contours._analysis import LOUD_DB
+from sertk.features.extractor import FeatureExtractor, extract_signal
 from sertk.settings import AnalysisSettings
 
 #: Where the page is written.
@@ -60,7 +61,7 @@ def unit_of(functional: str, unit: str) -> str:
     Parameters
     ----------
     functional : str
-        A key of :data:`sertk.functionals.FUNCTIONALS`.
+        A key of :data:`sertk.features.functionals.FUNCTIONALS`.
     unit : str
         The contour's unit.
 
@@ -317,7 +318,7 @@ def render() -> str:
         "## Column names",
         "",
         "Every column is `<contour>__<functional>` (two underscores), or a "
-        "descriptor of the same shape, and `sertk.feature_sets.parse_feature_name` "
+        "descriptor of the same shape, and `sertk.parse_feature_name` "
         "splits it back:",
         "",
         "| column | contour | functional |",

@@ -4,12 +4,12 @@ A command gets its recordings one of three ways, each giving one row a
 recording with a label and (usually) a speaker:
 
 - an audio manifest: a CSV with ``path`` (relative to the CSV's folder),
-  label and speaker columns (:func:`sertk.datasets.read_manifest`);
+  label and speaker columns (:func:`sertk.io.datasets.read_manifest`);
 - a feature table written by ``sertk-extract``: a CSV or Parquet file whose
   columns follow the feature grammar (``f0_semitone__mean``, ...), with the
   manifest's label and speaker columns carried; recognised by those columns
   or by the ``<stem>.params.json`` file beside it;
-- ``--corpus NAME ROOT``: a corpus reader (:func:`sertk.datasets.read_corpus`).
+- ``--corpus NAME ROOT``: a corpus reader (:func:`sertk.io.datasets.read_corpus`).
 
 Audio is analysed with a per-file cache, so a second run with the same
 settings reads the features back instead of extracting them again. The
@@ -44,11 +44,11 @@ from importlib.metadata import PackageNotFoundError, version
 import numpy as np
 import pandas as pd
 
-from ..augment import speed_copies
-from ..datasets import CORPORA, read_corpus, read_manifest, to_common_label
 from ..errors import DatasetError, ParameterError
-from ..extract import FeatureExtractor
-from ..tables import is_feature_column, read_feature_table, read_params
+from ..features.extractor import FeatureExtractor
+from ..features.tables import is_feature_column, read_feature_table, read_params
+from ..io.datasets import CORPORA, read_corpus, read_manifest, to_common_label
+from ..models.augment import speed_copies
 from ._common import n_jobs_value, say, usage_error
 
 __all__ = [
@@ -353,7 +353,7 @@ def read_labelled(
 
 
 def common_labels(data: Labelled) -> Labelled:
-    """Map the labels to the common vocabulary (:data:`sertk.datasets.LABELS`).
+    """Map the labels to the common vocabulary (:data:`sertk.io.datasets.LABELS`).
 
     Parameters
     ----------
@@ -422,7 +422,7 @@ def extract_features(
         The command's name, for messages.
     speeds : tuple of float, default=()
         Also analyse each recording kept played at these speeds, into
-        ``augmented`` (see :func:`sertk.augment.speed_copies`). A feature
+        ``augmented`` (see :func:`sertk.models.augment.speed_copies`). A feature
         table cannot be re-played: it is returned without copies, with a
         message saying so.
 

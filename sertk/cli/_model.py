@@ -17,10 +17,10 @@ import json
 import math
 from collections import Counter
 
-from ..classifier import EmotionClassifier, training_speeds
-from ..contours import contour_info
 from ..errors import ParameterError
-from ..evaluate import EvaluationReport
+from ..evaluation.protocols import EvaluationReport
+from ..features.contours import contour_info
+from ..models.classifier import EmotionClassifier, training_speeds
 from ._common import usage_error
 
 __all__ = [
@@ -399,7 +399,7 @@ def report_text(report: EvaluationReport) -> str:
     Parameters
     ----------
     report : EvaluationReport
-        What :func:`sertk.evaluate.evaluate` returned.
+        What :func:`sertk.evaluation.protocols.evaluate` returned.
 
     Returns
     -------

@@ -1,9 +1,9 @@
 """The timeline mode of ``sertk-predict``: emotion over time in long recordings.
 
 With ``--window`` each input file gets a timeline
-(:func:`sertk.timeline.predict_timeline`): one row a window, the rows of all
+(:func:`sertk.timeline.windows.predict_timeline`): one row a window, the rows of all
 files in one table. ``--plot`` draws each file's timeline
-(:func:`sertk.timeline.plot_timeline`): one file is drawn to that path;
+(:func:`sertk.timeline.windows.plot_timeline`): one file is drawn to that path;
 several are drawn beside it, one image a file named
 ``<plot stem>-<audio file stem><plot ending>`` (``timeline-interview.png``
 for ``--plot timeline.png`` and ``interview.wav``), with ``-<n>`` (its
@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AudioError, ParameterError
-from ..timeline import plot_timeline, predict_timeline
+from ..timeline.windows import plot_timeline, predict_timeline
 from ._common import say, usage_error
 
 __all__ = ["add_timeline_options", "check_timeline_options", "plot_paths",
@@ -158,7 +158,7 @@ def predict_timelines(model, files: Sequence[tuple[str, str | None]],
     Returns
     -------
     pd.DataFrame
-        The rows of :func:`~sertk.timeline.predict_timeline` of every file,
+        The rows of :func:`~sertk.timeline.windows.predict_timeline` of every file,
         then ``error``: a file that failed has one row with its path and
         error, the other cells empty.
 

@@ -58,8 +58,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ..evaluate import evaluate
-from ..tables import atomic_write_json
+from ..evaluation.protocols import evaluate
+from ..features.tables import atomic_write_json
 from ._common import EXIT_OK, add_output_options, make_parser, run, say, usage_error
 from ._data import (
     Labelled,

@@ -32,18 +32,18 @@ import sys
 import time
 from collections.abc import Sequence
 
-from .._batch import extraction_params, iter_extract
-from ..audio import find_audio_files
+from ..audio.reading import find_audio_files
 from ..errors import DatasetError
-from ..feature_sets import get_feature_set
-from ..settings import AnalysisSettings
-from ..tables import (
+from ..features._batch import extraction_params, iter_extract
+from ..features.feature_sets import get_feature_set
+from ..features.tables import (
     TableWriter,
     atomic_write_text,
     partial_path,
     read_params,
     read_path_table,
 )
+from ..settings import AnalysisSettings
 from ._common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,

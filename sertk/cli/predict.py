@@ -7,7 +7,7 @@ Shell usage::
     sertk-predict data/examples
     sertk-predict -m model.joblib recordings/ -o predictions.csv --n-jobs 2
 
-One row a file (:func:`sertk.predict.predict_files`): ``path``,
+One row a file (:func:`sertk.timeline.files.predict_files`): ``path``,
 ``speech_fraction`` (the share of its 10 ms frames that are speech by the
 timeline's voice activity detection), the predicted ``label``,
 ``out_of_distribution`` (the file is unlike the model's training data, most
@@ -26,7 +26,7 @@ instead of stopping the run.
 Without ``-m`` the bundled model is used: trained on all of EMO-DB (German
 acted speech, 7 classes, 10 speakers) without speaker normalisation; with
 ``--window``, the bundled timeline model, trained on the speech windows of
-those recordings too (see ``sertk/models/README.md``). A ``.joblib`` model
+those recordings too (see ``sertk/pretrained/README.md``). A ``.joblib`` model
 file is a pickle that runs code when loaded: pass only model files you
 trust, or ``.skops`` ones with ``--safe``.
 
@@ -53,12 +53,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..audio import MAX_DURATION, audio_duration
-from ..classifier import EmotionClassifier
+from ..audio.reading import MAX_DURATION, audio_duration
 from ..errors import AudioError
-from ..persistence import DEFAULT_MODEL, TIMELINE_MODEL, load_model
-from ..predict import predict_files
-from ..tables import atomic_write_text, format_float
+from ..features.tables import atomic_write_text, format_float
+from ..io.model_files import DEFAULT_MODEL, TIMELINE_MODEL, load_model
+from ..models.classifier import EmotionClassifier
+from ..timeline.files import predict_files
 from ._common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -137,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _files(inputs: Sequence[str]) -> list[tuple[str, str | None]]:
     """Each audio file named by ``inputs``, or the input and why it is no file."""
-    from ..audio import find_audio_files
+    from ..audio.reading import find_audio_files
 
     found: dict[str, str | None] = {}
     for item in inputs:
@@ -156,7 +156,7 @@ def _per_file(model: EmotionClassifier, files: Sequence[tuple[str, str | None]],
               args: argparse.Namespace) -> pd.DataFrame:
     """Predict one row a file, in input order; inputs that are no file get an error.
 
-    The rows of the files are those of :func:`sertk.predict.predict_files`.
+    The rows of the files are those of :func:`sertk.timeline.files.predict_files`.
     """
     table = predict_files(model, [path for path, error in files if error is None],
                           n_jobs=args.n_jobs, progress=args.progress)

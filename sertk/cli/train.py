@@ -41,8 +41,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ..evaluate import evaluate
-from ..persistence import save_model
+from ..evaluation.protocols import evaluate
+from ..io.model_files import save_model
 from ._common import (
     EXIT_OK,
     add_output_options,

@@ -7,7 +7,7 @@ module that opens audio files.
 Examples
 --------
 >>> import numpy as np
->>> from sertk.audio import prepare_signal
+>>> from sertk.audio.reading import prepare_signal
 >>> stereo = np.zeros((2, 44100))
 >>> prepare_signal(stereo, 44100, sr=16000).shape
 (16000,)
@@ -24,7 +24,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .errors import AudioError, ParameterError
+from ..errors import AudioError, ParameterError
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -66,7 +66,7 @@ def _check_max_duration(
     if max_duration is not None and duration > max_duration:
         raise AudioError(
             f"{duration:.1f} s is longer than the maximum of {max_duration:g} s "
-            "analysed as one utterance (sertk.audio.MAX_DURATION); analyse "
+            "analysed as one utterance (sertk.audio.reading.MAX_DURATION); analyse "
             "segments of it (start/end) or cut it into shorter files",
             path,
         )

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..settings import AnalysisSettings
+from ...settings import AnalysisSettings
 
 if TYPE_CHECKING:
     import parselmouth

@@ -25,12 +25,17 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from sertk.augment import SPEED_FACTORS, check_speed_factors, speed_copies, with_copies
-from sertk.contours import contour_info
 from sertk.errors import ParameterError
-from sertk.feature_sets import parse_feature_name
-from sertk.normalize import SpeakerNormalizer, _check_speakers
-from sertk.novelty import ClassDistance, held_out_distances
+from sertk.features.contours import contour_info
+from sertk.features.feature_sets import parse_feature_name
+from sertk.models.augment import (
+    SPEED_FACTORS,
+    check_speed_factors,
+    speed_copies,
+    with_copies,
+)
+from sertk.models.normalize import SpeakerNormalizer, _check_speakers
+from sertk.models.novelty import ClassDistance, held_out_distances
 
 __all__ = ["FALLBACK_CONTOURS", "EmotionClassifier", "training_speeds"]
 
@@ -195,7 +200,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
     DataFrame with a ``path`` column and no floating-point columns (a
     manifest, optionally with ``start``/``end`` columns for segments). For
     audio the classifier extracts features itself with
-    :class:`sertk.extract.FeatureExtractor`, and adds speed-perturbed copies
+    :class:`sertk.features.extractor.FeatureExtractor`, and adds speed-perturbed copies
     of each training recording (see ``speed_perturbation``). Rows unlike any
     training data (noisy audio given to a model trained on clean speech,
     most often) are answered by a fallback model on F0 and H1-H2 (see ``fallback``).
@@ -239,19 +244,19 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
     min_speaker_samples : int >= 1, default=5
         ``min_samples`` of the :class:`SpeakerNormalizer`.
     extractor_params : dict, optional
-        More keyword arguments of :class:`sertk.extract.FeatureExtractor`
+        More keyword arguments of :class:`sertk.features.extractor.FeatureExtractor`
         (``sr``, ``f0_min``, ``f0_max``, ``n_jobs``, ``cache``, ...), not
         ``feature_set``.
     speed_perturbation : "auto", sequence of float or None, default="auto"
         Speeds of copies of each training recording to train on too, with
-        their recording's label and speaker (see :mod:`sertk.augment`): when
+        their recording's label and speaker (see :mod:`sertk.models.augment`): when
         :meth:`fit` is given audio it analyses them itself, at three times
         the extraction time; feature tables cannot be re-played, so pass
         their copies as ``augmented`` (from
-        :class:`~sertk.extract.FeatureExtractor` with ``speed``). The copies
+        :class:`~sertk.features.extractor.FeatureExtractor` with ``speed``). The copies
         move F0, formants and timing as other voices would, which helps a
         model that knows nothing of its test speakers: "auto" uses
-        :data:`~sertk.augment.SPEED_FACTORS` (0.9, 1.1) unless the model
+        :data:`~sertk.models.augment.SPEED_FACTORS` (0.9, 1.1) unless the model
         normalises per speaker (``speaker_norm`` and ``speakers`` given),
         whose per-speaker z-scores already take each voice's level out. On
         EMO-DB (leave-one-speaker-out) the copies raised strict UAR from
@@ -272,7 +277,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         fallback model for *out-of-distribution* rows: those farther from
         every training class, in the discriminant space, than
         ``novelty_quantile`` of held-out training speakers' recordings are
-        (see :mod:`sertk.novelty` and :meth:`out_of_distribution`). Such
+        (see :mod:`sertk.models.novelty` and :meth:`out_of_distribution`). Such
         rows, most often noisy audio given to a model trained on clean
         speech, get the fallback's labels, probabilities and decision values.
         "auto" uses :data:`FALLBACK_CONTOURS` (F0 and H1-H2) when ``X`` has
@@ -298,7 +303,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         ``scale``, ``project`` (or "passthrough"), ``svc``. Call this
         class's methods rather than the pipeline's: only they pass
         ``speakers`` to the normaliser.
-    extractor_ : sertk.extract.FeatureExtractor
+    extractor_ : sertk.features.extractor.FeatureExtractor
         The fitted extractor; only when :meth:`fit` was given audio.
     training_summary_ : dict
         ``n_files``, ``n_features``, ``speakers`` (sorted ids, or None),
@@ -311,7 +316,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
     fallback_pipeline_ : sklearn.pipeline.Pipeline
         The fallback model (``impute``, ``scale``, ``project``, ``svc`` on
         ``fallback_columns_``); only with ``fallback_columns_``.
-    class_distance_ : sertk.novelty.ClassDistance
+    class_distance_ : sertk.models.novelty.ClassDistance
         Distances in the discriminant space; only with ``fallback_columns_``.
     novelty_threshold_ : float
         Distance beyond which a row is out of distribution; only with
@@ -326,7 +331,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from sertk.classifier import EmotionClassifier
+    >>> from sertk.models.classifier import EmotionClassifier
     >>> rng = np.random.default_rng(0)
     >>> y = np.repeat(["anger", "sadness"], 20)
     >>> X = rng.normal(size=(40, 3)) + (y == "anger")[:, None] * 2.0
@@ -440,7 +445,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         if audio is None:
             return X
         if fitting:
-            from sertk.extract import FeatureExtractor
+            from sertk.features.extractor import FeatureExtractor
 
             params = dict(self.extractor_params or {})
             self.extractor_ = FeatureExtractor(feature_set=self.feature_set, **params)
@@ -609,7 +614,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         augmented : array-like of shape (n_samples, n_copies, n_features), optional
             Features of augmented copies of each row (or a list of
             ``n_copies`` tables of shape (n_samples, n_features)), such as
-            :class:`~sertk.extract.FeatureExtractor` with ``speed=0.9`` gives
+            :class:`~sertk.features.extractor.FeatureExtractor` with ``speed=0.9`` gives
             for the same recordings. They are trained on with their row's
             label and speaker, when ``speed_perturbation`` allows copies
             (with "auto", when the model does not normalise per speaker);
@@ -632,7 +637,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             from ``y``'s.
         AudioError
             If ``X`` is audio and a file cannot be analysed (see
-            :class:`sertk.extract.FeatureExtractor`).
+            :class:`sertk.features.extractor.FeatureExtractor`).
         """
         self._check_params()
         audio = _audio_input(X)
@@ -802,14 +807,14 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         return self._with_fallback("decision_function", X, speakers)
 
     def predict_timeline(self, path: str | os.PathLike, **options: Any) -> pd.DataFrame:
-        """Classify a long recording window by window; see :func:`sertk.timeline.predict_timeline`.
+        """Classify a long recording window by window; see :func:`sertk.timeline.windows.predict_timeline`.
 
         Parameters
         ----------
         path : str or os.PathLike
             The recording.
         **options
-            Keyword arguments of :func:`sertk.timeline.predict_timeline`
+            Keyword arguments of :func:`sertk.timeline.windows.predict_timeline`
             (``window``, ``hop``, ``smooth``, ``vad``, ``n_jobs``, ...).
 
         Returns
@@ -825,19 +830,19 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         ParameterError
             If an option is out of range or the model cannot draw a timeline.
         """  # noqa: E501
-        from sertk.timeline import predict_timeline
+        from sertk.timeline.windows import predict_timeline
 
         return predict_timeline(self, path, **options)
 
     def predict_files(
         self, paths: Sequence[str | os.PathLike], **options: Any
     ) -> pd.DataFrame:
-        """Predict one row a file, ``silence`` where there is no speech; see :func:`sertk.predict.predict_files`.
+        """Predict one row a file, ``silence`` where there is no speech; see :func:`sertk.timeline.files.predict_files`.
 
         Unlike :meth:`predict`, whose labels always come from ``classes_``
         (scikit-learn's contract, which scoring and cross-validation rely
         on), this labels a file without speech
-        :data:`~sertk.timeline.SILENCE`, with NaN probabilities, and gives
+        :data:`~sertk.timeline.windows.SILENCE`, with NaN probabilities, and gives
         each file's ``speech_fraction`` and ``error``: the table
         ``sertk-predict`` prints.
 
@@ -846,7 +851,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         paths : sequence of str or os.PathLike
             The audio files.
         **options
-            Keyword arguments of :func:`sertk.predict.predict_files`
+            Keyword arguments of :func:`sertk.timeline.files.predict_files`
             (``vad``, ``n_jobs``, ``progress``).
 
         Returns
@@ -863,7 +868,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         sklearn.exceptions.NotFittedError
             If called before :meth:`fit`.
         """  # noqa: E501
-        from sertk.predict import predict_files
+        from sertk.timeline.files import predict_files
 
         return predict_files(self, paths, **options)
 
@@ -948,7 +953,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         >>> clf.save(os.path.join(tempfile.mkdtemp(), "model.skops")).suffix
         '.skops'
         """
-        from sertk.persistence import save_model
+        from sertk.io.model_files import save_model
 
         return save_model(self, path, cv_report=cv_report, provenance=provenance)
 

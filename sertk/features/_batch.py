@@ -1,11 +1,11 @@
 """Extraction from many files: per-file work in worker processes, in order.
 
 :func:`iter_extract` hands batches of :data:`BATCH_SIZE` files to joblib
-worker processes (or a Dask cluster, through :mod:`sertk._dask`) and yields
+worker processes (or a Dask cluster, through :mod:`sertk.features._dask`) and yields
 one :class:`FileResult` a file, in input order; it is re-exported by
-:mod:`sertk.extract`, which documents it. A worker runs
-``_extract_batch``: it reads each file (:func:`sertk.audio.load`) and
-computes its row (:func:`sertk._summary.feature_row`), optionally through a
+:mod:`sertk.features.extractor`, which documents it. A worker runs
+``_extract_batch``: it reads each file (:func:`sertk.audio.reading.load`) and
+computes its row (:func:`sertk.features._summary.feature_row`), optionally through a
 joblib.Memory cache. Workers import this module to find that function, so it
 imports nothing the per-file work does not need: no pandas, scikit-learn,
 SciPy, matplotlib or Dask.
@@ -33,11 +33,11 @@ import joblib
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..audio.reading import load
+from ..errors import AudioError, SertkError
+from ..settings import AnalysisSettings
 from ._summary import feature_row, one_blas_thread
-from .audio import load
-from .errors import AudioError, SertkError
 from .feature_sets import FeatureSet, get_feature_set
-from .settings import AnalysisSettings
 
 __all__ = [
     "BATCH_SIZE",
@@ -101,7 +101,7 @@ def extraction_params(feature_set: FeatureSet, settings: AnalysisSettings) -> di
 
     Examples
     --------
-    >>> from sertk.feature_sets import get_feature_set
+    >>> from sertk.features.feature_sets import get_feature_set
     >>> params = extraction_params(get_feature_set("minimal"), AnalysisSettings())
     >>> params["feature_set"]["name"], params["settings"]["sr"]
     ('minimal', 16000)
@@ -197,7 +197,7 @@ def _code_version() -> str:
     code that computes it changed (an upgrade, or an edit in a checkout).
     """
     digest = hashlib.sha256(json.dumps(library_versions(), sort_keys=True).encode())
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # sertk/
     for source in sorted(package.rglob("*.py")):
         if "cli" not in source.relative_to(package).parts:
             digest.update(source.read_bytes())

@@ -39,7 +39,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .errors import DatasetError, ParameterError
+from ..errors import DatasetError, ParameterError
 from .feature_sets import parse_feature_name
 
 if TYPE_CHECKING:  # pandas is imported by the readers only: writing needs none
@@ -674,7 +674,7 @@ def read_path_table(
 ) -> pd.DataFrame:
     r"""Read a manifest of files to analyse: a CSV with a path column.
 
-    Unlike :func:`sertk.datasets.read_manifest` it needs no label column,
+    Unlike :func:`sertk.io.datasets.read_manifest` it needs no label column,
     keeps the rows in file order, and reads every cell as text exactly as
     written (speaker ``03`` stays ``"03"``, an empty cell stays ``""``), so
     the other columns can be carried into a feature table unchanged.

@@ -26,7 +26,7 @@ How a recording is analysed
 3. *Features.* The windows are taken in blocks of ``block`` seconds; a block
    is read with 0.5 s of context on either side of its windows
    (:data:`CONTEXT`), its contours are computed once and each window is
-   summarised from its frames (:func:`sertk.extract.extract_windows`), with
+   summarised from its frames (:func:`sertk.features.extractor.extract_windows`), with
    the feature set and analysis settings the model was trained with. Every
    window lies wholly inside the block that analyses it, and each window
    belongs to exactly one block. The frames whose spectra are summarised
@@ -37,7 +37,7 @@ How a recording is analysed
    added to them for this when the model's feature set lacks it) is silent
    too, whatever its ``speech_fraction``: loud, but not a voice (hum below
    ``f0_min``, steady noise, clicks). This is the rule of
-   :func:`sertk.predict.predict_files` for a whole file.
+   :func:`sertk.timeline.files.predict_files` for a whole file.
 5. *Classification.* ``predict_proba`` of each speech window; the label is
    the most probable class.
 
@@ -74,13 +74,13 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from ._batch import _show_progress
-from .audio import iter_blocks, load
-from .errors import AudioError, ParameterError
-from .extract import extract_windows
-from .feature_sets import FEATURE_SETS, FeatureSet, get_feature_set
-from .settings import AnalysisSettings
-from .tables import replace_durably, temporary_beside
+from ..audio.reading import iter_blocks, load
+from ..errors import AudioError, ParameterError
+from ..features._batch import _show_progress
+from ..features.extractor import extract_windows
+from ..features.feature_sets import FEATURE_SETS, FeatureSet, get_feature_set
+from ..features.tables import replace_durably, temporary_beside
+from ..settings import AnalysisSettings
 
 __all__ = [
     "CONTEXT",
@@ -146,7 +146,7 @@ def _model_analysis(model: Any) -> tuple[FeatureSet, AnalysisSettings, list[str]
         raise ParameterError(
             "the model was trained on an array without column names, so its "
             "features are unknown; train it on audio paths, or on a DataFrame "
-            "of a built-in feature set (sertk.extract.FeatureExtractor)"
+            "of a built-in feature set (sertk.features.extractor.FeatureExtractor)"
         )
     settings = AnalysisSettings()
     for fs in FEATURE_SETS.values():
@@ -369,10 +369,10 @@ def predict_timeline(
         ``extractor_``) or on the columns of a built-in feature set extracted
         with the default analysis settings.
     path : str or os.PathLike
-        The recording; any format :func:`sertk.audio.load` reads.
+        The recording; any format :func:`sertk.audio.reading.load` reads.
     window : float > 0, default=2.0
         Window length in seconds. The bundled timeline model
-        (:data:`sertk.persistence.TIMELINE_MODEL`) was trained on 2 s windows
+        (:data:`sertk.io.model_files.TIMELINE_MODEL`) was trained on 2 s windows
         and whole utterances of 1.5-4 s; much shorter windows give noisier
         features.
     hop : float in (0, window], default=0.5
@@ -415,7 +415,7 @@ def predict_timeline(
         ``label`` (the most probable class, or :data:`SILENCE`),
         ``out_of_distribution`` (True where the window is unlike the
         model's training data, so that its fallback gave the probabilities:
-        see :meth:`~sertk.classifier.EmotionClassifier.out_of_distribution`;
+        see :meth:`~sertk.models.classifier.EmotionClassifier.out_of_distribution`;
         missing in silent windows) and one ``prob_<class>`` column a class
         in the order of ``model.classes_`` (NaN in silent windows).
 
@@ -433,8 +433,8 @@ def predict_timeline(
     Examples
     --------
     >>> import numpy as np, soundfile as sf, tempfile, os
-    >>> from sertk.classifier import EmotionClassifier
-    >>> from sertk.extract import extract_windows
+    >>> from sertk.models.classifier import EmotionClassifier
+    >>> from sertk.features.extractor import extract_windows
     >>> sr, rng = 16000, np.random.default_rng(0)
     >>> t = np.arange(8 * sr) / sr
     >>> low = 0.3 * np.sin(2 * np.pi * 120 * t)
@@ -502,7 +502,7 @@ def window_features(
     Parameters
     ----------
     path : str or os.PathLike
-        The recording; any format :func:`sertk.audio.load` reads.
+        The recording; any format :func:`sertk.audio.reading.load` reads.
     feature_set : str or FeatureSet, default="default"
         The feature set (a model trained on audio has it in
         ``model.extractor_.feature_set``).

@@ -128,7 +128,7 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from sertk.normalize import SpeakerNormalizer
+    >>> from sertk.models.normalize import SpeakerNormalizer
     >>> X = np.array([[1.0], [3.0], [11.0], [13.0]])
     >>> spk = ["a", "a", "b", "b"]
     >>> SpeakerNormalizer(min_samples=2).fit_transform(X, speakers=spk).ravel()

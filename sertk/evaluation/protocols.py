@@ -5,7 +5,7 @@ Two protocols, always named in the report (see the EMO-DB README):
 ``"speaker-normalised"``
     Features are z-scored per speaker with that speaker's own statistics,
     computed from its unlabelled recordings, the test speaker's included
-    (transductive; :class:`~sertk.normalize.SpeakerNormalizer`). Standard in
+    (transductive; :class:`~sertk.models.normalize.SpeakerNormalizer`). Standard in
     the literature.
 ``"strict"``
     Nothing about a test speaker is used: every statistic applied to a test
@@ -48,10 +48,10 @@ from sklearn.model_selection import (
 )
 from sklearn.utils.parallel import Parallel, delayed
 
-from sertk.augment import copies_array, speed_copies, with_copies
-from sertk.classifier import EmotionClassifier, _audio_input, training_speeds
 from sertk.errors import ParameterError, SertkError
-from sertk.normalize import SpeakerNormalizer, _check_speakers
+from sertk.models.augment import copies_array, speed_copies, with_copies
+from sertk.models.classifier import EmotionClassifier, _audio_input, training_speeds
+from sertk.models.normalize import SpeakerNormalizer, _check_speakers
 
 __all__ = ["EvaluationReport", "evaluate"]
 
@@ -484,7 +484,7 @@ def _rows(X: Any, idx: np.ndarray) -> Any:
 
 def _extractor(estimator: Any, n_jobs: int) -> Any:
     """Return the feature extractor ``estimator`` would make for audio."""
-    from sertk.extract import FeatureExtractor
+    from sertk.features.extractor import FeatureExtractor
 
     params = estimator.get_params(deep=False)
     kwargs = {"n_jobs": n_jobs, **(params.get("extractor_params") or {})}
@@ -686,7 +686,7 @@ def evaluate(
     augmented : array-like of shape (n_samples, n_copies, n_features), optional
         Features of augmented copies of each row of ``X`` (or a list of
         ``n_copies`` tables), such as speed-perturbed ones (see
-        :mod:`sertk.augment`). Each model trains on its training rows'
+        :mod:`sertk.models.augment`). Each model trains on its training rows'
         copies too; copies are never tested, and a test speaker's copies
         are never trained on. An :class:`EmotionClassifier` uses them as its
         ``speed_perturbation`` says (with "auto", under the strict protocol
@@ -713,7 +713,7 @@ def evaluate(
     Examples
     --------
     >>> import numpy as np
-    >>> from sertk.evaluate import evaluate
+    >>> from sertk.evaluation.protocols import evaluate
     >>> rng = np.random.default_rng(0)
     >>> speakers = np.repeat(["s1", "s2", "s3", "s4"], 20)
     >>> y = np.tile(["anger", "sadness"], 40)

@@ -11,7 +11,7 @@ voiced frames only, where formants are meaningful; elsewhere NaN.
 Examples
 --------
 >>> import numpy as np
->>> from sertk.contours import Analysis
+>>> from sertk.features.contours import Analysis
 >>> from sertk.settings import AnalysisSettings
 >>> rng = np.random.default_rng(0)
 >>> a = Analysis(0.1 * rng.standard_normal(8000), AnalysisSettings())

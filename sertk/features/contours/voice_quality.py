@@ -16,7 +16,7 @@ All are NaN where no voiced speech was found.
 Examples
 --------
 >>> import numpy as np
->>> from sertk.contours import Analysis
+>>> from sertk.features.contours import Analysis
 >>> from sertk.settings import AnalysisSettings
 >>> t = np.arange(16000) / 16000
 >>> x = np.sin(2 * np.pi * 150 * t) + 0.25 * np.sin(2 * np.pi * 300 * t)

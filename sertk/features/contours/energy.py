@@ -11,7 +11,7 @@
 Examples
 --------
 >>> import numpy as np
->>> from sertk.contours import Analysis
+>>> from sertk.features.contours import Analysis
 >>> from sertk.settings import AnalysisSettings
 >>> t = np.arange(16000) / 16000
 >>> a = Analysis(np.sin(2 * np.pi * 200 * t), AnalysisSettings())

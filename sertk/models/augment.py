@@ -6,7 +6,7 @@ Adding such copies to the training rows (Ko et al., 2015, "Audio
 augmentation for speech recognition", with factors 0.9 and 1.1) gives a
 model more voices than the corpus has speakers, which helps most when
 nothing is known about the test speaker (the *strict* protocol of
-:mod:`sertk.evaluate`). Copies are for training only: they keep the label
+:mod:`sertk.evaluation.protocols`). Copies are for training only: they keep the label
 and the speaker of their recording, and are never scored.
 
 Examples
@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 __all__ = [
     "SPEED_FACTORS", "check_speed_factors", "copies_array", "speed_copies",
@@ -85,7 +85,7 @@ def speed_copies(extractor: Any, audio: Any, factors: Sequence[float]) -> np.nda
 
     Parameters
     ----------
-    extractor : sertk.extract.FeatureExtractor
+    extractor : sertk.features.extractor.FeatureExtractor
         Extractor of the original recordings; each copy uses a clone with
         ``speed`` set to a factor.
     audio : list of str or DataFrame
@@ -103,7 +103,7 @@ def speed_copies(extractor: Any, audio: Any, factors: Sequence[float]) -> np.nda
     Examples
     --------
     >>> import numpy as np, soundfile as sf, tempfile, os
-    >>> from sertk.extract import FeatureExtractor
+    >>> from sertk.features.extractor import FeatureExtractor
     >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
     >>> t = np.arange(16000) / 16000
     >>> sf.write(path, 0.3 * np.sin(2 * np.pi * 200 * t), 16000)

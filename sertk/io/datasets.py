@@ -124,7 +124,7 @@ CORPORA: tuple[str, ...] = (
 """Names :func:`read_corpus` accepts (``"cremad"`` is also accepted)."""
 
 # What the readers treat as audio (compared case-insensitively). Narrower than
-# sertk.audio's list on purpose: these are the formats corpora are shipped in.
+# sertk.audio.reading's list on purpose: these are the formats corpora are shipped in.
 _AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
 
 _SYNONYMS: dict[str, str] = {

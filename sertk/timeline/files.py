@@ -2,20 +2,20 @@
 
 :func:`predict_files` extracts the features of each file with the model's
 extractor, measures how much of the file is speech, and classifies the files
-that hold speech; :meth:`sertk.classifier.EmotionClassifier.predict_files`
+that hold speech; :meth:`sertk.models.classifier.EmotionClassifier.predict_files`
 is the same as a method. It is what ``sertk-predict`` prints per file, as
-:func:`sertk.timeline.predict_timeline` is what it prints per window.
+:func:`sertk.timeline.windows.predict_timeline` is what it prints per window.
 
 When a file has no speech
 -------------------------
 An emotion classifier names an emotion for any row it is given: the bundled
 model calls digital silence, a DC offset and white noise alike "disgust"
 (p = 0.75). With ``vad=True`` (the default) a file has no speech, and gets
-the label :data:`~sertk.timeline.SILENCE` with NaN probabilities instead of
+the label :data:`~sertk.timeline.windows.SILENCE` with NaN probabilities instead of
 a class, when
 
 - no frame of it is speech by the voice activity detection of
-  :mod:`sertk.timeline` (``speech_fraction`` is 0): none of its 10 ms frames
+  :mod:`sertk.timeline.windows` (``speech_fraction`` is 0): none of its 10 ms frames
   is louder than the model's ``floor_dbfs``, -70 dBFS by default, once the
   frame's mean is removed (so a constant DC offset is silent by level); or
 - Praat finds no voiced frame in it (``voiced__fraction`` is 0, extracted
@@ -28,8 +28,8 @@ a class, when
 ``speech_fraction`` is the share of the file's 10 ms frames that are speech
 by that voice activity detection, as in a timeline: frames whose level
 (RMS less the frame's mean) is within
-:data:`~sertk.timeline.VAD_THRESHOLD_DB` (35 dB) of the file's speech level
-(the :data:`~sertk.timeline.REFERENCE_PERCENTILE`-th percentile of its frame
+:data:`~sertk.timeline.windows.VAD_THRESHOLD_DB` (35 dB) of the file's speech level
+(the :data:`~sertk.timeline.windows.REFERENCE_PERCENTILE`-th percentile of its frame
 levels above the floor) and above the floor. Relative to the file's own
 level, it is above 0 for anything louder than the floor, noise included: it
 tells how much of a file is at speech level, and only its 0 decides. A
@@ -39,7 +39,7 @@ Examples
 --------
 >>> import os, tempfile
 >>> import numpy as np, soundfile as sf
->>> from sertk.classifier import EmotionClassifier
+>>> from sertk.models.classifier import EmotionClassifier
 >>> sr, rng, folder = 16000, np.random.default_rng(0), tempfile.mkdtemp()
 >>> t = np.arange(sr // 2) / sr
 >>> def voice(f0):  # a harmonic tone with a little noise
@@ -72,11 +72,11 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
-from .errors import AudioError, ParameterError
-from .extract import FeatureExtractor
-from .feature_sets import get_feature_set
-from .settings import AnalysisSettings
-from .timeline import (
+from ..errors import AudioError, ParameterError
+from ..features.extractor import FeatureExtractor
+from ..features.feature_sets import get_feature_set
+from ..settings import AnalysisSettings
+from .windows import (
     _VOICED,
     SILENCE,
     VAD_THRESHOLD_DB,
@@ -147,7 +147,7 @@ def predict_files(
     paths : sequence of str or os.PathLike
         The audio files.
     vad : bool, default=True
-        Label files without speech :data:`~sertk.timeline.SILENCE` (see the
+        Label files without speech :data:`~sertk.timeline.windows.SILENCE` (see the
         module documentation for the rule). With False every file that can
         be analysed is classified (its ``speech_fraction`` is still given).
     n_jobs : int, default=1
@@ -161,10 +161,10 @@ def predict_files(
         One row a file, in input order: ``path``, ``speech_fraction`` (share
         of its 10 ms frames that are speech), ``label`` (from
         ``model.predict``, the SVM's decision, or
-        :data:`~sertk.timeline.SILENCE`), ``out_of_distribution`` (True
+        :data:`~sertk.timeline.windows.SILENCE`), ``out_of_distribution`` (True
         where the file is unlike the training data, so that the model's
         fallback labelled it: see
-        :meth:`~sertk.classifier.EmotionClassifier.out_of_distribution`;
+        :meth:`~sertk.models.classifier.EmotionClassifier.out_of_distribution`;
         missing for files without speech), one ``prob_<class>`` column a class
         in the order of ``model.classes_`` (NaN for files without speech),
         and ``error`` (why the file could not be analysed, else missing; its
@@ -175,7 +175,7 @@ def predict_files(
     ParameterError
         If the model was trained on feature columns rather than audio, gives
         no probabilities, or (with ``vad``) has a class named
-        :data:`~sertk.timeline.SILENCE`.
+        :data:`~sertk.timeline.windows.SILENCE`.
     sklearn.exceptions.NotFittedError
         If the model is not fitted.
     """

@@ -11,9 +11,9 @@ Three layers, as in openSMILE's Python interface:
   returns a DataFrame indexed by path.
 
 :func:`iter_extract`, :class:`Segment`, :class:`FileResult` and
-:func:`library_versions` live in :mod:`sertk._batch`, which the worker
+:func:`library_versions` live in :mod:`sertk.features._batch`, which the worker
 processes import, and are re-exported here; the numerical core, one signal
-to one row, is :mod:`sertk._summary`. Neither imports pandas or
+to one row, is :mod:`sertk.features._summary`. Neither imports pandas or
 scikit-learn: this module does, for the Series, DataFrames and transformer.
 
 Examples
@@ -36,6 +36,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from ..audio.reading import prepare_signal
+from ..errors import AudioError, ParameterError
+from ..settings import AnalysisSettings
 from ._batch import (
     FileResult,
     Segment,
@@ -44,10 +47,7 @@ from ._batch import (
     library_versions,
 )
 from ._summary import Summary, feature_row, one_blas_thread
-from .audio import prepare_signal
-from .errors import AudioError, ParameterError
 from .feature_sets import FeatureSet, get_feature_set
-from .settings import AnalysisSettings
 
 __all__ = [
     "FeatureExtractor",
@@ -262,7 +262,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
     speed : float in [0.5, 2], default=1.0
         Analyse the audio played this many times as fast: 0.9 and 1.1 make
         the speed-perturbed training copies of
-        :class:`~sertk.classifier.EmotionClassifier` (see
+        :class:`~sertk.models.classifier.EmotionClassifier` (see
         :class:`~sertk.settings.AnalysisSettings`). Leave it at 1.0 for
         anything but training data.
     n_jobs : int, default=1

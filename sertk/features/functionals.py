@@ -40,7 +40,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 __all__ = ["FUNCTIONALS", "compute_functionals"]
 

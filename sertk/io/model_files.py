@@ -1,4 +1,4 @@
-"""Model files: save and load a fitted :class:`~sertk.classifier.EmotionClassifier`.
+"""Model files: save and load a fitted :class:`~sertk.EmotionClassifier`.
 
 Two formats, chosen by the file's ending:
 
@@ -24,7 +24,7 @@ Examples
 --------
 >>> import os, tempfile
 >>> import numpy as np
->>> from sertk.classifier import EmotionClassifier
+>>> from sertk.models.classifier import EmotionClassifier
 >>> rng = np.random.default_rng(0)
 >>> y = np.repeat(["anger", "sadness"], 20)
 >>> X = rng.normal(size=(40, 3)) + (y == "anger")[:, None] * 2.0
@@ -44,6 +44,8 @@ import os
 import time
 import warnings
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -51,9 +53,10 @@ from typing import Any
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
-from sertk.classifier import EmotionClassifier
+from sertk._moved import new_name
 from sertk.errors import ModelFileError, ParameterError
-from sertk.tables import replace_durably, temporary_beside
+from sertk.features.tables import replace_durably, temporary_beside
+from sertk.models.classifier import EmotionClassifier
 
 __all__ = [
     "ALLOWED_TYPES",
@@ -65,11 +68,11 @@ __all__ = [
 ]
 
 #: The model bundled with sertk, loaded by ``load_model()`` without a path.
-DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "default.joblib"
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "pretrained" / "default.joblib"
 
 #: The bundled model for timelines (``load_model(TIMELINE_MODEL)``): trained
 #: on the speech windows of the same recordings too, so better on windows and
-#: worse on whole recordings (see ``sertk/models/README.md``); what
+#: worse on whole recordings (see ``sertk/pretrained/README.md``); what
 #: ``sertk-predict --window`` uses without ``-m``.
 TIMELINE_MODEL = DEFAULT_MODEL.with_name("timeline.joblib")
 
@@ -81,11 +84,11 @@ FORMAT_VERSION = 1
 ALLOWED_TYPES = frozenset(
     {
         "numpy.dtype",
-        "sertk.classifier.EmotionClassifier",
-        "sertk.classifier._CalibratedSVC",
-        "sertk.extract.FeatureExtractor",
-        "sertk.normalize.SpeakerNormalizer",
-        "sertk.novelty.ClassDistance",
+        "sertk.models.classifier.EmotionClassifier",
+        "sertk.models.classifier._CalibratedSVC",
+        "sertk.features.extractor.FeatureExtractor",
+        "sertk.models.normalize.SpeakerNormalizer",
+        "sertk.models.novelty.ClassDistance",
         "sklearn.calibration._CalibratedClassifier",
         "sklearn.calibration._SigmoidCalibration",
         "sklearn.model_selection._split.StratifiedKFold",
@@ -180,7 +183,7 @@ def _features_info(model: EmotionClassifier) -> dict:
 def _metadata(
     model: EmotionClassifier, cv_report: dict | None, provenance: dict | None
 ) -> dict:
-    from sertk.evaluate import _py
+    from sertk.evaluation.protocols import _py
 
     params = {
         k: v for k, v in model.get_params(deep=False).items() if k != "extractor_params"
@@ -247,7 +250,7 @@ def save_model(
     --------
     >>> import os, tempfile
     >>> import numpy as np
-    >>> from sertk.classifier import EmotionClassifier
+    >>> from sertk.models.classifier import EmotionClassifier
     >>> X = np.r_[np.zeros((10, 2)), np.ones((10, 2))] + np.arange(20)[:, None] / 99
     >>> model = EmotionClassifier(projection=None).fit(X, ["calm"] * 10 + ["fear"] * 10)
     >>> save_model(model, os.path.join(tempfile.mkdtemp(), "m.joblib")).name
@@ -299,14 +302,16 @@ def _load_skops(path: Path, trusted: bool | None) -> Any:
     sio = _skops()
     try:
         untrusted = sio.get_untrusted_types(file=path)
-        foreign = sorted(set(untrusted) - ALLOWED_TYPES)
+        foreign = sorted(name for name in set(untrusted)
+                         if _current_type(name) not in ALLOWED_TYPES)
         if foreign and trusted is not True:
             raise ModelFileError(
                 f"{path} holds types a sertk model does not contain: "
                 f"{', '.join(foreign)}; it was not loaded. Load it only if you "
                 "trust its author, with load_model(path, trusted=True)"
             )
-        return sio.load(path, trusted=untrusted)
+        with _old_module_paths_quiet():
+            return sio.load(path, trusted=untrusted)
     except ModelFileError:
         raise
     except Exception as error:  # noqa: BLE001 - skops raises many kinds
@@ -316,11 +321,28 @@ def _load_skops(path: Path, trusted: bool | None) -> Any:
         ) from error
 
 
+def _current_type(name: str) -> str:
+    """Return a type's path after the layout move (files saved before it)."""
+    module, _, type_name = name.rpartition(".")
+    moved = new_name(module)
+    return name if moved is None else f"{moved}.{type_name}"
+
+
+@contextmanager
+def _old_module_paths_quiet() -> Iterator[None]:
+    """Read files saved before the layout move without a DeprecationWarning."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r"sertk\.\S+ moved to ",
+                                DeprecationWarning)
+        yield
+
+
 def _load_joblib(path: Path) -> Any:
     import joblib
 
     try:
-        return joblib.load(path)
+        with _old_module_paths_quiet():
+            return joblib.load(path)
     except Exception as error:  # noqa: BLE001 - unpickling raises anything
         raise ModelFileError(
             f"cannot read {path} as a .joblib model file "
@@ -385,7 +407,7 @@ def load_model(
     ----------
     path : str or os.PathLike, optional
         The model file; by default the bundled model (:data:`DEFAULT_MODEL`,
-        trained on EMO-DB; see ``sertk/models/README.md``).
+        trained on EMO-DB; see ``sertk/pretrained/README.md``).
         :data:`TIMELINE_MODEL` is the bundled model for timelines.
     trusted : bool or None, default=None
         None: load either format as above. False: never unpickle, so a file

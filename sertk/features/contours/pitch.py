@@ -10,7 +10,7 @@ candidate gives ``HNR = 10 log10(r / (1 - r))`` dB, which is how Praat's
 Examples
 --------
 >>> import numpy as np
->>> from sertk.contours import Analysis
+>>> from sertk.features.contours import Analysis
 >>> from sertk.settings import AnalysisSettings
 >>> t = np.arange(16000) / 16000
 >>> a = Analysis(0.3 * np.sin(2 * np.pi * 200 * t), AnalysisSettings())

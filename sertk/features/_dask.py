@@ -1,6 +1,6 @@
 """Run extraction batches on a Dask ``distributed`` cluster, in input order.
 
-:func:`run_on_dask` is the Dask side of :func:`sertk.extract.iter_extract`:
+:func:`run_on_dask` is the Dask side of :func:`sertk.features.extractor.iter_extract`:
 it submits batches a few at a time (never more than
 :data:`BATCHES_PER_THREAD` per worker thread in flight), yields each batch's
 result in input order as soon as it and all before it are done, and releases
@@ -29,7 +29,7 @@ from itertools import islice
 from types import ModuleType
 from typing import Any
 
-from .errors import ParameterError, SertkError
+from ..errors import ParameterError, SertkError
 
 __all__ = ["BATCHES_PER_THREAD", "run_on_dask"]
 

@@ -11,7 +11,7 @@ mean/std lengths are NaN.
 Examples
 --------
 >>> import numpy as np
->>> from sertk.contours.temporal import runs
+>>> from sertk.features.contours.temporal import runs
 >>> runs(np.array([0, 1, 1, 0, 1], dtype=bool))
 (array([2, 1]), array([1]))
 """

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ParameterError
+from ...errors import ParameterError
 from ._analysis import Analysis
 from .energy import energy_contours
 from .formants import formant_contours

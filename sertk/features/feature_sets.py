@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
+from ..errors import ParameterError
 from .contours import DESCRIPTORS, contour_info
-from .errors import ParameterError
 from .functionals import FUNCTIONALS
 
 __all__ = [
@@ -115,7 +115,7 @@ class FeatureSet:
         ``"mfcc*"`` stands for MFCC 1..n_mfcc and ``"mfcc*_delta"`` for their
         deltas.
     descriptors : tuple of str
-        Descriptor columns, from :data:`sertk.contours.DESCRIPTORS`.
+        Descriptor columns, from :data:`sertk.features.contours.DESCRIPTORS`.
     description : str
         One line on what the set is for.
 

@@ -1,14 +1,14 @@
 """The feature row of one signal: its contours computed once, summarised by span.
 
-The numerical core under :func:`sertk.extract.extract_signal`,
-:func:`sertk.extract.extract_windows` and the per-file work of
-:func:`sertk.extract.iter_extract`: arrays in, arrays out. It imports neither
+The numerical core under :func:`sertk.features.extractor.extract_signal`,
+:func:`sertk.features.extractor.extract_windows` and the per-file work of
+:func:`sertk.features.extractor.iter_extract`: arrays in, arrays out. It imports neither
 pandas nor scikit-learn, so the worker processes that run it stay light.
 
 Examples
 --------
 >>> import numpy as np
->>> from sertk.feature_sets import get_feature_set
+>>> from sertk.features.feature_sets import get_feature_set
 >>> from sertk.settings import AnalysisSettings
 >>> t = np.arange(16000) / 16000
 >>> summary = Summary(0.3 * np.sin(2 * np.pi * 200 * t),
@@ -24,10 +24,10 @@ from functools import lru_cache
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from ..settings import AnalysisSettings
 from .contours import DESCRIPTOR_GROUPS, Analysis, compute_group, contour_values
 from .feature_sets import FeatureSet
 from .functionals import compute_functionals
-from .settings import AnalysisSettings
 
 __all__ = ["Summary", "feature_row", "one_blas_thread"]
 
@@ -63,7 +63,7 @@ class Summary:
     ----------
     signal : np.ndarray, shape (n,)
         Mono signal at ``settings.sr``, finite samples (as
-        :func:`sertk.audio.prepare_signal` returns it).
+        :func:`sertk.audio.reading.prepare_signal` returns it).
     feature_set : FeatureSet
         Which contours, functionals and descriptors make the row.
     settings : AnalysisSettings
@@ -139,7 +139,7 @@ def feature_row(signal: np.ndarray, feature_set: FeatureSet,
     Examples
     --------
     >>> import numpy as np
-    >>> from sertk.feature_sets import get_feature_set
+    >>> from sertk.features.feature_sets import get_feature_set
     >>> from sertk.settings import AnalysisSettings
     >>> feature_row(np.zeros(16000), get_feature_set("minimal"),
     ...             AnalysisSettings()).shape
