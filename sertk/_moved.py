@@ -13,13 +13,8 @@ module raises an ImportError that says so.
 
 Examples
 --------
->>> import warnings
->>> import sertk
->>> with warnings.catch_warnings(record=True) as caught:
-...     warnings.simplefilter("always")
-...     from sertk.classifier import EmotionClassifier
->>> EmotionClassifier.__module__, caught[0].category.__name__
-('sertk.models.classifier', 'DeprecationWarning')
+>>> new_name("sertk.classifier"), new_name("sertk.contours.pitch")
+('sertk.models.classifier', 'sertk.features.contours.pitch')
 """
 
 import importlib
