@@ -76,7 +76,7 @@ def main() -> int:
     """Write the reference rows from the current code; refuse without EMO-DB."""
     import pandas as pd
 
-    from sertk.extract import extract_signal
+    from sertk.features.extractor import extract_signal
 
     if emodb_root() is None:
         print("EMO-DB not found: set SERTK_EMODB", file=sys.stderr)

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from reference_rows import EMODB_FILES, REFERENCE, SYNTHETIC, reference_signals
 
-from sertk.contours import DESCRIPTORS, contour_info
-from sertk.extract import extract_signal
-from sertk.feature_sets import parse_feature_name
+from sertk.features.contours import DESCRIPTORS, contour_info
+from sertk.features.extractor import extract_signal
+from sertk.features.feature_sets import parse_feature_name
 
 #: Largest allowed median, over a group's columns, of |new - old| / |old|.
 TOLERANCE = 1e-3
@@ -48,7 +48,7 @@ def check_row(name: str, x: np.ndarray, sr: int, reference: pd.DataFrame) -> Non
 
 
 def test_reference_holds_every_signal_and_the_current_columns(reference):
-    from sertk.feature_sets import get_feature_set
+    from sertk.features.feature_sets import get_feature_set
     from sertk.settings import AnalysisSettings
 
     s = AnalysisSettings()
