@@ -176,10 +176,10 @@ def _fit_predict(candidate: Candidate, y, speakers, train, test, protocol: str
     given to ``fit``, whose ``speed_perturbation`` decides whether to use them.
     """
     from sertk import EmotionClassifier
-    from sertk.evaluation.protocols import _ProtocolModel
+    from sertk.evaluation.protocols import ProtocolClassifier
 
-    model = _ProtocolModel(EmotionClassifier(probability=False, **candidate.params),
-                           speaker_norm=protocol != "strict")
+    model = ProtocolClassifier(EmotionClassifier(probability=False, **candidate.params),
+                               protocol=protocol)
     model.fit(candidate.X.iloc[train], y[train], speakers=speakers[train],
               augmented=candidate.copies[train])
     return model.predict(candidate.X.iloc[test], speakers=speakers[test])

@@ -316,11 +316,12 @@ def _fit_predict(X_train, copies, y_train, spk_train, tests, spk_test, normalise
     speakers only when ``normalised``); ``copies``, the speed-perturbed
     copies of the training rows, unless ``params`` turns them off.
     """
-    from sertk.evaluation.protocols import _ProtocolModel
+    from sertk.evaluation.protocols import ProtocolClassifier
     from sertk.models.classifier import EmotionClassifier
 
     estimator = EmotionClassifier(probability=False, **params)
-    model = _ProtocolModel(estimator, speaker_norm=normalised)
+    model = ProtocolClassifier(
+        estimator, protocol="speaker-normalised" if normalised else "strict")
     model.fit(X_train, y_train, speakers=spk_train,
               augmented=copies if estimator.speed_perturbation else None)
     return {c: (model.predict(X, speakers=spk_test),

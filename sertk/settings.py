@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from dataclasses import dataclass
 
 from .errors import ParameterError
 
-__all__ = ["AnalysisSettings"]
+__all__ = ["AnalysisSettings", "show_progress"]
 
 
 @dataclass(frozen=True)
@@ -140,3 +141,33 @@ class AnalysisSettings:
     def to_dict(self) -> dict:
         """Return the settings as a plain, JSON-ready dict."""
         return dataclasses.asdict(self)
+
+
+def show_progress(progress: bool | str) -> bool:
+    """Resolve the run-time ``progress`` option every sertk call takes.
+
+    Parameters
+    ----------
+    progress : bool or "auto"
+        True or False; "auto" shows progress when stderr is a terminal.
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    ParameterError
+        If ``progress`` is not True, False or "auto".
+
+    Examples
+    --------
+    >>> show_progress(False), show_progress(True)
+    (False, True)
+    """
+    if isinstance(progress, str):
+        if progress == "auto":
+            return sys.stderr.isatty()
+    elif progress in (True, False):  # numpy's bools too
+        return bool(progress)
+    raise ParameterError(f"progress={progress!r} is not True, False or 'auto'")

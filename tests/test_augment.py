@@ -6,6 +6,7 @@ import pytest
 from conftest import SR, harmonic_tone
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+import sertk.features.extractor
 import sertk.models.classifier
 from sertk.errors import ParameterError
 from sertk.evaluation.protocols import evaluate
@@ -165,6 +166,10 @@ class CopySpy(ClassifierMixin, BaseEstimator):
     """Logs the rows and copies each fit gets; predicts the first class."""
 
     log: list = []
+    # asks for speakers and copies by metadata routing, as EmotionClassifier does
+    __metadata_request__fit = {"speakers": True, "augmented": True}
+    __metadata_request__predict = {"speakers": True}
+    __metadata_request__score = {"speakers": True}
 
     def __init__(self, alpha=0.0, speed_perturbation=None):
         self.alpha = alpha
@@ -224,8 +229,6 @@ def test_an_estimator_without_augmented_gets_the_copies_as_rows(rng):
 
 
 def test_evaluating_audio_makes_the_estimators_copies_once(monkeypatch, rng):
-    import sys
-    import types
 
     X, y, spk = corpus(rng)
     paths = [f"/corpus/{i}.wav" for i in range(len(y))]
@@ -245,9 +248,7 @@ def test_evaluating_audio_makes_the_estimators_copies_once(monkeypatch, rng):
             made.append(self.speed)
             return table.loc[list(audio)] * self.speed
 
-    module = types.ModuleType("sertk.features.extractor")
-    module.FeatureExtractor = FakeExtractor
-    monkeypatch.setitem(sys.modules, "sertk.features.extractor", module)
+    monkeypatch.setattr(sertk.features.extractor, "FeatureExtractor", FakeExtractor)
     CopySpy.log = []
     evaluate(paths, y, spk, estimator=CopySpy(speed_perturbation=(0.9, 1.1)),
              progress=False)

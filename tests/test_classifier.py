@@ -1,5 +1,3 @@
-import sys
-import types
 import warnings
 
 import numpy as np
@@ -9,6 +7,7 @@ import sklearn
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import LeaveOneGroupOut, cross_validate
 
+import sertk.features.extractor
 from sertk.errors import ParameterError
 from sertk.models.classifier import EmotionClassifier
 
@@ -159,9 +158,7 @@ def fake_extract(monkeypatch, rng):
     paths = [f"/corpus/{s}_{i:03d}.wav" for i, s in enumerate(spk)]
     FakeExtractor.table = X.set_axis(paths)
     FakeExtractor.made = []
-    module = types.ModuleType("sertk.features.extractor")
-    module.FeatureExtractor = FakeExtractor
-    monkeypatch.setitem(sys.modules, "sertk.features.extractor", module)
+    monkeypatch.setattr(sertk.features.extractor, "FeatureExtractor", FakeExtractor)
     return paths, y, spk
 
 

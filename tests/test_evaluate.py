@@ -1,19 +1,20 @@
 import json
-import sys
-import types
 
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.model_selection import KFold
+from sklearn.model_selection import KFold, LeaveOneGroupOut, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
+import sertk.features.extractor
 from sertk.errors import ParameterError, SertkError
 from sertk.evaluation.protocols import EvaluationReport, evaluate
 from sertk.models.classifier import EmotionClassifier
+from sertk.models.normalize import SpeakerNormalizer
 
 LABELS = np.array(["anger", "neutral", "sadness"])
 
@@ -35,6 +36,9 @@ class SpeakerSpy(ClassifierMixin, BaseEstimator):
     """Predicts the first class; logs the speakers each call was given."""
 
     log: list = []
+    # asks for speakers by metadata routing, as EmotionClassifier does
+    __metadata_request__fit = {"speakers": True}
+    __metadata_request__predict = {"speakers": True}
 
     def __init__(self, alpha=0.0):
         self.alpha = alpha
@@ -232,7 +236,7 @@ def test_audio_is_extracted_once_with_the_estimators_settings(monkeypatch, rng):
     X, y, spk = speaker_data(rng)
     paths = [f"/corpus/{s}_{i:03d}.wav" for i, s in enumerate(spk)]
     table = pd.DataFrame(X, index=pd.Index(paths, name="path"))
-    made = []
+    made, extracted = [], []
 
     class FakeExtractor:
         def __init__(self, feature_set="default", **params):
@@ -242,13 +246,43 @@ def test_audio_is_extracted_once_with_the_estimators_settings(monkeypatch, rng):
             return self
 
         def transform(self, paths):
+            extracted.append(len(paths))
             return table.loc[list(paths)]
 
-    module = types.ModuleType("sertk.features.extractor")
-    module.FeatureExtractor = FakeExtractor
-    monkeypatch.setitem(sys.modules, "sertk.features.extractor", module)
+        def get_feature_names_out(self):
+            return np.asarray(table.columns)
+
+    monkeypatch.setattr(sertk.features.extractor, "FeatureExtractor", FakeExtractor)
     clf = EmotionClassifier(feature_set="compact", extractor_params={"cache": None},
                             speed_perturbation=None)
     report = evaluate(paths, y, spk, estimator=clf, progress=False)
-    assert made == [("compact", {"n_jobs": 1, "cache": None})]
+    assert extracted == [len(paths)]  # once, outside the folds
+    # the extractor that extracted has the estimator's settings
+    assert made[0] == ("compact", {"n_jobs": 1, "cache": None})
     assert report.uar > 0.9
+
+
+def test_cross_val_score_routes_speakers_as_evaluate_does(rng):
+    # one routing mechanism: scikit-learn's; speakers reach fit and score
+    X, y, spk = speaker_data(rng)
+    model = EmotionClassifier(probability=False)
+    with sklearn.config_context(enable_metadata_routing=True):
+        scores = cross_val_score(model, X, y, cv=LeaveOneGroupOut(),
+                                 params={"speakers": spk, "groups": spk})
+    report = evaluate(X, y, spk, estimator=model, progress=False)
+    np.testing.assert_allclose(scores, [fold["uar"] for fold in report.folds])
+    # without the test speakers' ids the test rows get pooled statistics
+    with pytest.warns(UserWarning, match="without speakers"):
+        cross_val_score(model, X, y, groups=spk, cv=LeaveOneGroupOut(),
+                        params={"speakers": spk})
+
+
+def test_metadata_reaches_a_pipeline_step_that_requests_it(rng):
+    X, y, spk = speaker_data(rng)
+    pipeline = make_pipeline(SpeakerNormalizer(), SVC())  # requests speakers
+    report = evaluate(X, y, spk, estimator=pipeline, progress=False)
+    plain = evaluate(X, y, spk, estimator=make_pipeline(SVC()), progress=False)
+    assert report.uar == pytest.approx(plain.uar)  # the same normalisation
+    strict = evaluate(X, y, spk, estimator=pipeline, protocol="strict",
+                      progress=False)
+    assert strict.uar < report.uar

@@ -14,6 +14,7 @@ from sklearn.svm import SVC
 
 from sertk.errors import ParameterError
 from sertk.evaluation.protocols import evaluate
+from sertk.features.feature_sets import get_feature_set
 from sertk.models.classifier import FALLBACK_CONTOURS, EmotionClassifier
 from sertk.models.novelty import ClassDistance, held_out_distances
 
@@ -107,7 +108,7 @@ def test_auto_is_off_where_it_cannot_work(rng):
 
 
 @pytest.mark.parametrize(("params", "match"), [
-    ({"fallback": ["f0_semitone"]}, "no column names"),
+    ({"fallback": ["f0_semitone"]}, "neither column names nor the 11 columns"),
     ({"fallback": ["no_such_contour"]}, "no_such_contour"),
     ({"fallback": "f0_semitone"}, "list of contour names"),
     ({"novelty_quantile": 1.0}, "between 0 and 1"),
@@ -223,3 +224,27 @@ def test_estimators_that_cannot_fall_back_report_no_share(rng, estimator):
     assert d["out_of_distribution_share"] is None
     assert d["out_of_distribution"] is None
     assert "Out of distribution" not in report.summary()
+
+
+def test_the_same_numbers_make_the_same_model_as_a_dataframe_or_an_array(rng):
+    # issue 17: the fallback was built only for a DataFrame with sertk's names
+    names = get_feature_set("minimal").feature_names()
+    y = np.repeat(LABELS, 20)
+    codes = np.searchsorted(LABELS, y)
+    centres = rng.normal(0, 2, size=(len(LABELS), len(names)))
+    X = pd.DataFrame(rng.normal(size=(len(y), len(names))) + centres[codes],
+                     columns=names)
+    spk = np.tile([f"s{i}" for i in range(5)], len(y) // 5)
+    far = X.iloc[:10] + 50.0
+    models = [EmotionClassifier(feature_set="minimal", speaker_norm=False,
+                                probability=False).fit(data, y, speakers=spk)
+              for data in (X, X.to_numpy())]
+    frame, array = models
+    assert frame.fallback_columns_ is not None
+    np.testing.assert_array_equal(frame.fallback_columns_, array.fallback_columns_)
+    assert frame.out_of_distribution(far).all()
+    np.testing.assert_array_equal(frame.out_of_distribution(far),
+                                  array.out_of_distribution(far.to_numpy()))
+    np.testing.assert_array_equal(frame.predict(far), array.predict(far.to_numpy()))
+    np.testing.assert_array_equal(frame.decision_function(far),
+                                  array.decision_function(far.to_numpy()))

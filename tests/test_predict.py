@@ -99,12 +99,6 @@ def test_speech_gets_an_emotion_and_the_rest_silence(model, files):
                    *PROBS]].isna().all()
 
 
-def test_the_method_gives_the_same_table(model, files):
-    paths = list(files.values())
-    pd.testing.assert_frame_equal(model.predict_files(paths, progress=False),
-                                  predict_files(model, paths, progress=False))
-
-
 def test_predict_keeps_scikit_learns_contract(model, files):
     # predict labels every row from classes_, silence included: only
     # predict_files answers "silence".

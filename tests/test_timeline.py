@@ -18,6 +18,7 @@ from sertk.cli._timeline import plot_paths
 from sertk.cli.predict import main as predict_main
 from sertk.errors import AudioError, ParameterError
 from sertk.features.extractor import extract_windows
+from sertk.io.model_files import save_model
 from sertk.models.classifier import EmotionClassifier
 from sertk.timeline.windows import (
     SILENCE,
@@ -359,7 +360,7 @@ def audio_model(tmp_path_factory):
 
 
 def test_model_trained_on_audio(audio_model, recording):
-    rows = audio_model.predict_timeline(recording, progress=False)
+    rows = predict_timeline(audio_model, recording, progress=False)
     assert (inside(rows, "calm")["label"] == "calm").all()
     assert (inside(rows, "anger")["label"] == "anger").all()
     # a model whose feature set has changed since it was trained
@@ -368,7 +369,7 @@ def test_model_trained_on_audio(audio_model, recording):
     changed.extractor_ = clone(audio_model.extractor_).set_params(
         feature_set="default")
     with pytest.raises(ParameterError, match="changed since the model was trained"):
-        changed.predict_timeline(recording, progress=False)
+        predict_timeline(changed, recording, progress=False)
 
 
 def test_window_features_are_the_rows_a_timeline_classifies(model, recording,
@@ -419,7 +420,7 @@ def test_window_features_of_a_silent_file_and_bad_options(write_wav, recording):
 
 @pytest.fixture(scope="module")
 def model_file(audio_model, tmp_path_factory):
-    return str(audio_model.save(tmp_path_factory.mktemp("model") / "m.joblib"))
+    return str(save_model(audio_model, tmp_path_factory.mktemp("model") / "m.joblib"))
 
 
 def test_cli_timeline_of_one_file(model_file, recording, tmp_path):

@@ -18,9 +18,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from importlib.metadata import PackageNotFoundError, version
 from typing import NoReturn
 
+from .._version import __version__
 from ..errors import SertkError
 
 __all__ = [
@@ -41,13 +41,6 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-
-
-def _sertk_version() -> str:
-    try:
-        return version("sertk")
-    except PackageNotFoundError:
-        return "(not installed as a package)"
 
 
 class CommandParser(argparse.ArgumentParser):
@@ -97,7 +90,7 @@ def make_parser(prog: str, description: str) -> CommandParser:
     """
     parser = CommandParser(prog=prog, description=description)
     parser.add_argument(
-        "--version", action="version", version=f"%(prog)s {_sertk_version()}"
+        "--version", action="version", version=f"%(prog)s {__version__}"
     )
     return parser
 

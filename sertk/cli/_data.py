@@ -39,11 +39,11 @@ import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 import pandas as pd
 
+from .._version import __version__
 from ..errors import DatasetError, ParameterError
 from ..features.extractor import FeatureExtractor
 from ..features.tables import is_feature_column, read_feature_table, read_params
@@ -130,14 +130,7 @@ def default_cache_dir() -> str:
     else:
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
         root = os.path.join(os.path.expanduser(base), "sertk")
-    return os.path.join(root, f"features-{_sertk_version()}")
-
-
-def _sertk_version() -> str:
-    try:
-        return version("sertk")
-    except PackageNotFoundError:
-        return "unknown"
+    return os.path.join(root, f"features-{__version__}")
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:

@@ -23,8 +23,6 @@ an honest estimate.
 
 from __future__ import annotations
 
-import inspect
-import math
 import sys
 from dataclasses import dataclass, field
 from os import PathLike
@@ -46,14 +44,19 @@ from sklearn.model_selection import (
     ParameterGrid,
     StratifiedGroupKFold,
 )
+from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import check_is_fitted
 
+from sertk._json import json_safe
 from sertk.errors import ParameterError, SertkError
+from sertk.features.extractor import audio_input, extractor_for
 from sertk.models.augment import copies_array, speed_copies, with_copies
-from sertk.models.classifier import EmotionClassifier, _audio_input, training_speeds
-from sertk.models.normalize import SpeakerNormalizer, _check_speakers
+from sertk.models.classifier import EmotionClassifier, training_speeds
+from sertk.models.normalize import SpeakerNormalizer, check_speakers
+from sertk.settings import show_progress
 
-__all__ = ["EvaluationReport", "evaluate"]
+__all__ = ["EvaluationReport", "ProtocolClassifier", "evaluate"]
 
 PROTOCOLS = {
     "speaker-normalised": (
@@ -65,29 +68,6 @@ PROTOCOLS = {
     ),
 }
 _ALIASES = {"speaker-normalized": "speaker-normalised"}
-
-
-def _py(value: Any) -> Any:
-    """Return ``value`` as a JSON-safe Python object."""
-    if isinstance(value, dict):
-        return {str(k): _py(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [_py(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return repr(value)
-
-
-def _takes_speakers(estimator: Any) -> bool:
-    return "speakers" in inspect.signature(estimator.fit).parameters
-
-
-def _takes_augmented(estimator: Any) -> bool:
-    return "augmented" in inspect.signature(estimator.fit).parameters
 
 
 def _flags_rows(estimator: Any) -> bool:
@@ -109,57 +89,128 @@ def _uar(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     )
 
 
-class _ProtocolModel(ClassifierMixin, BaseEstimator):
-    """Run ``estimator`` under a protocol; ``score`` is UAR.
+def _consumes(estimator: Any, method: str, params: Any) -> set[str]:
+    """Which of ``params`` the estimator requests for ``method`` (metadata routing)."""
+    with config_context(enable_metadata_routing=True):
+        return set(get_routing_for_object(estimator).consumes(method, list(params)))
 
-    An estimator whose ``fit`` takes ``speakers`` (:class:`EmotionClassifier`)
-    gets the training speakers under both protocols (a strict classifier uses
-    them only to hold whole speakers out when it sets its fallback's
-    threshold), the test speakers only when ``speaker_norm``, and its own
-    ``speaker_norm`` parameter, if any, is set to match. Any other estimator
-    is fed features a :class:`SpeakerNormalizer` made when ``speaker_norm``,
-    raw ones if not. Augmented copies of the training rows (``augmented``)
-    go to an estimator whose ``fit`` takes them, and are appended to the
-    training rows of any other.
-    A ``probability=True`` parameter is turned off: only labels are needed.
-    ``flags_rows_`` tells whether the fitted estimator flags rows out of
-    distribution (see :meth:`out_of_distribution`).
+
+class ProtocolClassifier(ClassifierMixin, BaseEstimator):
+    """Run a classifier under one of the two evaluation protocols; ``score`` is UAR.
+
+    The meta-estimator :func:`sertk.evaluate` fits in each fold. Metadata
+    (``speakers``, and any other such as ``corpus``) reaches the wrapped
+    estimator by scikit-learn's metadata routing: the estimator gets what
+    it requests (:class:`~sertk.EmotionClassifier` requests ``speakers`` and
+    ``augmented`` by default; a :class:`~sertk.SpeakerNormalizer` inside a
+    pipeline after ``set_fit_request(speakers=True)`` and
+    ``set_transform_request(speakers=True)``). Under the *strict* protocol
+    the test speakers' ids are never passed on (training speakers are: an
+    :class:`~sertk.EmotionClassifier` holds them out whole to set its
+    out-of-distribution threshold), and a ``speaker_norm`` parameter is set
+    to False; under *speaker-normalised* it is set to True, and an
+    estimator that does not request ``speakers`` is fed features a
+    :class:`~sertk.SpeakerNormalizer` z-scored per speaker. Training copies
+    (``augmented``) go to an estimator that requests them, and are appended
+    to the training rows (with their row's metadata) of any other. A
+    ``probability=True`` parameter is turned off: only labels are needed.
+
+    Parameters
+    ----------
+    estimator : classifier, default=EmotionClassifier()
+        Cloned in :meth:`fit`.
+    protocol : {"speaker-normalised", "strict"}, default="speaker-normalised"
+        See :func:`sertk.evaluate`.
+    min_samples : int, default=5
+        ``min_samples`` of the normaliser made for an estimator that does not
+        request ``speakers``.
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The fitted estimator.
+    normalizer_ : SpeakerNormalizer or None
+        The normaliser made for it, if any.
+    classes_ : ndarray
+        The estimator's classes.
+    flags_rows_ : bool
+        Whether the fitted estimator tells rows out of distribution (see
+        :meth:`out_of_distribution`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.tile(["anger", "sadness"], 20)
+    >>> X = rng.normal(size=(40, 3)) + (y == "anger")[:, None] * 2.0
+    >>> spk = np.repeat(["s1", "s2", "s3", "s4"], 10)
+    >>> model = ProtocolClassifier(protocol="strict").fit(X, y, speakers=spk)
+    >>> model.estimator_.speaker_norm, float(model.score(X, y, speakers=spk)) > 0.9
+    (False, True)
     """
 
-    def __init__(self, estimator=None, speaker_norm=True, min_samples=5):
+    __metadata_request__fit = {"speakers": True, "augmented": True}
+    __metadata_request__predict = {"speakers": True}
+    __metadata_request__score = {"speakers": True}
+
+    def __init__(self, estimator=None, protocol="speaker-normalised", min_samples=5):
         self.estimator = estimator
-        self.speaker_norm = speaker_norm
+        self.protocol = protocol
         self.min_samples = min_samples
 
-    def fit(self, X, y, speakers=None, augmented=None):
-        est = clone(self.estimator)
-        self.normalizer_ = None
+    def _normalised(self) -> bool:
+        return _check_protocol(self.protocol) == "speaker-normalised"
+
+    def fit(self, X, y, speakers=None, augmented=None, **metadata):
+        """Fit the estimator on the training rows (and their copies).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Features.
+        y : array-like of shape (n_samples,)
+            Labels.
+        speakers : array-like of shape (n_samples,), optional
+            Speaker id of each row.
+        augmented : array-like of shape (n_samples, n_copies, n_features), optional
+            Training copies of each row (see :mod:`sertk.models.augment`).
+        **metadata
+            Other metadata a row carries (such as ``corpus``), routed to the
+            estimator as it requests it.
+
+        Returns
+        -------
+        self : ProtocolClassifier
+        """
+        normalised = self._normalised()
+        est = EmotionClassifier() if self.estimator is None else clone(self.estimator)
         params = est.get_params(deep=False)
         if params.get("probability") is True:
             est.set_params(probability=False)  # labels only: skip calibration
-        if _takes_speakers(est):
-            if "speaker_norm" in params:
-                est.set_params(speaker_norm=self.speaker_norm)
-            # strict or not, training speakers may be used: the classifier
-            # holds them out whole to set its out-of-distribution threshold
-            if augmented is not None and _takes_augmented(est):
-                est.fit(X, y, speakers=speakers, augmented=augmented)
-            else:
-                if augmented is not None:
-                    X, y, speakers, _ = with_copies(X, y, speakers, augmented)
-                est.fit(X, y, speakers=speakers)
-        else:
-            if augmented is not None:
-                columns = X.columns if isinstance(X, pd.DataFrame) else None
-                X, y, speakers, _ = with_copies(X, y, speakers, augmented)
-                if columns is not None:
-                    X = pd.DataFrame(X, columns=columns)
-            if self.speaker_norm:
-                self.normalizer_ = SpeakerNormalizer(min_samples=self.min_samples)
-                if isinstance(X, pd.DataFrame):
-                    self.normalizer_.set_output(transform="pandas")
-                X = self.normalizer_.fit_transform(X, speakers=speakers)
-            est.fit(X, y)
+        if "speaker_norm" in params:
+            est.set_params(speaker_norm=normalised)
+        given = {"speakers": speakers, "augmented": augmented, **metadata}
+        given = {k: v for k, v in given.items() if v is not None}
+        wanted = _consumes(est, "fit", given)
+        self.normalizer_ = None
+        if "augmented" in given and "augmented" not in wanted:
+            columns = X.columns if isinstance(X, pd.DataFrame) else None
+            X, y, speakers, source = with_copies(X, y, speakers, given.pop("augmented"))
+            if columns is not None:
+                X = pd.DataFrame(X, columns=columns)
+            # a copy carries its recording's metadata
+            given = {k: np.asarray(v)[source] for k, v in given.items()
+                     if k != "speakers"}
+            if speakers is not None:
+                given["speakers"] = speakers
+        if normalised and "speakers" not in wanted:
+            self.normalizer_ = SpeakerNormalizer(min_samples=self.min_samples)
+            if isinstance(X, pd.DataFrame):
+                self.normalizer_.set_output(transform="pandas")
+            X = self.normalizer_.fit_transform(X, speakers=speakers)
+        routed = {k: v for k, v in given.items() if k in wanted}
+        with config_context(enable_metadata_routing=True):
+            est.fit(X, y, **routed)
         self.estimator_ = est
         self.classes_ = est.classes_
         self.flags_rows_ = _flags_rows(est)
@@ -167,27 +218,61 @@ class _ProtocolModel(ClassifierMixin, BaseEstimator):
 
     def _call(self, method, X, speakers):
         """Call ``estimator_``'s ``method``, with speakers as the protocol allows."""
+        check_is_fitted(self)
         if self.normalizer_ is not None:
             X = self.normalizer_.transform(X, speakers=speakers)
-        if _takes_speakers(self.estimator_):
-            return getattr(self.estimator_, method)(
-                X, speakers=speakers if self.speaker_norm else None
-            )
+        routed_as = "predict" if method == "out_of_distribution" else method
+        if (self._normalised() and speakers is not None
+                and _consumes(self.estimator_, routed_as, ["speakers"])):
+            with config_context(enable_metadata_routing=True):
+                return getattr(self.estimator_, method)(X, speakers=speakers)
         return getattr(self.estimator_, method)(X)
 
     def predict(self, X, speakers=None):
+        """Labels of ``X``; the test speakers' ids are used only when normalised.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+        speakers : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
         return self._call("predict", X, speakers)
 
     def out_of_distribution(self, X, speakers=None):
         """Return the estimator's out-of-distribution mask, as :meth:`predict` sees it.
 
         All False when the estimator does not flag rows (``flags_rows_``).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+        speakers : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        ndarray of bool, shape (n_samples,)
         """
         if not self.flags_rows_:
             return np.zeros(len(X), dtype=bool)
         return np.asarray(self._call("out_of_distribution", X, speakers), dtype=bool)
 
     def score(self, X, y, speakers=None):
+        """UAR of :meth:`predict` on ``X``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        speakers : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        float
+        """
         return _uar(np.asarray(y), np.asarray(self.predict(X, speakers=speakers)))
 
 
@@ -336,7 +421,7 @@ class EvaluationReport:
                 speakers=self.speakers,
                 out_of_distribution=self.out_of_distribution,
             )
-        return _py(out)
+        return json_safe(out)
 
     def summary(self) -> str:
         """Return a readable multi-line summary naming the protocol.
@@ -482,22 +567,12 @@ def _rows(X: Any, idx: np.ndarray) -> Any:
     return X.iloc[idx] if isinstance(X, pd.DataFrame) else X[idx]
 
 
-def _extractor(estimator: Any, n_jobs: int) -> Any:
-    """Return the feature extractor ``estimator`` would make for audio."""
-    from sertk.features.extractor import FeatureExtractor
-
-    params = estimator.get_params(deep=False)
-    kwargs = {"n_jobs": n_jobs, **(params.get("extractor_params") or {})}
-    feature_set = params.get("feature_set", "default")
-    return FeatureExtractor(feature_set=feature_set, **kwargs).fit()
-
-
 def _as_features(X: Any, estimator: Any, n_jobs: int) -> Any:
     """Return ``X`` as a feature matrix, extracting features once if it is audio."""
-    audio = _audio_input(X)
+    audio = audio_input(X)
     if audio is None:
         return X if isinstance(X, pd.DataFrame) else np.asarray(X, dtype=float)
-    return _extractor(estimator, n_jobs).transform(audio)
+    return extractor_for(estimator, n_jobs=n_jobs).transform(audio)
 
 
 def _training_features(
@@ -509,13 +584,14 @@ def _training_features(
     ``augmented`` is None and the estimator's ``speed_perturbation`` asks
     for them under the protocol (see :func:`training_speeds`).
     """
-    audio = _audio_input(X)
+    audio = audio_input(X)
     X = _as_features(X, estimator, n_jobs)
     if augmented is None and audio is not None:
         factors = training_speeds(
             estimator.get_params(deep=False).get("speed_perturbation"), normalised)
         if factors:
-            augmented = speed_copies(_extractor(estimator, n_jobs), audio, factors)
+            augmented = speed_copies(extractor_for(estimator, n_jobs=n_jobs), audio,
+                                     factors)
     return X, None if augmented is None else copies_array(augmented, X)
 
 
@@ -530,7 +606,7 @@ def _check_data(
             "label a row"
         )
     try:
-        return y, _check_speakers(speakers, len(X))
+        return y, check_speakers(speakers, len(X))
     except ParameterError as exc:
         raise ParameterError(f"{what}: {exc}") from None
 
@@ -555,8 +631,7 @@ def _fit_model(model, X, y, speakers, augmented, grid, inner_cv):
     inner, _ = _splitter(inner_cv, n_groups, name="inner_cv")
     with config_context(enable_metadata_routing=True):
         # copies are sliced with their rows, so they follow the inner folds
-        model = clone(model).set_fit_request(speakers=True, augmented=True)
-        model.set_score_request(speakers=True)
+        model = clone(model)  # it requests speakers and augmented by default
         search = GridSearchCV(model, grid, cv=inner, n_jobs=1, error_score="raise")
         search.fit(X, y, groups=speakers, speakers=speakers, **copies)
     params = {k.removeprefix("estimator__"): v for k, v in search.best_params_.items()}
@@ -590,7 +665,7 @@ def _build_report(
         uar=float(np.mean(r[s > 0])),
         war=float(accuracy_score(y_true, y_pred)),
         macro_f1=float(np.mean(f)),
-        labels=[_py(label) for label in labels],
+        labels=[json_safe(label) for label in labels],
         confusion_matrix=confusion_matrix(y_true, y_pred, labels=labels),
         precision=dict(zip(keys, map(float, p), strict=True)),
         recall=dict(zip(keys, map(float, r), strict=True)),
@@ -622,14 +697,6 @@ def _fold_entry(i, y_true, y_pred, out_of_distribution, speakers, params, inner)
     }
 
 
-def _progress(progress: bool | str) -> bool:
-    if progress == "auto":
-        return sys.stderr.isatty()
-    if not isinstance(progress, bool):
-        raise ParameterError(f"progress={progress!r} is not True, False or 'auto'")
-    return progress
-
-
 def evaluate(
     X: Any,
     y: Any,
@@ -659,8 +726,11 @@ def evaluate(
         Speaker id of each row: the CV groups. May be None only for a strict
         cross-corpus run without ``param_grid``.
     estimator : classifier, default=EmotionClassifier()
-        Not fitted; cloned for each fold. An estimator whose ``fit`` takes
-        ``speakers`` gets them under the speaker-normalised protocol, and its
+        Not fitted; cloned for each fold and run by :class:`ProtocolClassifier`.
+        An estimator that requests ``speakers`` by metadata routing
+        (:class:`EmotionClassifier` does by default; a pipeline does after
+        ``set_fit_request(speakers=True)`` on its normaliser) gets them, the
+        test speakers' under the speaker-normalised protocol only, and its
         ``speaker_norm`` parameter is set to match the protocol (and a
         ``probability`` parameter to False: labels suffice). Any other
         classifier (e.g. a scaler + SVC pipeline) is given features that a
@@ -725,7 +795,7 @@ def evaluate(
     True
     """
     protocol = _check_protocol(protocol)
-    show = _progress(progress)
+    show = show_progress(progress)
     estimator = EmotionClassifier() if estimator is None else estimator
     if not is_classifier(estimator):
         raise ParameterError(
@@ -745,7 +815,7 @@ def evaluate(
             f"speakers has {int(pd.isna(speakers).sum())} missing ids; "
             "speaker-independent evaluation needs every row's speaker"
         )
-    model = _ProtocolModel(estimator, speaker_norm=normalised)
+    model = ProtocolClassifier(estimator, protocol=protocol)
     info = {
         "protocol": protocol,
         "n_features": int(X.shape[1]),

@@ -22,20 +22,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import joblib
 import numpy as np
 from tqdm.auto import tqdm
 
+from .._version import package_version
 from ..audio.reading import load
 from ..errors import AudioError, SertkError
-from ..settings import AnalysisSettings
+from ..settings import AnalysisSettings, show_progress
 from ._summary import feature_row, one_blas_thread
 from .feature_sets import FeatureSet, get_feature_set
 
@@ -64,8 +63,7 @@ def library_versions() -> dict[str, str]:
     >>> "praat-parselmouth" in library_versions()
     True
     """
-    out = {}
-    for name in (
+    return {name: package_version(name) for name in (
         "sertk",
         "praat-parselmouth",
         "numpy",
@@ -73,12 +71,7 @@ def library_versions() -> dict[str, str]:
         "soundfile",
         "scikit-learn",
         "pandas",
-    ):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+    )}
 
 
 def extraction_params(feature_set: FeatureSet, settings: AnalysisSettings) -> dict:
@@ -246,12 +239,6 @@ def _batches(items: Sequence[Segment], size: int) -> Iterator[Sequence[Segment]]
         yield items[start : start + size]
 
 
-def _show_progress(progress: bool | str) -> bool:
-    if progress == "auto":
-        return sys.stderr.isatty()
-    return bool(progress)
-
-
 def iter_extract(
     segments: Sequence[Segment | str],
     *,
@@ -328,7 +315,7 @@ def iter_extract(
         total=len(items),
         unit="file",
         desc="extracting",
-        disable=not _show_progress(progress),
+        disable=not show_progress(progress),
     ) as bar:
         for batch in outputs:
             for result in batch:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -53,8 +54,10 @@ __all__ = [
     "FeatureExtractor",
     "FileResult",
     "Segment",
+    "audio_input",
     "extract_signal",
     "extract_windows",
+    "extractor_for",
     "iter_extract",
     "library_versions",
 ]
@@ -486,3 +489,83 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                 stacklevel=2,
             )
         return pd.DataFrame(data, index=index, columns=columns)
+
+
+def audio_input(X: Any) -> list[str] | pd.DataFrame | None:
+    """Return what to give the feature extractor, or None if ``X`` is features.
+
+    Audio is a 1-D sequence of ``str``/``os.PathLike`` (returned as a list of
+    str), or a DataFrame with a ``path`` column and no floating-point column
+    besides ``start``/``end`` (returned as its ``path``, ``start`` and ``end``
+    columns; others, such as a manifest's label and speaker, are ignored).
+
+    Parameters
+    ----------
+    X : Any
+        What a model's ``fit`` or ``predict`` was given.
+
+    Returns
+    -------
+    list of str, DataFrame or None
+
+    Raises
+    ------
+    ParameterError
+        If ``X`` is a single path rather than a list of them.
+
+    Examples
+    --------
+    >>> audio_input(["a.wav", "b.flac"]), audio_input([[0.5, 1.0]])
+    (['a.wav', 'b.flac'], None)
+    """
+    if isinstance(X, str | os.PathLike):
+        raise ParameterError(
+            f"X={X!r} is a single path; pass a list of paths, e.g. [{str(X)!r}]"
+        )
+    if isinstance(X, pd.DataFrame):
+        segment = [c for c in ("path", "start", "end") if c in X.columns]
+        floats = [
+            c
+            for c, t in X.dtypes.items()
+            if pd.api.types.is_float_dtype(t) and c not in segment
+        ]
+        return X[segment] if "path" in segment and not floats else None
+    if isinstance(X, pd.Series | list | tuple) or (
+        isinstance(X, np.ndarray) and X.ndim == 1 and X.dtype.kind in "OUS"
+    ):
+        items = list(X)
+        if items and all(isinstance(p, str | os.PathLike) for p in items):
+            return [os.fspath(p) for p in items]
+    return None
+
+
+def extractor_for(estimator: Any, **defaults: Any) -> FeatureExtractor:
+    """Return the fitted extractor a model uses for audio: the one place it is built.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A model with ``feature_set`` and ``extractor_params`` parameters
+        (such as :class:`~sertk.EmotionClassifier`); others get the
+        ``default`` set.
+    **defaults
+        Keyword arguments of :class:`FeatureExtractor` (run-time ones such as
+        ``n_jobs``) that the model's ``extractor_params`` override.
+
+    Returns
+    -------
+    FeatureExtractor
+
+    Examples
+    --------
+    >>> from sertk import EmotionClassifier
+    >>> model = EmotionClassifier(feature_set="minimal",
+    ...                           extractor_params={"f0_min": 60.0})
+    >>> extractor = extractor_for(model, n_jobs=2)
+    >>> extractor.feature_set, extractor.f0_min, extractor.n_jobs
+    ('minimal', 60.0, 2)
+    """
+    params = estimator.get_params(deep=False)
+    kwargs = {**defaults, **(params.get("extractor_params") or {})}
+    return FeatureExtractor(feature_set=params.get("feature_set", "default"),
+                            **kwargs).fit()

@@ -46,14 +46,15 @@ import warnings
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
+from sertk._json import json_safe
 from sertk._moved import new_name
+from sertk._version import package_version
 from sertk.errors import ModelFileError, ParameterError
 from sertk.features.tables import replace_durably, temporary_beside
 from sertk.models.classifier import EmotionClassifier
@@ -119,13 +120,7 @@ class ModelVersionWarning(UserWarning):
 
 
 def _versions() -> dict[str, str]:
-    out = {}
-    for name in _LIBRARIES:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+    return {name: package_version(name) for name in _LIBRARIES}
 
 
 def _format_of(path: Path, *, saving: bool) -> str:
@@ -183,12 +178,10 @@ def _features_info(model: EmotionClassifier) -> dict:
 def _metadata(
     model: EmotionClassifier, cv_report: dict | None, provenance: dict | None
 ) -> dict:
-    from sertk.evaluation.protocols import _py
-
     params = {
         k: v for k, v in model.get_params(deep=False).items() if k != "extractor_params"
     }
-    return _py(
+    return json_safe(
         {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -27,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sertk.errors import ParameterError
 from sertk.features.contours import contour_info
+from sertk.features.extractor import audio_input, extractor_for
 from sertk.features.feature_sets import parse_feature_name
 from sertk.models.augment import (
     SPEED_FACTORS,
@@ -34,7 +34,7 @@ from sertk.models.augment import (
     speed_copies,
     with_copies,
 )
-from sertk.models.normalize import SpeakerNormalizer, _check_speakers
+from sertk.models.normalize import SpeakerNormalizer, check_speakers
 from sertk.models.novelty import ClassDistance, held_out_distances
 
 __all__ = ["FALLBACK_CONTOURS", "EmotionClassifier", "training_speeds"]
@@ -45,35 +45,6 @@ _PROJECTIONS = ("lda", None)
 #: Contours of ``fallback="auto"``: F0 and H1-H2, read off the lowest
 #: harmonics, which stand above broadband noise longest.
 FALLBACK_CONTOURS = ("f0_hz", "f0_semitone", "h1_h2")
-
-
-def _audio_input(X: Any) -> list[str] | pd.DataFrame | None:
-    """Return what to give the feature extractor, or None if ``X`` is features.
-
-    Audio is a 1-D sequence of ``str``/``os.PathLike`` (returned as a list of
-    str), or a DataFrame with a ``path`` column and no floating-point column
-    besides ``start``/``end`` (returned as its ``path``, ``start`` and ``end``
-    columns; others, such as a manifest's label and speaker, are ignored).
-    """
-    if isinstance(X, str | os.PathLike):
-        raise ParameterError(
-            f"X={X!r} is a single path; pass a list of paths, e.g. [{str(X)!r}]"
-        )
-    if isinstance(X, pd.DataFrame):
-        segment = [c for c in ("path", "start", "end") if c in X.columns]
-        floats = [
-            c
-            for c, t in X.dtypes.items()
-            if pd.api.types.is_float_dtype(t) and c not in segment
-        ]
-        return X[segment] if "path" in segment and not floats else None
-    if isinstance(X, pd.Series | list | tuple) or (
-        isinstance(X, np.ndarray) and X.ndim == 1 and X.dtype.kind in "OUS"
-    ):
-        items = list(X)
-        if items and all(isinstance(p, str | os.PathLike) for p in items):
-            return [os.fspath(p) for p in items]
-    return None
 
 
 @contextmanager
@@ -280,9 +251,11 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         (see :mod:`sertk.models.novelty` and :meth:`out_of_distribution`). Such
         rows, most often noisy audio given to a model trained on clean
         speech, get the fallback's labels, probabilities and decision values.
-        "auto" uses :data:`FALLBACK_CONTOURS` (F0 and H1-H2) when ``X`` has
-        sertk's column names and ``projection="lda"``, and no fallback
-        otherwise; None never falls back. Setting the threshold refits the
+        "auto" uses :data:`FALLBACK_CONTOURS` (F0 and H1-H2) when
+        ``projection="lda"`` and the columns are sertk's: a DataFrame's
+        names, or, for an array, those of ``feature_set`` when it has as
+        many columns (the same numbers give the same model either way); no
+        fallback otherwise. None never falls back. Setting the threshold refits the
         projection on 5 folds: on EMO-DB's ``default`` features, :meth:`fit`
         takes about 2 s instead of 0.5 s.
     novelty_quantile : float in (0, 1), default=0.99
@@ -342,6 +315,15 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
     >>> float(clf.score(X, y, speakers=spk)) > 0.9
     True
     """
+
+    # Row metadata travels by scikit-learn's metadata routing, requested by
+    # default: cross_val_score(model, X, y, params={"speakers": ...}) under
+    # sklearn.set_config(enable_metadata_routing=True) reaches fit and score.
+    __metadata_request__fit = {"speakers": True, "augmented": True}
+    __metadata_request__predict = {"speakers": True}
+    __metadata_request__predict_proba = {"speakers": True}
+    __metadata_request__decision_function = {"speakers": True}
+    __metadata_request__score = {"speakers": True}
 
     def __init__(
         self,
@@ -441,15 +423,11 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
 
     def _features(self, X: Any, fitting: bool) -> Any:
         """Return the features of ``X``: itself, or extracted if it is audio."""
-        audio = _audio_input(X)
+        audio = audio_input(X)
         if audio is None:
             return X
         if fitting:
-            from sertk.features.extractor import FeatureExtractor
-
-            params = dict(self.extractor_params or {})
-            self.extractor_ = FeatureExtractor(feature_set=self.feature_set, **params)
-            self.extractor_.fit()
+            self.extractor_ = extractor_for(self)
         elif not hasattr(self, "extractor_"):
             raise ParameterError(
                 "X is audio, but this classifier was trained on feature columns; "
@@ -469,18 +447,35 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             return X
         return normalizer.transform(X, speakers=speakers)
 
+    def _column_names(self) -> np.ndarray | None:
+        """Names of the training columns, whatever the type of ``X``.
+
+        A DataFrame's own; for an array, those of ``feature_set`` (with
+        ``extractor_params``) when it has as many columns: the same numbers
+        make the same model, as a DataFrame or as an array.
+        """
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None:
+            return names
+        try:
+            names = extractor_for(self).get_feature_names_out()
+        except ParameterError:
+            return None
+        return names if len(names) == self.n_features_in_ else None
+
     def _fallback_columns(self) -> np.ndarray | None:
         """Columns of the fallback model, or None for no fallback."""
         auto = isinstance(self.fallback, str)
         if self.fallback is None:
             return None
         contours = set(FALLBACK_CONTOURS if auto else self.fallback)
-        names = getattr(self, "feature_names_in_", None)
+        names = self._column_names()
         why = None
         if self.projection is None:
             why = "it needs projection='lda'"
         elif names is None:
-            why = "X has no column names (pass a DataFrame of sertk features)"
+            why = (f"X has neither column names nor the {self.n_features_in_} "
+                   f"columns of feature_set={self.feature_set!r}")
         else:
             columns = []
             for i, name in enumerate(names):
@@ -640,7 +635,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             :class:`sertk.features.extractor.FeatureExtractor`).
         """
         self._check_params()
-        audio = _audio_input(X)
+        audio = audio_input(X)
         X = self._features(X, fitting=True)
         factors = training_speeds(self.speed_perturbation,
                                   bool(self.speaker_norm) and speakers is not None)
@@ -659,7 +654,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
                 f"y holds one class only ({self.classes_.tolist()}); a classifier "
                 "needs at least two distinct labels"
             )
-        speakers = _check_speakers(speakers, X.shape[0])
+        speakers = check_speakers(speakers, X.shape[0])
         n_files = X.shape[0]
         groups = speakers  # held out together when setting the threshold
         if augmented is not None:
@@ -806,72 +801,6 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         """
         return self._with_fallback("decision_function", X, speakers)
 
-    def predict_timeline(self, path: str | os.PathLike, **options: Any) -> pd.DataFrame:
-        """Classify a long recording window by window; see :func:`sertk.timeline.windows.predict_timeline`.
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-            The recording.
-        **options
-            Keyword arguments of :func:`sertk.timeline.windows.predict_timeline`
-            (``window``, ``hop``, ``smooth``, ``vad``, ``n_jobs``, ...).
-
-        Returns
-        -------
-        pd.DataFrame
-            One row a window: ``path``, ``start``, ``end``,
-            ``speech_fraction``, ``label``, ``prob_<class>``.
-
-        Raises
-        ------
-        AudioError
-            If the file cannot be read.
-        ParameterError
-            If an option is out of range or the model cannot draw a timeline.
-        """  # noqa: E501
-        from sertk.timeline.windows import predict_timeline
-
-        return predict_timeline(self, path, **options)
-
-    def predict_files(
-        self, paths: Sequence[str | os.PathLike], **options: Any
-    ) -> pd.DataFrame:
-        """Predict one row a file, ``silence`` where there is no speech; see :func:`sertk.timeline.files.predict_files`.
-
-        Unlike :meth:`predict`, whose labels always come from ``classes_``
-        (scikit-learn's contract, which scoring and cross-validation rely
-        on), this labels a file without speech
-        :data:`~sertk.timeline.windows.SILENCE`, with NaN probabilities, and gives
-        each file's ``speech_fraction`` and ``error``: the table
-        ``sertk-predict`` prints.
-
-        Parameters
-        ----------
-        paths : sequence of str or os.PathLike
-            The audio files.
-        **options
-            Keyword arguments of :func:`sertk.timeline.files.predict_files`
-            (``vad``, ``n_jobs``, ``progress``).
-
-        Returns
-        -------
-        pd.DataFrame
-            One row a file: ``path``, ``speech_fraction``, ``label``,
-            ``prob_<class>``, ``error``.
-
-        Raises
-        ------
-        ParameterError
-            If the classifier was trained on feature columns, gives no
-            probabilities, or has a class named ``silence``.
-        sklearn.exceptions.NotFittedError
-            If called before :meth:`fit`.
-        """  # noqa: E501
-        from sertk.timeline.files import predict_files
-
-        return predict_files(self, paths, **options)
-
     def score(
         self,
         X: Any,
@@ -904,6 +833,14 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         ValueError
             As :meth:`predict`.
         """
+        if speakers is None and getattr(self, "training_summary_", {}).get(
+                "speaker_normalised"):
+            warnings.warn(
+                "score() without speakers: this model normalises per speaker, "
+                "so every test row gets pooled statistics. Pass speakers=; in "
+                "cross_val_score, enable metadata routing "
+                "(sklearn.set_config(enable_metadata_routing=True)) and pass "
+                "params={'speakers': ...}", UserWarning, stacklevel=2)
         y_pred = self.predict(X, speakers=speakers)
         with warnings.catch_warnings():
             # A test speaker need not have every class: UAR over those it has.
@@ -911,51 +848,6 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             return float(
                 balanced_accuracy_score(y, y_pred, sample_weight=sample_weight)
             )
-
-    def save(
-        self,
-        path: str | os.PathLike,
-        *,
-        cv_report: dict | None = None,
-        provenance: dict | None = None,
-    ) -> Any:
-        """Save the fitted classifier to a model file; see :func:`sertk.save_model`.
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-            Ends in ``.joblib`` (a pickle: it runs code when loaded, so only
-            for files you load yourself) or ``.skops`` (safe to share).
-        cv_report : dict, optional
-            Cross-validation report to store (default: ``cv_report_``).
-        provenance : dict, optional
-            JSON-ready notes on the training data.
-
-        Returns
-        -------
-        path : pathlib.Path
-            The file written.
-
-        Raises
-        ------
-        ParameterError
-            If ``path`` has another ending.
-        sklearn.exceptions.NotFittedError
-            If called before :meth:`fit`.
-
-        Examples
-        --------
-        >>> import os, tempfile
-        >>> import numpy as np
-        >>> y = np.repeat(["anger", "sadness"], 20)
-        >>> X = np.random.default_rng(0).normal(size=(40, 3)) + (y == "anger")[:, None]
-        >>> clf = EmotionClassifier(speaker_norm=False).fit(X, y)
-        >>> clf.save(os.path.join(tempfile.mkdtemp(), "model.skops")).suffix
-        '.skops'
-        """
-        from sertk.io.model_files import save_model
-
-        return save_model(self, path, cv_report=cv_report, provenance=provenance)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

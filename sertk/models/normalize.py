@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sertk.errors import ParameterError
 
-__all__ = ["SpeakerNormalizer"]
+__all__ = ["SpeakerNormalizer", "check_speakers"]
 
 
 def _nan_stats(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -45,8 +45,30 @@ def _safe_scale(std: np.ndarray, mean: np.ndarray) -> np.ndarray:
     return std
 
 
-def _check_speakers(speakers: Any, n_rows: int) -> np.ndarray | None:
-    """Return ``speakers`` as a 1-D object array of ``n_rows`` ids (or None)."""
+def check_speakers(speakers: Any, n_rows: int) -> np.ndarray | None:
+    """Return ``speakers`` as a 1-D object array of ``n_rows`` ids (or None).
+
+    Parameters
+    ----------
+    speakers : array-like of shape (n_rows,) or None
+        One id a row; None or NaN for an unknown speaker.
+    n_rows : int
+        Rows of the data the ids go with.
+
+    Returns
+    -------
+    ndarray of object, shape (n_rows,), or None
+
+    Raises
+    ------
+    ParameterError
+        If ``speakers`` has another shape.
+
+    Examples
+    --------
+    >>> check_speakers(["a", "b"], 2).tolist()
+    ['a', 'b']
+    """
     if speakers is None:
         return None
     values = np.asarray(speakers, dtype=object)
@@ -60,7 +82,7 @@ def _check_speakers(speakers: Any, n_rows: int) -> np.ndarray | None:
 
 def _speaker_codes(speakers: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     """Integer code a row (-1 for a missing id) and the distinct ids."""
-    values = _check_speakers(speakers, n_rows)
+    values = check_speakers(speakers, n_rows)
     if values is None:
         return np.full(n_rows, -1, dtype=np.intp), np.array([], dtype=object)
     codes, uniques = pd.factorize(pd.Series(values, dtype=object), sort=False)
@@ -119,8 +141,9 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     ``speakers`` argument, never as a column; inside a
     :class:`~sklearn.pipeline.Pipeline` or
     :func:`~sklearn.model_selection.cross_validate`, enable metadata routing
-    and call ``set_fit_request(speakers=True)`` and
-    ``set_transform_request(speakers=True)``. Score with the pipeline's own
+    (``sklearn.set_config(enable_metadata_routing=True)``) and pass
+    ``speakers=`` (or ``params={"speakers": ...}``): this step requests them
+    for ``fit`` and ``transform`` by default. Score with the pipeline's own
     ``score`` (``scoring=None``): a string scorer such as
     ``"balanced_accuracy"`` calls ``predict`` without the speaker ids, so
     test rows would silently get pooled statistics.
@@ -136,6 +159,10 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     >>> SpeakerNormalizer(min_samples=2).fit(X).transform(X).ravel().round(2)
     array([-1.18, -0.78,  0.78,  1.18])
     """
+
+    # speaker ids reach this step by metadata routing, requested by default
+    __metadata_request__fit = {"speakers": True}
+    __metadata_request__transform = {"speakers": True}
 
     def __init__(self, min_samples: int = 5, with_std: bool = True):
         self.min_samples = min_samples

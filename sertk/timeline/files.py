@@ -77,12 +77,12 @@ from ..features.extractor import FeatureExtractor
 from ..features.feature_sets import get_feature_set
 from ..settings import AnalysisSettings
 from .windows import (
-    _VOICED,
     SILENCE,
     VAD_THRESHOLD_DB,
-    _frame_levels,
-    _speech_frames,
-    _with_voicing,
+    VOICED,
+    frame_levels,
+    speech_frames,
+    with_voicing,
 )
 
 __all__ = ["predict_files"]
@@ -113,8 +113,8 @@ def _classes(model: Any, vad: bool) -> list[str]:
 
 def _speech_fraction(path: str, settings: AnalysisSettings) -> float:
     """Share of the file's frames that are speech, as in a timeline."""
-    levels, _ = _frame_levels(path, settings)
-    speech, _ = _speech_frames(levels, settings.floor_dbfs, VAD_THRESHOLD_DB)
+    levels, _ = frame_levels(path, settings)
+    speech, _ = speech_frames(levels, settings.floor_dbfs, VAD_THRESHOLD_DB)
     return float(speech.mean())
 
 
@@ -124,8 +124,8 @@ def _extractor(model: Any, n_jobs: int, progress: bool | str) -> FeatureExtracto
         n_jobs=n_jobs, on_error="nan", progress=progress
     )
     fs = get_feature_set(extractor.feature_set)
-    if _VOICED not in fs.descriptors:
-        extractor.set_params(feature_set=_with_voicing(fs))
+    if VOICED not in fs.descriptors:
+        extractor.set_params(feature_set=with_voicing(fs))
     return extractor
 
 
@@ -185,7 +185,7 @@ def predict_files(
     extracted = list(extractor.get_feature_names_out())
     names = list(model.extractor_.get_feature_names_out())
     columns = [extracted.index(name) for name in names]
-    voiced = extracted.index(_VOICED)
+    voiced = extracted.index(VOICED)
     paths = [os.fspath(p) for p in paths]
     fraction = np.full(len(paths), np.nan)
     errors: list[str | None] = [None] * len(paths)

@@ -76,21 +76,24 @@ from tqdm.auto import tqdm
 
 from ..audio.reading import iter_blocks, load
 from ..errors import AudioError, ParameterError
-from ..features._batch import _show_progress
 from ..features.extractor import extract_windows
 from ..features.feature_sets import FEATURE_SETS, FeatureSet, get_feature_set
 from ..features.tables import replace_durably, temporary_beside
-from ..settings import AnalysisSettings
+from ..settings import AnalysisSettings, show_progress
 
 __all__ = [
     "CONTEXT",
     "REFERENCE_PERCENTILE",
     "SILENCE",
     "VAD_THRESHOLD_DB",
+    "VOICED",
+    "frame_levels",
     "plot_timeline",
     "predict_timeline",
     "smooth_timeline",
+    "speech_frames",
     "window_features",
+    "with_voicing",
 ]
 
 #: Label of the windows without enough speech.
@@ -115,7 +118,7 @@ _LEVEL_BLOCK = 60.0
 _PROB = "prob_"
 
 #: The feature that tells whether Praat found a voiced frame.
-_VOICED = "voiced__fraction"
+VOICED = "voiced__fraction"
 
 
 def _model_analysis(model: Any) -> tuple[FeatureSet, AnalysisSettings, list[str]]:
@@ -192,14 +195,14 @@ def _check_options(window, hop, smooth, vad_threshold_db, min_speech, block,
         )
 
 
-def _with_voicing(fs: FeatureSet) -> FeatureSet:
+def with_voicing(fs: FeatureSet) -> FeatureSet:
     """Return ``fs``, with ``voiced__fraction`` added when it lacks it."""
-    if _VOICED in fs.descriptors:
+    if VOICED in fs.descriptors:
         return fs
-    return dataclasses.replace(fs, descriptors=(*fs.descriptors, _VOICED))
+    return dataclasses.replace(fs, descriptors=(*fs.descriptors, VOICED))
 
 
-def _frame_levels(path: str, settings: AnalysisSettings) -> tuple[np.ndarray, int]:
+def frame_levels(path: str, settings: AnalysisSettings) -> tuple[np.ndarray, int]:
     """Return the level (dBFS) of each ``hop_length`` frame, and the samples read.
 
     A frame's level is the RMS of its samples less their mean (its AC
@@ -231,9 +234,20 @@ def _speech_level(levels: np.ndarray, floor_dbfs: float) -> float:
     return float(np.percentile(loud, REFERENCE_PERCENTILE))
 
 
-def _speech_frames(levels: np.ndarray, floor_dbfs: float,
-                   vad_threshold_db: float) -> tuple[np.ndarray, float]:
-    """Return the voice activity mask of the frames, and the speech level."""
+def speech_frames(levels: np.ndarray, floor_dbfs: float,
+                  vad_threshold_db: float) -> tuple[np.ndarray, float]:
+    """Return the voice activity mask of the frames, and the speech level.
+
+    A frame is speech when above ``floor_dbfs`` and within
+    ``vad_threshold_db`` of the speech level (the
+    :data:`REFERENCE_PERCENTILE`-th percentile of the frames above the floor).
+
+    Examples
+    --------
+    >>> mask, level = speech_frames(np.array([-90.0, -20.0, -22.0]), -60.0, 35.0)
+    >>> mask.tolist(), round(level, 2)
+    ([False, True, True], -20.02)
+    """
     reference = _speech_level(levels, floor_dbfs)
     return levels > max(reference - vad_threshold_db, floor_dbfs), reference
 
@@ -296,14 +310,14 @@ def _speech_windows(
     speech windows and their features (columns ``names``). With ``vad``
     False, every window counts as speech.
     """
-    levels, n_samples = _frame_levels(name, settings)
+    levels, n_samples = frame_levels(name, settings)
     duration = n_samples / settings.sr
-    speech, reference = _speech_frames(levels, settings.floor_dbfs,
+    speech, reference = speech_frames(levels, settings.floor_dbfs,
                                        vad_threshold_db)
     bounds = _window_bounds(duration, window, hop)
     fraction = _fractions(speech, bounds, settings.hop_seconds)
     todo = np.flatnonzero(fraction >= min_speech) if vad else np.arange(len(bounds))
-    analysed = _with_voicing(fs)
+    analysed = with_voicing(fs)
     position = {c: i for i, c in
                 enumerate(analysed.feature_names(settings.n_mfcc, settings.n_mels))}
     columns = [position[c] for c in names]
@@ -327,10 +341,10 @@ def _speech_windows(
         else:
             outputs = joblib.Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
         with tqdm(total=len(blocks), unit="block", desc=os.path.basename(name),
-                  disable=not _show_progress(progress)) as bar:
+                  disable=not show_progress(progress)) as bar:
             for (rows, _, _), values in zip(blocks, outputs, strict=True):
                 # without a voiced frame a window is silent, as a file is
-                voiced = values[:, position[_VOICED]] > 0 if vad else np.ones(
+                voiced = values[:, position[VOICED]] > 0 if vad else np.ones(
                     len(rows), dtype=bool)
                 if voiced.any():
                     yield rows[voiced], pd.DataFrame(values[voiced][:, columns],
