@@ -4,12 +4,20 @@ import numpy as np
 import pandas as pd
 import pytest
 import sklearn
+import soundfile as sf
+from conftest import SR, harmonic_tone
 from sklearn.metrics import balanced_accuracy_score
-from sklearn.model_selection import LeaveOneGroupOut, cross_validate
+from sklearn.model_selection import (
+    GridSearchCV,
+    GroupKFold,
+    LeaveOneGroupOut,
+    cross_validate,
+)
+from sklearn.pipeline import Pipeline
 
 import sertk.features.extractor
 from sertk.errors import ParameterError
-from sertk.models.classifier import EmotionClassifier
+from sertk.models.classifier import EmotionClassifier, emotion_pipeline, model_steps
 
 LABELS = np.array(["anger", "neutral", "sadness"])
 
@@ -227,3 +235,38 @@ def test_bad_inputs_name_the_problem(rng):
         EmotionClassifier().fit(X, y, speakers=spk[:3])
     with pytest.raises(ParameterError, match="single path"):
         EmotionClassifier().fit("clip.wav", ["anger"])
+
+
+def test_the_classifier_is_its_parts(rng):
+    # EmotionClassifier is the one-line default built from model_steps
+    y = np.repeat(["anger", "calm", "sadness"], 20)
+    X = rng.normal(size=(60, 6)) + (y[:, None] == "anger") * 1.5
+    spk = np.tile(["a", "b", "c", "d"], 15)
+    clf = EmotionClassifier(fallback=None, speed_perturbation=None).fit(
+        X, y, speakers=spk)
+    with sklearn.config_context(enable_metadata_routing=True):
+        parts = Pipeline(model_steps()).fit(X, y, speakers=spk)
+        np.testing.assert_array_equal(parts.predict(X, speakers=spk),
+                                      clf.predict(X, speakers=spk))
+        np.testing.assert_allclose(parts.predict_proba(X, speakers=spk),
+                                   clf.predict_proba(X, speakers=spk))
+
+
+def test_a_grid_search_reaches_the_extractor_through_the_pipeline(tmp_path):
+    paths, labels, speakers = [], [], []
+    for s, base in enumerate((100.0, 120.0, 140.0, 160.0)):
+        for i in range(4):
+            for label, factor in (("low", 1.0), ("high", 1.8)):
+                path = tmp_path / f"s{s}_{label}{i}.wav"
+                sf.write(path, harmonic_tone(base * factor + 3 * i, 0.5), SR)
+                paths.append(str(path))
+                labels.append(label)
+                speakers.append(f"s{s}")
+    pipeline = emotion_pipeline("minimal", probability=False, progress=False)
+    with sklearn.config_context(enable_metadata_routing=True):
+        search = GridSearchCV(pipeline, {"features__f0_min": [60.0, 90.0]},
+                              cv=GroupKFold(n_splits=2))
+        search.fit(paths, labels, groups=speakers, speakers=speakers)
+    assert list(search.cv_results_["param_features__f0_min"]) == [60.0, 90.0]
+    assert search.best_estimator_.named_steps["features"].f0_min in (60.0, 90.0)
+    assert search.best_score_ > 0.9

@@ -1,9 +1,12 @@
 """scikit-learn's estimator checks over every public estimator.
 
-EmotionClassifier and SpeakerNormalizer pass the full battery with no
-expected failure. FeatureExtractor transforms audio file paths, not a numeric
-matrix (its tags say so, and scikit-learn then skips its data checks), so it
-is held to the checks of the estimator API that need no data.
+EmotionClassifier, its parts (SpeakerNormalizer, CalibratedSVC, the
+novelty measure ClassDistance) and the meta-estimator ProtocolClassifier
+(which wraps any classifier under an evaluation protocol) pass the full
+battery with no expected failure. FeatureExtractor transforms audio file
+paths, not a numeric matrix (its tags say so, and scikit-learn then skips
+its data checks), so it is held to the checks of the estimator API that
+need no data.
 """
 
 import inspect
@@ -13,9 +16,14 @@ from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sertk import EmotionClassifier, FeatureExtractor, SpeakerNormalizer
+from sertk.evaluation.protocols import ProtocolClassifier
+from sertk.models.classifier import CalibratedSVC
+from sertk.models.novelty import ClassDistance
 
 
-@parametrize_with_checks([EmotionClassifier(), SpeakerNormalizer()])
+@parametrize_with_checks([EmotionClassifier(), SpeakerNormalizer(), CalibratedSVC(),
+                          ClassDistance(), ProtocolClassifier(),
+                          ProtocolClassifier(protocol="strict")])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 

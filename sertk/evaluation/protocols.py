@@ -44,6 +44,7 @@ from sklearn.model_selection import (
     ParameterGrid,
     StratifiedGroupKFold,
 )
+from sklearn.utils import get_tags
 from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
@@ -192,6 +193,12 @@ class ProtocolClassifier(ClassifierMixin, BaseEstimator):
         given = {"speakers": speakers, "augmented": augmented, **metadata}
         given = {k: v for k, v in given.items() if v is not None}
         wanted = _consumes(est, "fit", given)
+        unused = sorted(set(metadata) & set(given) - wanted)
+        if unused:
+            raise ParameterError(
+                f"the estimator does not request {', '.join(unused)}: set it on "
+                f"the step that uses it (step.set_fit_request({unused[0]}=True), "
+                "under sklearn.set_config(enable_metadata_routing=True))")
         self.normalizer_ = None
         if "augmented" in given and "augmented" not in wanted:
             columns = X.columns if isinstance(X, pd.DataFrame) else None
@@ -214,7 +221,16 @@ class ProtocolClassifier(ClassifierMixin, BaseEstimator):
         self.estimator_ = est
         self.classes_ = est.classes_
         self.flags_rows_ = _flags_rows(est)
+        for name in ("n_features_in_", "feature_names_in_"):
+            if hasattr(est, name):
+                setattr(self, name, getattr(est, name))
         return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = EmotionClassifier() if self.estimator is None else self.estimator
+        tags.input_tags.allow_nan = get_tags(inner).input_tags.allow_nan
+        return tags
 
     def _call(self, method, X, speakers):
         """Call ``estimator_``'s ``method``, with speakers as the protocol allows."""

@@ -86,7 +86,8 @@ ALLOWED_TYPES = frozenset(
     {
         "numpy.dtype",
         "sertk.models.classifier.EmotionClassifier",
-        "sertk.models.classifier._CalibratedSVC",
+        "sertk.models.classifier.CalibratedSVC",
+        "sertk.models.classifier._CalibratedSVC",  # files saved before the rename
         "sertk.features.extractor.FeatureExtractor",
         "sertk.models.normalize.SpeakerNormalizer",
         "sertk.models.novelty.ClassDistance",

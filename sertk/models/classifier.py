@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -37,7 +38,10 @@ from sertk.models.augment import (
 from sertk.models.normalize import SpeakerNormalizer, check_speakers
 from sertk.models.novelty import ClassDistance, held_out_distances
 
-__all__ = ["FALLBACK_CONTOURS", "EmotionClassifier", "training_speeds"]
+__all__ = [
+    "FALLBACK_CONTOURS", "CalibratedSVC", "EmotionClassifier", "emotion_pipeline",
+    "model_steps", "training_speeds",
+]
 
 _KERNELS = ("linear", "rbf", "poly", "sigmoid")
 _PROJECTIONS = ("lda", None)
@@ -96,13 +100,31 @@ def training_speeds(speed_perturbation: Any, normalised: bool) -> tuple[float, .
     return check_speed_factors(speed_perturbation)
 
 
-class _CalibratedSVC(ClassifierMixin, BaseEstimator):
+class CalibratedSVC(ClassifierMixin, BaseEstimator):
     """SVC labels from the decision function, calibrated probabilities.
 
     This replaces ``SVC(probability=True)``, deprecated in scikit-learn 1.9,
     while keeping its behaviour: ``svc_`` (fitted on all rows) predicts, and
     ``calibrator_`` (``CalibratedClassifierCV(..., ensemble=False)``, whose
     sigmoids are fitted on out-of-fold decision values) gives probabilities.
+    The last step of :class:`EmotionClassifier` and :func:`emotion_pipeline`.
+
+    Parameters
+    ----------
+    kernel, C, gamma, class_weight
+        As :class:`~sklearn.svm.SVC`'s.
+    probability : bool, default=True
+        Fit the calibration (at least 2 rows of each class needed).
+    random_state : int, RandomState instance or None, default=None
+        Seed of the calibration's folds.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.r_[np.zeros((10, 2)), np.ones((10, 2))] + np.arange(20)[:, None] / 100
+    >>> y = np.repeat(["a", "b"], 10)
+    >>> CalibratedSVC(random_state=0).fit(X, y).predict([[0.0, 0.0]]).tolist()
+    ['a']
     """
 
     def __init__(
@@ -122,10 +144,13 @@ class _CalibratedSVC(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X: np.ndarray, y: np.ndarray):
+        """Fit the SVM, and the calibration when ``probability``; return self."""
+        X, y = validate_data(self, X, y)
+        check_classification_targets(y)
         labels, counts = np.unique(y, return_counts=True)
         if self.probability and counts.min() < 2:
             raise ParameterError(
-                f"class {labels[counts.argmin()]!r} has 1 example only; probability "
+                f"class {labels[counts.argmin()]!r} has 1 sample only; probability "
                 "calibration needs at least 2 of each class: add examples, drop "
                 "the class, or pass probability=False"
             )
@@ -149,14 +174,113 @@ class _CalibratedSVC(ClassifierMixin, BaseEstimator):
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.svc_.predict(X)
+        """Labels from the SVM's decision function."""
+        check_is_fitted(self)
+        return self.svc_.predict(validate_data(self, X, reset=False))
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
-        return self.svc_.decision_function(X)
+        """Return the SVM's decision values."""
+        check_is_fitted(self)
+        return self.svc_.decision_function(validate_data(self, X, reset=False))
 
     @available_if(lambda self: self.probability)
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return self.calibrator_.predict_proba(X)
+        """Calibrated probabilities (sigmoid on out-of-fold decision values)."""
+        check_is_fitted(self)
+        return self.calibrator_.predict_proba(validate_data(self, X, reset=False))
+
+
+#: The class's name in model files saved before it was public.
+_CalibratedSVC = CalibratedSVC
+
+
+def model_steps(
+    *,
+    speaker_norm: bool = True,
+    min_speaker_samples: int = 5,
+    projection: str | None = "lda",
+    shrinkage: str | float = "auto",
+    kernel: str = "rbf",
+    C: float = 1.0,
+    gamma: str | float = "scale",
+    class_weight: str | dict | None = "balanced",
+    probability: bool = True,
+    random_state: int | np.random.RandomState | None = 0,
+) -> list[tuple[str, Any]]:
+    """Return the steps after the features, as :class:`EmotionClassifier` fits them.
+
+    ``normalize`` (:class:`SpeakerNormalizer`, or "passthrough"), ``impute``
+    (median), ``scale``, ``project`` (shrinkage LDA, or "passthrough") and
+    ``svc`` (:class:`CalibratedSVC`): the one place these parts are put
+    together, for :class:`EmotionClassifier` and :func:`emotion_pipeline`.
+
+    Parameters
+    ----------
+    speaker_norm, min_speaker_samples, projection, shrinkage, kernel, C, gamma, \
+class_weight, probability, random_state
+        As :class:`EmotionClassifier`'s.
+
+    Returns
+    -------
+    list of (str, estimator or "passthrough")
+
+    Examples
+    --------
+    >>> [name for name, _ in model_steps()]
+    ['normalize', 'impute', 'scale', 'project', 'svc']
+    """
+    return [
+        ("normalize", SpeakerNormalizer(min_samples=min_speaker_samples)
+         if speaker_norm else "passthrough"),
+        ("impute", SimpleImputer(strategy="median")),
+        ("scale", StandardScaler()),
+        ("project", "passthrough" if projection is None else
+         LinearDiscriminantAnalysis(solver="eigen", shrinkage=shrinkage)),
+        ("svc", CalibratedSVC(kernel=kernel, C=C, gamma=gamma,
+                              class_weight=class_weight, probability=probability,
+                              random_state=random_state)),
+    ]
+
+
+def emotion_pipeline(feature_set: str = "default", **params: Any) -> Pipeline:
+    """Return :class:`EmotionClassifier`'s parts as a scikit-learn Pipeline on audio.
+
+    ``features`` (:class:`~sertk.FeatureExtractor`) followed by
+    :func:`model_steps`: every part a parameter a grid search can reach
+    (``features__f0_min``, ``normalize__min_samples``, ``project__shrinkage``,
+    ``svc__C``, ...). Speaker ids reach ``normalize`` by metadata routing
+    (enable it with ``sklearn.set_config(enable_metadata_routing=True)`` and
+    pass ``speakers=``, or ``params={"speakers": ...}`` to
+    :func:`~sklearn.model_selection.cross_validate`). Unlike
+    :class:`EmotionClassifier`, it has no out-of-distribution fallback and
+    makes no training copies; with one SVM and no copies it gives the same
+    labels.
+
+    Parameters
+    ----------
+    feature_set : str or FeatureSet, default="default"
+        The extractor's feature set.
+    **params
+        Keyword arguments of :func:`model_steps`; the others go to
+        :class:`~sertk.FeatureExtractor` (``f0_min``, ``n_jobs``, ...).
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+
+    Examples
+    --------
+    >>> pipeline = emotion_pipeline("minimal", f0_min=60.0, C=10.0)
+    >>> pipeline.get_params()["features__f0_min"], pipeline.get_params()["svc__C"]
+    (60.0, 10.0)
+    """
+    from sertk.features.extractor import FeatureExtractor
+
+    names = set(inspect.signature(model_steps).parameters)
+    steps = model_steps(**{k: v for k, v in params.items() if k in names})
+    extractor = FeatureExtractor(
+        feature_set, **{k: v for k, v in params.items() if k not in names})
+    return Pipeline([("features", extractor), *steps])
 
 
 class EmotionClassifier(ClassifierMixin, BaseEstimator):
@@ -416,11 +540,6 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
                 "feature_set parameter instead"
             )
 
-    def _projection(self) -> LinearDiscriminantAnalysis | str:
-        if self.projection is None:
-            return "passthrough"
-        return LinearDiscriminantAnalysis(solver="eigen", shrinkage=self.shrinkage)
-
     def _features(self, X: Any, fitting: bool) -> Any:
         """Return the features of ``X``: itself, or extracted if it is audio."""
         audio = audio_input(X)
@@ -517,7 +636,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             self.fallback_pipeline_ = Pipeline(
                 [("impute", SimpleImputer(strategy="median")),
                  ("scale", StandardScaler()),
-                 ("project", self._projection()),
+                 ("project", clone(self.pipeline_.named_steps["project"])),
                  ("svc", clone(self.pipeline_.named_steps["svc"]))]
             ).fit(Xn[:, self.fallback_columns_], y)
         self.novelty_threshold_ = float(np.quantile(held_out, self.novelty_quantile))
@@ -660,28 +779,10 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         if augmented is not None:
             X, y, speakers, source = with_copies(table, y, speakers, augmented)
             groups = source if speakers is None else speakers
-        normalizer = (
-            SpeakerNormalizer(min_samples=self.min_speaker_samples)
-            if self.speaker_norm
-            else "passthrough"
-        )
-        svc = _CalibratedSVC(
-            kernel=self.kernel,
-            C=self.C,
-            gamma=self.gamma,
-            class_weight=self.class_weight,
-            probability=self.probability,
-            random_state=self.random_state,
-        )
-        self.pipeline_ = Pipeline(
-            [
-                ("normalize", normalizer),
-                ("impute", SimpleImputer(strategy="median")),
-                ("scale", StandardScaler()),
-                ("project", self._projection()),
-                ("svc", svc),
-            ]
-        )
+        self.pipeline_ = Pipeline(model_steps(**{
+            name: getattr(self, name)
+            for name in inspect.signature(model_steps).parameters}))
+        normalizer = self.pipeline_.named_steps["normalize"]
         if self.speaker_norm:
             Xn = normalizer.fit_transform(X, speakers=speakers)
         else:

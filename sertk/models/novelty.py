@@ -19,9 +19,9 @@ unlike the training data.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.model_selection import GroupKFold, StratifiedKFold
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["ClassDistance", "held_out_distances"]
 
@@ -29,7 +29,7 @@ __all__ = ["ClassDistance", "held_out_distances"]
 N_SPLITS = 5
 
 
-class ClassDistance(BaseEstimator):
+class ClassDistance(TransformerMixin, BaseEstimator):
     """Squared Mahalanobis distance from each row to its nearest class mean.
 
     The covariance is the within-class one, pooled over the classes (as in
@@ -69,7 +69,7 @@ class ClassDistance(BaseEstimator):
         -------
         self : ClassDistance
         """
-        Z, y = np.asarray(Z, dtype=np.float64), np.asarray(y)
+        Z, y = validate_data(self, Z, y, dtype=np.float64)
         classes = np.unique(y)
         self.means_ = np.vstack([Z[y == c].mean(axis=0) for c in classes])
         residuals = Z - self.means_[np.searchsorted(classes, y)]
@@ -91,7 +91,8 @@ class ClassDistance(BaseEstimator):
         ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        diff = np.asarray(Z, dtype=np.float64)[:, None, :] - self.means_[None]
+        Z = validate_data(self, Z, reset=False, dtype=np.float64)
+        diff = Z[:, None, :] - self.means_[None]
         return np.einsum("nck,kl,ncl->nc", diff, self.precision_, diff).min(axis=1)
 
 
