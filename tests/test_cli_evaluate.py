@@ -1,6 +1,7 @@
 import json
 import time
 
+import numpy as np
 import pytest
 from synthetic_corpus import FEATURES, write_audio_corpus, write_feature_table
 
@@ -220,3 +221,19 @@ def test_emodb_loso_from_audio_meets_the_protocol_figures(
     assert f"UAR {normalised['uar']:.3f}   WAR {normalised['war']:.3f}" in out
     for protocol in data:
         assert (tmp_path / f"cm.{protocol}.png").read_bytes().startswith(PNG)
+
+
+def test_any_numeric_feature_table_is_evaluated_with_features(tmp_path, capsys):
+    # bring your own features (openSMILE's, say): --features makes it explicit
+    path = tmp_path / "opensmile.csv"
+    frame = write_feature_table(path)
+    foreign = frame.rename(columns={c: f"F{i}" for i, c in enumerate(FEATURES)})
+    for i in range(len(FEATURES), 24):  # as many columns as a real set, more
+        foreign[f"F{i}"] = np.random.default_rng(i).normal(size=len(foreign))
+    foreign.to_csv(path, index=False)
+    assert main([str(path), "-q"]) == 2  # ambiguous: an error, not extraction
+    assert "pass --features" in capsys.readouterr().err
+    report = tmp_path / "r.json"
+    assert main([str(path), "--features", "--report", str(report), "-q"]) == 0
+    data = json.loads(report.read_text())
+    assert data["n_features"] == 24 and data["uar"] > 0.8

@@ -5,10 +5,19 @@ recording with a label and (usually) a speaker:
 
 - an audio manifest: a CSV with ``path`` (relative to the CSV's folder),
   label and speaker columns (:func:`sertk.io.datasets.read_manifest`);
-- a feature table written by ``sertk-extract``: a CSV or Parquet file whose
-  columns follow the feature grammar (``f0_semitone__mean``, ...), with the
-  manifest's label and speaker columns carried; recognised by those columns
-  or by the ``<stem>.params.json`` file beside it;
+- a feature table: written by ``sertk-extract`` (a CSV or Parquet file whose
+  columns follow the feature grammar, ``f0_semitone__mean``, ..., with the
+  manifest's label and speaker columns carried, and its
+  ``<stem>.params.json`` beside it), or any table of numeric feature columns
+  with ``path``, label and speaker columns (openSMILE's, say) given with
+  ``--features``: then every numeric column but ``path``, ``start``,
+  ``end``, the label and the speaker is a feature.
+
+Which is which is explicit: a feature table is a Parquet file, a file with
+the ``.params.json`` sidecar, a CSV with columns of sertk's feature grammar,
+or any file with ``--features``; another CSV is a manifest, unless it has
+20 or more numeric columns: that is an error (pass ``--features``), never
+a silent re-extraction of its paths;
 - ``--corpus NAME ROOT``: a corpus reader (:func:`sertk.io.datasets.read_corpus`).
 
 Audio is analysed with a per-file cache, so a second run with the same
@@ -155,6 +164,14 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
         "the CSV's folder) or feature table from sertk-extract",
     )
     parser.add_argument(
+        "--features",
+        action="store_true",
+        help="TABLE (and --test-manifest) is a feature table: every numeric "
+        "column besides path, start, end, label and speaker is a feature "
+        "(bring your own, e.g. openSMILE's); without it a CSV is a manifest "
+        "unless a .params.json from sertk-extract is beside it",
+    )
+    parser.add_argument(
         "--corpus",
         nargs=2,
         metavar=("NAME", "ROOT"),
@@ -200,18 +217,52 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _is_feature_table(path: str) -> bool:
+#: Columns of a table that are never features.
+_NOT_FEATURES = ("path", "start", "end")
+#: A CSV with this many numeric columns is not taken for a manifest.
+_MANY_NUMERIC = 20
+
+
+def _numeric_columns(table: pd.DataFrame, args: argparse.Namespace) -> list[str]:
+    """Feature columns of a table: sertk's names, else every numeric column."""
+    named = [c for c in table.columns if is_feature_column(str(c))]
+    if named:
+        return named
+    skip = {*_NOT_FEATURES, args.label_column, args.speaker_column}
+    numeric = []
+    for column in table.columns:
+        values = table[column]
+        if column in skip or not values.notna().any():
+            continue
+        if pd.to_numeric(values, errors="coerce").notna().sum() == values.notna().sum():
+            numeric.append(column)
+    return numeric
+
+
+def _is_feature_table(path: str, args: argparse.Namespace) -> bool:
+    """Tell a feature table from a manifest by the explicit rule (module notes)."""
     stem, _ = os.path.splitext(path)
-    if os.path.exists(stem + ".params.json") or path.lower().endswith(".parquet"):
+    if (getattr(args, "features", False) or os.path.exists(stem + ".params.json")
+            or path.lower().endswith(".parquet")):
         return True
     try:
-        header = pd.read_csv(path, nrows=0).columns
+        sample = pd.read_csv(path, nrows=50, dtype=str)
     except (ValueError, OSError) as error:
         raise DatasetError(
             f"cannot read {path} as CSV ({error}); expected a manifest or a "
             "feature table with a header row"
         ) from error
-    return any(is_feature_column(str(c)) for c in header)
+    columns = _numeric_columns(sample, args)
+    if columns and is_feature_column(str(columns[0])):
+        return True  # sertk's own column grammar
+    if len(columns) >= _MANY_NUMERIC:
+        raise DatasetError(
+            f"{path} looks like a feature table ({len(columns)} numeric columns, "
+            f"e.g. {columns[0]!r}), not a manifest: pass --features to use its "
+            "numeric columns as features, or give a manifest (path, label, "
+            "speaker) to extract features from the audio"
+        )
+    return False
 
 
 def _column(frame: pd.DataFrame, name: str, what: str, where: str) -> None:
@@ -227,11 +278,12 @@ def _from_features(path: str, args: argparse.Namespace) -> Labelled:
     table = read_feature_table(path)
     where = f"feature table {path}"
     _column(table, args.label_column, "label", where)
-    features = [c for c in table.columns if is_feature_column(str(c))]
+    features = _numeric_columns(table, args)
     if not features:
         raise DatasetError(
-            f"{where} has no feature columns (names like f0_semitone__mean); "
-            "make it with sertk-extract"
+            f"{where} has no feature columns (sertk's names like "
+            "f0_semitone__mean, or numeric columns besides path, label and "
+            "speaker); make it with sertk-extract"
         )
     if args.speaker_column != "speaker":  # named on purpose: must be there
         _column(table, args.speaker_column, "speaker", where)
@@ -243,7 +295,7 @@ def _from_features(path: str, args: argparse.Namespace) -> Labelled:
         y=table[args.label_column].to_numpy(dtype=object),
         speakers=speakers,
         paths=table["path"].tolist() if "path" in table.columns else None,
-        X=table[features].astype(float),
+        X=table[features].apply(pd.to_numeric, errors="coerce").astype(float),
         source=where,
         feature_params=read_params(stem + ".params.json"),
     )
@@ -275,7 +327,7 @@ def _read_table(path: str, args: argparse.Namespace) -> Labelled:
             f"cannot read {path}: {why}; pass a manifest CSV or a feature table "
             "(use --corpus NAME ROOT for a corpus folder)"
         )
-    if _is_feature_table(path):
+    if _is_feature_table(path, args):
         return _from_features(path, args)
     return _from_manifest(path, args)
 

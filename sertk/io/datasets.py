@@ -15,7 +15,7 @@ and, where the corpus provides them, ``gender`` (``'f'`` or ``'m'``),
 (the corpus's own code for the emotion, a key of ``LABEL_MAPS[corpus]``).
 
 Readers parse file names only; they never open the audio. Audio files
-(``.wav``, ``.flac``, ``.ogg``, ``.mp3``, any case) that do not follow the
+(:data:`sertk.audio.AUDIO_EXTENSIONS`, any case) that do not follow the
 corpus's naming convention are skipped with one warning that counts them.
 Speaker identifiers are only unique within a corpus: prefix them before
 concatenating frames from several corpora.
@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sertk.audio import AUDIO_EXTENSIONS
 from sertk.errors import DatasetError, ParameterError
 
 __all__ = [
@@ -123,9 +124,6 @@ CORPORA: tuple[str, ...] = (
 )
 """Names :func:`read_corpus` accepts (``"cremad"`` is also accepted)."""
 
-# What the readers treat as audio (compared case-insensitively). Narrower than
-# sertk.audio.reading's list on purpose: these are the formats corpora are shipped in.
-_AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
 
 _SYNONYMS: dict[str, str] = {
     "angry": "anger",
@@ -288,7 +286,7 @@ def _audio_files(folder: Path, recursive: bool) -> list[Path]:
     return [
         path
         for path in candidates
-        if path.suffix.lower() in _AUDIO_EXTENSIONS and path.is_file()
+        if path.suffix.lower() in AUDIO_EXTENSIONS and path.is_file()
     ]
 
 
