@@ -150,6 +150,11 @@ def test_the_worker_module_alone_extracts_without_heavy_libraries(tmp_path):
         "                  'modules': sorted(sys.modules)}))\n", str(path))
     assert result["ok"] and result["n"] == 976
     assert loaded(result["modules"]) == []
+    # the per-file cache key digests the analysis code: what a worker imports
+    hashed = ("sertk.audio", "sertk.features", "sertk.settings", "sertk.errors")
+    unhashed = {"sertk", "sertk._moved", "sertk._version"}  # change no value
+    assert [m for m in result["modules"] if m.startswith("sertk.")
+            and m not in unhashed and not m.startswith(hashed)] == []
 
 
 def test_feature_extraction_imports_no_module_the_benchmark_caches_ignore():

@@ -188,12 +188,16 @@ def _code_version() -> str:
 
     Part of the cache key, so that a cached row is never served after the
     code that computes it changed (an upgrade, or an edit in a checkout).
+    The analysis code is what extraction imports: ``sertk/audio/``,
+    ``sertk/features/`` and the shared ground (``settings``, ``errors``);
+    an edit to a model, the evaluation or a command keeps the cache valid.
     """
     digest = hashlib.sha256(json.dumps(library_versions(), sort_keys=True).encode())
     package = Path(__file__).resolve().parents[1]  # sertk/
-    for source in sorted(package.rglob("*.py")):
-        if "cli" not in source.relative_to(package).parts:
-            digest.update(source.read_bytes())
+    sources = [*package.glob("audio/**/*.py"), *package.glob("features/**/*.py"),
+               package / "settings.py", package / "errors.py"]
+    for source in sorted(sources):
+        digest.update(source.read_bytes())
     return digest.hexdigest()[:16]
 
 
