@@ -12,8 +12,10 @@ __all__ = [
     "AudioError",
     "DatasetError",
     "ModelFileError",
+    "OutputError",
     "ParameterError",
     "SertkError",
+    "UntrustedModelError",
 ]
 
 
@@ -59,3 +61,21 @@ class DatasetError(SertkError):
 
 class ModelFileError(SertkError):
     """A file is not a sertk model, or cannot be loaded safely."""
+
+
+class UntrustedModelError(ModelFileError):
+    """A model file was not loaded because loading it could run its code.
+
+    A pickle (``.joblib``) that sertk cannot vouch for, or a ``.skops`` file
+    holding types a sertk model is not made of. Load it only if you trust
+    its author (``load_model(path, trusted=True)``; ``sertk-predict
+    --trust``).
+    """
+
+
+class OutputError(SertkError):
+    """An output cannot be written where asked.
+
+    It is the same file as an input or as another output, it is a folder,
+    or another run is writing it right now.
+    """

@@ -161,11 +161,16 @@ def test_a_printed_timeline_shows_a_failed_file_as_an_error_row(audio_model,
     assert all(line.split()[0] == good for line in lines[1:-1])
 
 
-def test_safe_refuses_a_joblib_model(capsys):
-    assert main(["--safe", str(EXAMPLES[0])]) == 2
-    err = capsys.readouterr().err
-    assert "trusted=False never unpickles" in err
-    assert len(err.strip().splitlines()) == 1
+def test_a_joblib_model_needs_trust(tmp_path, capsys):
+    table = tmp_path / "features.csv"
+    write_feature_table(table)
+    model = tmp_path / "m.joblib"
+    assert train([str(table), "-o", str(model), "-q"]) == 0
+    for extra in ([], ["--safe"]):
+        assert main([*extra, "-m", str(model), str(EXAMPLES[0])]) == 2
+        err = capsys.readouterr().err
+        assert "is a pickle" in err and "--trust" in err
+        assert len(err.strip().splitlines()) == 1
 
 
 def test_a_model_trained_on_features_is_refused(tmp_path, capsys):
@@ -173,14 +178,14 @@ def test_a_model_trained_on_features_is_refused(tmp_path, capsys):
     write_feature_table(table)
     model = tmp_path / "m.joblib"
     assert train([str(table), "-o", str(model), "-q"]) == 0
-    assert main(["-m", str(model), str(EXAMPLES[0])]) == 2
+    assert main(["-m", str(model), "--trust", str(EXAMPLES[0])]) == 2
     assert "trained on feature columns" in capsys.readouterr().err
 
 
 def test_a_file_that_is_no_model_is_refused(tmp_path, capsys):
     fake = tmp_path / "model.joblib"
     fake.write_text("{}")
-    assert main(["-m", str(fake), str(EXAMPLES[0])]) == 2
+    assert main(["-m", str(fake), "--trust", str(EXAMPLES[0])]) == 2
     err = capsys.readouterr().err
     assert "cannot read" in err and "Traceback" not in err
 

@@ -516,7 +516,7 @@ def test_sertk_predict_gives_every_file_a_label_or_an_error(corpus, audio_model,
     predict = pytest.importorskip("sertk.cli.predict")
     cases = [c for c in corpus.values() if c.name != "non_utf8_name"]
     out = tmp_path / "p.csv"
-    status = predict.main([*(c.path for c in cases), "-m", str(audio_model),
+    status = predict.main([*(c.path for c in cases), "-m", str(audio_model), "--trust",
                            "-o", str(out), "--no-progress"])
     assert status == 1
     assert "Traceback" not in capsys.readouterr().err
@@ -543,7 +543,7 @@ def test_sertk_predict_leaves_missing_cells_empty(corpus, audio_model, tmp_path)
     predict = pytest.importorskip("sertk.cli.predict")
     paths = [corpus["dc"].path, corpus["text_as_wav"].path]
     out = tmp_path / "p.csv"
-    assert predict.main([*paths, "-m", str(audio_model), "-o", str(out),
+    assert predict.main([*paths, "-m", str(audio_model), "--trust", "-o", str(out),
                          "--no-progress"]) == 1
     table = pd.read_csv(out, keep_default_na=False)
     assert table["label"].tolist() == ["silence", ""]
@@ -555,7 +555,7 @@ def test_sertk_predict_and_a_name_that_is_not_utf8(corpus, audio_model, tmp_path
     predict = pytest.importorskip("sertk.cli.predict")
     path = corpus["non_utf8_name"].path
     out = tmp_path / "p.csv"
-    assert predict.main([path, "-m", str(audio_model), "-o", str(out),
+    assert predict.main([path, "-m", str(audio_model), "--trust", "-o", str(out),
                          "--no-progress"]) == 0
     table = pd.read_csv(out, keep_default_na=False)
     assert table["path"].tolist() == [printable(path)]

@@ -425,7 +425,8 @@ def model_file(audio_model, tmp_path_factory):
 
 def test_cli_timeline_of_one_file(model_file, recording, tmp_path):
     out, image = tmp_path / "timeline.csv", tmp_path / "timeline.png"
-    assert predict_main(["-m", model_file, "--window", "2.0", "--hop", "0.5",
+    assert predict_main(["-m", model_file, "--trust", "--window", "2.0",
+                         "--hop", "0.5",
                          recording, "-o", str(out), "--plot", str(image),
                          "-q"]) == 0
     rows = pd.read_csv(out)
@@ -447,7 +448,8 @@ def test_cli_timelines_of_several_files(model_file, recording, tmp_path,
     plots = tmp_path / "plots"
     plots.mkdir()
     out = tmp_path / "timeline.csv"
-    status = predict_main(["-m", model_file, "--window", "2", "--smooth", "1",
+    status = predict_main(["-m", model_file, "--trust", "--window", "2",
+                           "--smooth", "1",
                            recording, str(short), str(broken), "-o", str(out),
                            "--plot", str(plots / "t.png"), "--no-progress"])
     assert status == 1

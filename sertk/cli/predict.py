@@ -26,9 +26,16 @@ instead of stopping the run.
 Without ``-m`` the bundled model is used: trained on all of EMO-DB (German
 acted speech, 7 classes, 10 speakers) without speaker normalisation; with
 ``--window``, the bundled timeline model, trained on the speech windows of
-those recordings too (see ``sertk/pretrained/README.md``). A ``.joblib`` model
-file is a pickle that runs code when loaded: pass only model files you
-trust, or ``.skops`` ones with ``--safe``.
+those recordings too (see ``sertk/pretrained/README.md``).
+
+Model files are loaded safely: a ``.skops`` file is read without running
+any code in it; a pickle (``.joblib``) runs code when loaded, so it is
+loaded only when it is a model bundled with sertk (vouched for by its
+SHA-256, recorded in the package) or when ``--trust`` says you trust its
+author as you would a program; otherwise it is refused (exit 2) before a
+byte of it is unpickled. ``--safe`` is the default, kept for scripts that
+pass it. Settings stored in a model file (workers, cache folder, scheduler)
+are never used.
 
 With ``--window`` each file gets a timeline instead: one row a window
 (``path``, ``start``, ``end``, ``speech_fraction``, ``label``,
@@ -54,7 +61,7 @@ import numpy as np
 import pandas as pd
 
 from ..audio.reading import MAX_DURATION, audio_duration
-from ..errors import AudioError
+from ..errors import AudioError, UntrustedModelError
 from ..features.tables import atomic_write_text, format_float
 from ..io.model_files import DEFAULT_MODEL, TIMELINE_MODEL, load_model
 from ..models.classifier import EmotionClassifier
@@ -111,11 +118,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="model file from sertk-train (default: the bundled EMO-DB model; "
         "with --window, the bundled EMO-DB timeline model)",
     )
-    parser.add_argument(
+    trust = parser.add_mutually_exclusive_group()
+    trust.add_argument(
         "--safe",
         action="store_true",
-        help="load only .skops model files, never a pickle (.joblib), which "
-        "runs code when loaded",
+        help="load only .skops model files and the bundled models, never "
+        "another pickle (.joblib), which runs code when loaded (the default)",
+    )
+    trust.add_argument(
+        "--trust",
+        action="store_true",
+        help="load the -m model file even if it is a pickle (.joblib): "
+        "unpickling runs code stored in the file, so pass this only for "
+        "model files you made or trust as a program you would run",
     )
     parser.add_argument(
         "-o",
@@ -230,7 +245,10 @@ def _load(parser: argparse.ArgumentParser, args: argparse.Namespace):
     if path is None:
         timeline = args.window is not None and TIMELINE_MODEL.is_file()
         path = TIMELINE_MODEL if timeline else DEFAULT_MODEL
-    model = load_model(path, trusted=False if args.safe else None)
+    try:
+        model = load_model(path, trusted=True if args.trust else False)
+    except UntrustedModelError as error:
+        usage_error(parser, f"{error} (--trust loads it)")
     if args.window is None and not hasattr(model, "extractor_"):
         usage_error(
             parser,

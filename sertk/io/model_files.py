@@ -14,6 +14,20 @@ Two formats, chosen by the file's ending:
     and numpy types skops trusts itself); a file holding any other type is
     refused with a :class:`~sertk.errors.ModelFileError` naming it.
 
+A model file holds a model, never run-time settings: the parameters that
+describe the machine a model runs on (:data:`RUNTIME_PARAMS`: workers, a
+cache folder, a Dask scheduler address, progress bars, a pipeline's
+``memory``) are reset to their defaults on every estimator inside the model
+when it is saved, and again when it is loaded, whatever the file says; a
+file cannot make sertk read a cache folder or reach a scheduler. Pass such
+settings as call arguments (``predict_files(..., n_jobs=2)``).
+
+With ``trusted=False`` a pickle is loaded only when sertk can vouch for it:
+its SHA-256 is the one recorded for a model bundled with sertk (the
+``sha256`` field of the ``.json`` files beside :data:`DEFAULT_MODEL`, part
+of the installed package like its code). The bytes hashed are the bytes
+unpickled, read once.
+
 A model file holds the model and a metadata dict (also set on the loaded
 model as ``model_info_``): library versions, the features it expects, its
 labels, its training summary, its cross-validation report when one was
@@ -40,6 +54,10 @@ True
 from __future__ import annotations
 
 import copy
+import hashlib
+import inspect
+import io
+import json
 import os
 import time
 import warnings
@@ -49,13 +67,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 from sertk._json import json_safe
 from sertk._moved import new_name
 from sertk._version import package_version
-from sertk.errors import ModelFileError, ParameterError
+from sertk.errors import ModelFileError, ParameterError, UntrustedModelError
 from sertk.features.tables import replace_durably, temporary_beside
 from sertk.models.classifier import EmotionClassifier
 
@@ -63,7 +81,9 @@ __all__ = [
     "ALLOWED_TYPES",
     "DEFAULT_MODEL",
     "TIMELINE_MODEL",
+    "RUNTIME_PARAMS",
     "ModelVersionWarning",
+    "is_bundled",
     "load_model",
     "save_model",
 ]
@@ -101,13 +121,12 @@ ALLOWED_TYPES = frozenset(
 _LIBRARIES = ("sertk", "scikit-learn", "numpy", "praat-parselmouth", "soxr")
 #: Of those, the ones whose mismatch warns on loading.
 _CHECKED = ("sertk", "scikit-learn")
-#: Extractor arguments that depend on the machine, not on the features.
-_RUNTIME_EXTRACTOR_ARGS = {
-    "n_jobs": 1,
-    "cache": None,
-    "scheduler": None,
-    "progress": "auto",
-}
+#: Parameters that describe the machine a model runs on, not the model:
+#: reset to their defaults on every estimator of a model at saving and at
+#: loading, and dropped from its ``extractor_params``.
+RUNTIME_PARAMS = frozenset(
+    {"n_jobs", "cache", "scheduler", "progress", "memory", "verbose", "pre_dispatch"}
+)
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
@@ -142,8 +161,8 @@ def _compact(model: EmotionClassifier) -> EmotionClassifier:
     The LDA step's class covariance (n_features squared) and the
     eigenvectors beyond the ``n_classes - 1`` used by its ``transform`` are
     dropped, which shrinks a 976-feature model from ~15 MB to ~100 kB
-    without changing a prediction; the extractor loses its machine-specific
-    arguments (workers, cache folder, scheduler) and its ``errors_``.
+    without changing a prediction; the extractor loses its ``errors_``, and
+    every estimator its run-time settings (:func:`_strip_runtime`).
     """
     out = copy.deepcopy(model)
     for name in ("model_info_", "cv_report_"):  # kept in the metadata
@@ -153,13 +172,85 @@ def _compact(model: EmotionClassifier) -> EmotionClassifier:
         lda.__dict__.pop("covariance_", None)
         lda.scalings_ = lda.scalings_[:, : lda._max_components].copy()
     if hasattr(out, "extractor_"):  # stateless: a clone drops errors_
-        out.extractor_ = clone(out.extractor_).set_params(**_RUNTIME_EXTRACTOR_ARGS)
-    if out.extractor_params:
-        out.extractor_params = {
-            k: v for k, v in out.extractor_params.items()
-            if k not in _RUNTIME_EXTRACTOR_ARGS
+        out.extractor_ = clone(out.extractor_)
+    return _strip_runtime(out)
+
+
+def _default_of(estimator: BaseEstimator, name: str) -> Any:
+    parameter = inspect.signature(type(estimator).__init__).parameters.get(name)
+    if parameter is None or parameter.default is inspect.Parameter.empty:
+        return None
+    return parameter.default
+
+
+def _strip_runtime(model: EmotionClassifier) -> EmotionClassifier:
+    """Reset every run-time setting inside ``model`` to its default, in place.
+
+    Every estimator reachable from the model (through its attributes,
+    lists, tuples and dicts) gets each of its :data:`RUNTIME_PARAMS`
+    parameters set to the default of its class; ``extractor_params`` loses
+    those keys. Returns ``model``.
+    """
+    seen: set[int] = set()
+    stack: list[Any] = [model]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, BaseEstimator):
+            for name in RUNTIME_PARAMS & set(item.get_params(deep=False)):
+                setattr(item, name, _default_of(item, name))
+            stack.extend(vars(item).values())
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    params = model.extractor_params
+    if isinstance(params, dict):
+        model.extractor_params = {
+            k: v for k, v in params.items() if k not in RUNTIME_PARAMS
         } or None
-    return out
+    return model
+
+
+def _bundled_hashes() -> frozenset[str]:
+    """Return the SHA-256 of each bundled model, from the JSON files beside it."""
+    hashes = set()
+    for info in DEFAULT_MODEL.parent.glob("*.json"):
+        try:
+            value = json.loads(info.read_text(encoding="utf-8"))["sha256"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if isinstance(value, str):
+            hashes.add(value.lower())
+    return frozenset(hashes)
+
+
+def is_bundled(data: bytes) -> bool:
+    """Tell whether ``data`` is the content of a model bundled with sertk.
+
+    Its SHA-256 is compared with the ``sha256`` recorded in the ``.json``
+    file beside each bundled model (written by
+    ``scripts/train_default_model.py``); those files are part of the
+    installed package, as trustworthy as its code. Wherever the bytes come
+    from, a match means sertk made them: such a pickle is safe to load.
+
+    Parameters
+    ----------
+    data : bytes
+        A file's content.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> is_bundled(DEFAULT_MODEL.read_bytes()), is_bundled(b"something else")
+    (True, False)
+    """
+    return hashlib.sha256(data).hexdigest() in _bundled_hashes()
 
 
 def _features_info(model: EmotionClassifier) -> dict:
@@ -299,10 +390,10 @@ def _load_skops(path: Path, trusted: bool | None) -> Any:
         foreign = sorted(name for name in set(untrusted)
                          if _current_type(name) not in ALLOWED_TYPES)
         if foreign and trusted is not True:
-            raise ModelFileError(
+            raise UntrustedModelError(
                 f"{path} holds types a sertk model does not contain: "
                 f"{', '.join(foreign)}; it was not loaded. Load it only if you "
-                "trust its author, with load_model(path, trusted=True)"
+                "trust its author"
             )
         with _old_module_paths_quiet():
             return sio.load(path, trusted=untrusted)
@@ -331,12 +422,12 @@ def _old_module_paths_quiet() -> Iterator[None]:
         yield
 
 
-def _load_joblib(path: Path) -> Any:
+def _load_joblib(path: Path, data: bytes) -> Any:
     import joblib
 
     try:
         with _old_module_paths_quiet():
-            return joblib.load(path)
+            return joblib.load(io.BytesIO(data))
     except Exception as error:  # noqa: BLE001 - unpickling raises anything
         raise ModelFileError(
             f"cannot read {path} as a .joblib model file "
@@ -395,7 +486,9 @@ def load_model(
     other file is unpickled with :func:`joblib.load`. **Unpickling runs code
     stored in the file**: load a ``.joblib`` (or ``.pkl``) file only if you
     trust whoever made it, and pass ``trusted=False`` for files from
-    elsewhere, which then must be ``.skops``.
+    elsewhere, which then must be ``.skops`` or a model bundled with sertk
+    (:func:`is_bundled`). Whatever the file holds, the loaded model's
+    run-time settings (:data:`RUNTIME_PARAMS`) are their defaults.
 
     Parameters
     ----------
@@ -404,9 +497,11 @@ def load_model(
         trained on EMO-DB; see ``sertk/pretrained/README.md``).
         :data:`TIMELINE_MODEL` is the bundled model for timelines.
     trusted : bool or None, default=None
-        None: load either format as above. False: never unpickle, so a file
-        that is not ``.skops`` is refused. True: you trust the file: a
-        ``.skops`` file may then also hold types outside the allow-list.
+        None: load either format as above. False: never unpickle a file
+        sertk cannot vouch for, so a file that is neither ``.skops`` nor a
+        bundled model is refused before anything in it is run. True: you
+        trust the file: a ``.skops`` file may then also hold types outside
+        the allow-list.
 
     Returns
     -------
@@ -423,8 +518,9 @@ def load_model(
     ModelFileError
         If the file is missing, is not a sertk model file (another pickle,
         a truncated or corrupted file, any other file), holds types outside
-        the allow-list (``.skops``), or is not ``.skops`` under
-        ``trusted=False``.
+        the allow-list (``.skops``), or is neither ``.skops`` nor a bundled
+        model under ``trusted=False``; the last two cases raise its subclass
+        :class:`~sertk.errors.UntrustedModelError`.
     ParameterError
         If a ``.skops`` file is given and skops is not installed.
 
@@ -450,25 +546,25 @@ def load_model(
             else ""
         )
         raise ModelFileError(f"cannot load model {path}: {why}{hint}")
-    with open(path, "rb") as handle:
-        is_zip = handle.read(4) == _ZIP_MAGIC
     kind = _format_of(path, saving=False)
     if kind == "skops":
         payload = _load_skops(path, trusted)
-    elif trusted is False:
-        raise ModelFileError(
-            f"{path} is not a .skops file, and trusted=False never unpickles: "
-            "a pickle (.joblib) file runs code when loaded. Ask for the model "
-            "as .skops, or pass trusted=True if you trust its author"
-        )
-    elif is_zip:
-        raise ModelFileError(
-            f"{path} is a zip archive (a .skops model?), not a joblib file; "
-            "rename it to end in .skops"
-        )
     else:
-        payload = _load_joblib(path)
+        data = path.read_bytes()  # hashed and unpickled: the same bytes
+        if data[:4] == _ZIP_MAGIC:
+            raise ModelFileError(
+                f"{path} is a zip archive (a .skops model?), not a joblib file; "
+                "rename it to end in .skops"
+            )
+        if trusted is False and not is_bundled(data):
+            raise UntrustedModelError(
+                f"{path} is a pickle, which runs code when loaded, and not a "
+                "model bundled with sertk; it was not loaded. Ask for the "
+                "model as .skops, or load it only if you trust its author"
+            )
+        payload = _load_joblib(path, data)
     model, metadata = _check_payload(payload, path)
+    _strip_runtime(model)
     _warn_versions(metadata, path)
     model.model_info_ = metadata
     if metadata.get("cv_report") is not None:
