@@ -29,6 +29,7 @@ from sertk.audio.reading import (
     load,
     prepare_signal,
 )
+from sertk.cli import predict
 from sertk.cli.extract import main
 from sertk.errors import AudioError, ParameterError
 from sertk.features.extractor import (
@@ -38,6 +39,7 @@ from sertk.features.extractor import (
     iter_extract,
 )
 from sertk.features.tables import partial_path, read_feature_table
+from sertk.io.model_files import save_model
 from sertk.models.classifier import EmotionClassifier
 
 SR = 16000
@@ -278,6 +280,8 @@ def test_resume_from_a_partial_cut_inside_a_quoted_multiline_name(corpus, tmp_pa
     out = tmp_path / "f.csv"
     for keep in (text[:cut], text[:text.index(corpus["comma"].path) + 5]):
         Path(partial_path(out)).write_text(keep, encoding="utf-8")
+        Path(partial_path(tmp_path / "f.params.json")).write_bytes(
+            (tmp_path / "reference.params.json").read_bytes())
         assert extract("--manifest", tmp_path / "m.csv", "-o", out, "--resume") == 0
         assert out.read_bytes() == reference.read_bytes()
 
@@ -494,7 +498,6 @@ def test_a_new_speaker_with_only_nan_rows_still_gets_labels(trained):
 @pytest.fixture(scope="module")
 def audio_model(tmp_path_factory):
     """A small model trained on audio (minimal set), saved as .joblib."""
-    persistence = pytest.importorskip("sertk.io.model_files")
     import soundfile as sf
 
     folder = tmp_path_factory.mktemp("model")
@@ -508,12 +511,11 @@ def audio_model(tmp_path_factory):
             labels.append(label)
     clf = EmotionClassifier(feature_set="minimal",
                             extractor_params={"progress": False})
-    return persistence.save_model(clf.fit(paths, labels), folder / "m.joblib")
+    return save_model(clf.fit(paths, labels), folder / "m.joblib")
 
 
 def test_sertk_predict_gives_every_file_a_label_or_an_error(corpus, audio_model,
                                                             tmp_path, capsys):
-    predict = pytest.importorskip("sertk.cli.predict")
     cases = [c for c in corpus.values() if c.name != "non_utf8_name"]
     out = tmp_path / "p.csv"
     status = predict.main([*(c.path for c in cases), "-m", str(audio_model), "--trust",
@@ -540,7 +542,6 @@ def test_sertk_predict_gives_every_file_a_label_or_an_error(corpus, audio_model,
 
 
 def test_sertk_predict_leaves_missing_cells_empty(corpus, audio_model, tmp_path):
-    predict = pytest.importorskip("sertk.cli.predict")
     paths = [corpus["dc"].path, corpus["text_as_wav"].path]
     out = tmp_path / "p.csv"
     assert predict.main([*paths, "-m", str(audio_model), "--trust", "-o", str(out),
@@ -552,7 +553,6 @@ def test_sertk_predict_leaves_missing_cells_empty(corpus, audio_model, tmp_path)
 
 
 def test_sertk_predict_and_a_name_that_is_not_utf8(corpus, audio_model, tmp_path):
-    predict = pytest.importorskip("sertk.cli.predict")
     path = corpus["non_utf8_name"].path
     out = tmp_path / "p.csv"
     assert predict.main([path, "-m", str(audio_model), "--trust", "-o", str(out),

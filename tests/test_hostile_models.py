@@ -15,10 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from hostile import SR, tone
-
 from sertk.classifier import EmotionClassifier
-from sertk.cli import predict as predict_cli
-from sertk.errors import ModelFileError, UntrustedModelError
 from sertk.persistence import (
     DEFAULT_MODEL,
     RUNTIME_PARAMS,
@@ -28,6 +25,9 @@ from sertk.persistence import (
     save_model,
 )
 from sertk.predict import predict_files
+
+from sertk.cli import predict as predict_cli
+from sertk.errors import ModelFileError, UntrustedModelError
 
 sio = pytest.importorskip("skops.io", reason="the .skops format needs skops")
 

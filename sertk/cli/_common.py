@@ -16,7 +16,10 @@ Examples
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
@@ -27,6 +30,7 @@ __all__ = [
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "EXIT_TERMINATED",
     "EXIT_USAGE",
     "CommandParser",
     "add_output_options",
@@ -41,6 +45,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+#: Exit status after SIGTERM (128 + its number), as a shell reports it.
+EXIT_TERMINATED = 128 + signal.SIGTERM
 
 
 class CommandParser(argparse.ArgumentParser):
@@ -208,7 +214,12 @@ def run(
     ``--help``, ``--version`` and usage errors end in :class:`SystemExit`
     inside argparse; their code is returned instead, so ``main(argv)`` can
     be called from Python and tested. A :class:`~sertk.errors.SertkError`
-    that escapes `body` is reported as a one-line usage error (status 2).
+    that escapes `body` is reported as a one-line usage error (status 2); an
+    :class:`OSError` (a full disk, an unwritable folder) as a one-line error
+    with status 1. While `body` runs, SIGTERM is handled as Ctrl-C
+    (SIGINT): it raises :class:`KeyboardInterrupt` in the main thread, so
+    worker processes are stopped and partial outputs kept as on Ctrl-C; the
+    status is then 143 (130 after Ctrl-C).
 
     Parameters
     ----------
@@ -234,12 +245,45 @@ def run(
         args = parser.parse_args(argv)
         if getattr(args, "quiet", False):
             args.progress = False
+        terminated = threading.Event()
         try:
-            return body(parser, args)
+            with _sigterm_as_interrupt(terminated):
+                status = body(parser, args)
         except SertkError as error:
             usage_error(parser, error)
+        except OSError as error:
+            print(f"{parser.prog}: error: {_os_error(error)}", file=sys.stderr)
+            return EXIT_FAILED
+        except KeyboardInterrupt:
+            print(f"{parser.prog}: interrupted", file=sys.stderr)
+            status = EXIT_INTERRUPTED
+        return EXIT_TERMINATED if terminated.is_set() else status
     except SystemExit as stop:
         if stop.code is None or isinstance(stop.code, int):
             return stop.code or 0
         print(stop.code, file=sys.stderr)
         return EXIT_FAILED
+
+
+def _os_error(error: OSError) -> str:
+    """Describe an :class:`OSError` in one line: what failed, on which file."""
+    what = error.strerror or str(error)
+    return f"{error.filename}: {what}" if error.filename is not None else what
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt(terminated: threading.Event):
+    """Handle SIGTERM as SIGINT while the block runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        terminated.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -63,6 +63,7 @@ from ._common import n_jobs_value, say, usage_error
 __all__ = [
     "Labelled",
     "add_data_options",
+    "data_inputs",
     "cache_folder",
     "common_labels",
     "default_cache_dir",
@@ -342,6 +343,27 @@ def _check_labels(data: Labelled) -> Labelled:
     if data.speakers is not None and pd.isna(data.speakers).all():
         data = replace(data, speakers=None)
     return data
+
+
+def data_inputs(args: argparse.Namespace) -> dict[str, str | None]:
+    """Return the files a command reads its data from, by what they are.
+
+    For :func:`sertk.files.check_outputs`: the feature table or manifest,
+    and the test manifest of a cross-corpus evaluation.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options.
+
+    Returns
+    -------
+    dict
+    """
+    return {
+        "data": args.table or args.manifest,
+        "test manifest": getattr(args, "test_manifest", None),
+    }
 
 
 def read_labelled(

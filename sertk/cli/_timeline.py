@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..errors import AudioError, ParameterError
+from ..errors import AudioError, OutputError, ParameterError
 from ..timeline.windows import plot_timeline, predict_timeline
 from ._common import say, usage_error
 
@@ -160,7 +161,9 @@ def predict_timelines(model, files: Sequence[tuple[str, str | None]],
     pd.DataFrame
         The rows of :func:`~sertk.timeline.windows.predict_timeline` of every file,
         then ``error``: a file that failed has one row with its path and
-        error, the other cells empty.
+        error, the other cells empty. ``attrs["plot_failures"]`` counts the
+        images that could not be written (each reported on standard error;
+        the rows of their files are kept).
 
     Raises
     ------
@@ -173,7 +176,7 @@ def predict_timelines(model, files: Sequence[tuple[str, str | None]],
     images = dict(zip([p for p, _ in files],
                       plot_paths(args.plot, [p for p, _ in files]) if args.plot
                       else [None] * len(files), strict=True))
-    tables = []
+    tables, plot_failures = [], 0
     for path, error in files:
         if error is None:
             try:
@@ -190,8 +193,16 @@ def predict_timelines(model, files: Sequence[tuple[str, str | None]],
             tables.append(pd.DataFrame({"path": [path], "error": [error]}))
             continue
         if images[path]:
-            plot_timeline(timeline, images[path])
-            say(args, f"sertk-predict: timeline of {path} -> {images[path]}")
+            try:
+                plot_timeline(timeline, images[path])
+                say(args, f"sertk-predict: timeline of {path} -> {images[path]}")
+            except (OSError, OutputError) as exc:
+                plot_failures += 1
+                why = exc.strerror if isinstance(exc, OSError) else exc
+                print(f"sertk-predict: error: cannot draw {images[path]} ({why}); "
+                      "its rows are kept", file=sys.stderr)
         tables.append(timeline.assign(error=np.nan))
-    return pd.concat(tables, ignore_index=True).reindex(columns=columns)
+    table = pd.concat(tables, ignore_index=True).reindex(columns=columns)
+    table.attrs["plot_failures"] = plot_failures
+    return table
 

@@ -59,13 +59,14 @@ import sys
 from collections.abc import Sequence
 
 from ..evaluation.protocols import evaluate
-from ..features.tables import atomic_write_json
+from ..files import atomic_write_json, claim_outputs
 from ._common import EXIT_OK, add_output_options, make_parser, run, say, usage_error
 from ._data import (
     Labelled,
     add_data_options,
     cache_folder,
     common_labels,
+    data_inputs,
     extract_features,
     read_labelled,
 )
@@ -185,6 +186,16 @@ def _needs_speakers(
 
 def _evaluate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     _check_outputs(parser, args)
+    protocols = PROTOCOLS[args.protocol]
+    plots = [_plot_path(args.plot, p, len(protocols) > 1) for p in protocols
+             ] if args.plot else []
+    outputs = {"--report": args.report, **{f"--plot {p}": p for p in plots}}
+    with claim_outputs(outputs, data_inputs(args)):
+        return _run(parser, args)
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Evaluate, the outputs checked and locked (see :func:`_evaluate`)."""
     grid = param_grid(parser, args)
     protocols = PROTOCOLS[args.protocol]
     speeds = speed_factors(parser, args, normalised="strict" not in protocols)

@@ -14,7 +14,16 @@ files are analysed and moved into place when the run completes, so an
 interrupted run leaves the previous output untouched and ``--resume`` goes on
 where it stopped. The settings and library versions are saved in
 ``<output stem>.params.json``, the files that failed (and why) in
-``<output stem>.errors.csv``.
+``<output stem>.errors.csv``. ``--resume`` keeps only rows made with the
+same settings from this run's inputs (same file, same manifest cells) and
+refuses otherwise.
+
+Outputs are checked before any work: an output that is the same file as
+the manifest, an input or another output, or a folder, is refused (exit
+2); so is an output another run is writing (a lock file
+``<output>.lock`` is held while writing). A full disk is one line (exit
+1), the rows done so far kept for ``--resume``; SIGTERM stops the workers
+and keeps the partial as Ctrl-C does (exit 143).
 
 Exit status: 0 when every file was analysed, 1 when some failed, 2 on a usage
 error, 130 when interrupted.
@@ -38,11 +47,11 @@ from ..features._batch import extraction_params, iter_extract
 from ..features.feature_sets import get_feature_set
 from ..features.tables import (
     TableWriter,
-    atomic_write_text,
     partial_path,
     read_params,
     read_path_table,
 )
+from ..files import atomic_write_text, claim_outputs
 from ..settings import AnalysisSettings
 from ._common import (
     EXIT_FAILED,
@@ -59,7 +68,8 @@ from ._common import (
 __all__ = ["build_parser", "main"]
 
 PROG = "sertk-extract"
-#: What must agree between a table and a run that resumes it.
+#: What must agree between a table and a run that resumes it (its rows
+#: must also be among this run's inputs: see TableWriter's ``inputs``).
 _RESUME_KEYS = ("feature_set", "settings")
 #: Why a file whose name is not valid UTF-8 gets no row.
 _NOT_UTF8 = (
@@ -265,13 +275,17 @@ def _check_resumable(params: dict, output: str, params_path: str) -> None:
             continue
         before = read_params(source)
         if before is None:
-            continue
+            raise DatasetError(
+                f"cannot resume {where}: {source} is missing, so nothing says "
+                "which inputs and settings made it; run without --resume to "
+                "start afresh"
+            )
         changed = [k for k in _RESUME_KEYS if before.get(k) != params[k]]
         if changed:
             raise DatasetError(
                 f"cannot resume {where}: its {' and '.join(changed)} differ from "
-                f"this run's (see {source}); use the same options, or run "
-                "without --resume to start afresh"
+                f"this run's (see {source}); use the same options and inputs, "
+                "or run without --resume to start afresh"
             )
 
 
@@ -336,70 +350,85 @@ def _extract(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         usage_error(parser, f"manifest columns {clash} have feature names; rename them")
     params_path = _beside(output, ".params.json")
     errors_path = args.errors or _beside(output, ".errors.csv")
-    if args.resume:
-        _check_resumable(params, output, params_path)
-    elif os.path.exists(partial_path(output)):
+    outputs = {"-o": output, "--errors": errors_path, "parameters": params_path}
+    inputs = {"manifest": args.manifest, "input": [row[0] for row in listing]}
+    with claim_outputs(outputs, inputs):
+        if args.resume:
+            _check_resumable(params, output, params_path)
+        elif os.path.exists(partial_path(output)):
+            say(
+                args,
+                f"{PROG}: discarding {partial_path(output)} left by an "
+                "interrupted run (use --resume to keep its rows)",
+            )
+
+        started = time.perf_counter()
+        writable = [row for row in listing if _is_utf8(row[0])]
+        errors = [(row[0], _NOT_UTF8) for row in listing if not _is_utf8(row[0])]
+        n_unwritable = len(errors)
+        seconds_audio = 0.0
+        writer = TableWriter(
+            output,
+            ["path", *carried, *features],
+            text_columns=["path", *carried],
+            resume=args.resume,
+            sidecars={params_path: json.dumps(params, indent=2) + "\n"},
+            inputs=listing,
+        )
+        try:
+            with writer:
+                todo = [row for row in writable if row[0] not in writer.done]
+                results = iter_extract(
+                    [row[0] for row in todo],
+                    feature_set=fs,
+                    settings=settings,
+                    n_jobs=args.n_jobs,
+                    cache=args.cache,
+                    scheduler=args.scheduler,
+                    progress=args.progress,
+                )
+                for row, result in zip(todo, results, strict=True):
+                    if result.ok:
+                        writer.write_row([*row, *result.values])
+                        seconds_audio += result.duration
+                    else:
+                        errors.append((result.segment.path, result.error))
+        except KeyboardInterrupt:
+            print(
+                f"{PROG}: interrupted; {output} is unchanged and the "
+                f"{writer.n_written} rows done so far are kept in "
+                f"{writer.partial}: run the same command with --resume to go on",
+                file=sys.stderr,
+            )
+            return EXIT_INTERRUPTED
+        except OSError as error:
+            if writer.n_written == 0 or not os.path.exists(writer.partial):
+                raise
+            print(
+                f"{PROG}: error: cannot write {writer.partial} "
+                f"({error.strerror or error}); {output} is unchanged and the "
+                f"{writer.n_written} rows done so far are kept: free space and "
+                "run the same command with --resume to go on",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        if errors or args.errors:
+            _write_errors(errors_path, errors)
+        elif os.path.exists(errors_path):
+            os.remove(errors_path)  # from an earlier run; those files are done now
         say(
             args,
-            f"{PROG}: discarding {partial_path(output)} left by an "
-            "interrupted run (use --resume to keep its rows)",
+            _summary(
+                len(todo) + n_unwritable,
+                len(writer.done),
+                len(errors),
+                seconds_audio,
+                time.perf_counter() - started,
+                output,
+                errors_path if errors else None,
+            ),
         )
-
-    started = time.perf_counter()
-    writable = [row for row in listing if _is_utf8(row[0])]
-    errors = [(row[0], _NOT_UTF8) for row in listing if not _is_utf8(row[0])]
-    n_unwritable = len(errors)
-    seconds_audio = 0.0
-    writer = TableWriter(
-        output,
-        ["path", *carried, *features],
-        text_columns=["path", *carried],
-        resume=args.resume,
-        sidecars={params_path: json.dumps(params, indent=2) + "\n"},
-    )
-    try:
-        with writer:
-            todo = [row for row in writable if row[0] not in writer.done]
-            results = iter_extract(
-                [row[0] for row in todo],
-                feature_set=fs,
-                settings=settings,
-                n_jobs=args.n_jobs,
-                cache=args.cache,
-                scheduler=args.scheduler,
-                progress=args.progress,
-            )
-            for row, result in zip(todo, results, strict=True):
-                if result.ok:
-                    writer.write_row([*row, *result.values])
-                    seconds_audio += result.duration
-                else:
-                    errors.append((result.segment.path, result.error))
-    except KeyboardInterrupt:
-        print(
-            f"{PROG}: interrupted; {output} is unchanged and the "
-            f"{writer.n_written} rows done so far are kept in "
-            f"{writer.partial}: run the same command with --resume to go on",
-            file=sys.stderr,
-        )
-        return EXIT_INTERRUPTED
-    if errors or args.errors:
-        _write_errors(errors_path, errors)
-    elif os.path.exists(errors_path):
-        os.remove(errors_path)  # from an earlier run; those files are done now
-    say(
-        args,
-        _summary(
-            len(todo) + n_unwritable,
-            len(writer.done),
-            len(errors),
-            seconds_audio,
-            time.perf_counter() - started,
-            output,
-            errors_path if errors else None,
-        ),
-    )
-    return EXIT_FAILED if errors else EXIT_OK
+        return EXIT_FAILED if errors else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

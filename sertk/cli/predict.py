@@ -44,8 +44,12 @@ With ``--window`` each file gets a timeline instead: one row a window
 
     sertk-predict --window 2.0 --hop 0.5 long.wav -o timeline.csv --plot timeline.png
 
-Exit status: 0 when every file got a prediction, 1 when some failed, 2 on a
-usage error.
+``-o`` and ``--plot`` must not name an input file, each other, or a
+folder (exit 2); an image that cannot be written is reported and the
+timeline rows are still written (exit 1).
+
+Exit status: 0 when every file got a prediction, 1 when some failed (or
+an image could not be written), 2 on a usage error.
 """
 
 from __future__ import annotations
@@ -62,7 +66,8 @@ import pandas as pd
 
 from ..audio.reading import MAX_DURATION, audio_duration
 from ..errors import AudioError, UntrustedModelError
-from ..features.tables import atomic_write_text, format_float
+from ..features.tables import format_float
+from ..files import atomic_write_text, check_outputs, claim_outputs
 from ..io.model_files import DEFAULT_MODEL, TIMELINE_MODEL, load_model
 from ..models.classifier import EmotionClassifier
 from ..timeline.files import predict_files
@@ -76,7 +81,12 @@ from ._common import (
     say,
     usage_error,
 )
-from ._timeline import add_timeline_options, check_timeline_options, predict_timelines
+from ._timeline import (
+    add_timeline_options,
+    check_timeline_options,
+    plot_paths,
+    predict_timelines,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -267,19 +277,22 @@ def _load(parser: argparse.ArgumentParser, args: argparse.Namespace):
 
 
 def _predict(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    if args.output and not os.path.isdir(os.path.dirname(os.path.abspath(args.output))):
-        usage_error(parser, f"the folder of {args.output} does not exist; create it")
     check_timeline_options(parser, args)
-    model = _load(parser, args)
     files = _files(args.inputs)
-    too_long = 0
-    if args.window is None:
-        table = _per_file(model, files, args)
-        too_long = _too_long(table)
-    else:
-        table = predict_timelines(model, files, args)
-    table["path"] = table["path"].map(_printable)
-    return _emit(table, args, too_long)
+    found = [path for path, error in files if error is None]
+    images = plot_paths(args.plot, found) if args.plot and found else []
+    check_outputs({"-o": args.output, **{f"--plot {p}": p for p in images}},
+                  {"input": found, "model": args.model})
+    with claim_outputs({"-o": args.output}, {}):
+        model = _load(parser, args)
+        too_long = 0
+        if args.window is None:
+            table = _per_file(model, files, args)
+            too_long = _too_long(table)
+        else:
+            table = predict_timelines(model, files, args)
+        table["path"] = table["path"].map(_printable)
+        return _emit(table, args, too_long)
 
 
 def _too_long(table: pd.DataFrame) -> int:
@@ -314,8 +327,7 @@ def _emit(table: pd.DataFrame, args: argparse.Namespace, too_long: int = 0) -> i
             say(args, f"{PROG}: {files} longer than {MAX_DURATION:g} s, the "
                 f"most analysed as one utterance; classify {them} window by "
                 "window with --window 2")
-        return EXIT_FAILED
-    return EXIT_OK
+    return EXIT_FAILED if failed.any() or table.attrs.get("plot_failures") else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -42,6 +42,7 @@ import sys
 from collections.abc import Sequence
 
 from ..evaluation.protocols import evaluate
+from ..files import claim_outputs
 from ..io.model_files import save_model
 from ._common import (
     EXIT_OK,
@@ -51,7 +52,13 @@ from ._common import (
     say,
     usage_error,
 )
-from ._data import add_data_options, cache_folder, extract_features, read_labelled
+from ._data import (
+    add_data_options,
+    cache_folder,
+    data_inputs,
+    extract_features,
+    read_labelled,
+)
 from ._model import (
     add_model_options,
     build_classifier,
@@ -136,6 +143,12 @@ def _size(path: str) -> str:
 
 def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     _check_output(parser, args.output)
+    with claim_outputs({"-o": args.output}, data_inputs(args)):
+        return _run(parser, args)
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Train, the output checked and locked (see :func:`_train`)."""
     grid = param_grid(parser, args)
     speeds = speed_factors(parser, args, normalised=args.speaker_norm)
     data = read_labelled(parser, args)

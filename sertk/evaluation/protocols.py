@@ -52,6 +52,7 @@ from sklearn.utils.validation import check_is_fitted
 from sertk._json import json_safe
 from sertk.errors import ParameterError, SertkError
 from sertk.features.extractor import audio_input, extractor_for
+from sertk.files import OutputLock, atomic_output
 from sertk.models.augment import copies_array, speed_copies, with_copies
 from sertk.models.classifier import EmotionClassifier, training_speeds
 from sertk.models.normalize import SpeakerNormalizer, check_speakers
@@ -545,7 +546,8 @@ class EvaluationReport:
         ax.set_title(title or f"{self.protocol}: UAR {self.uar:.3f}")
         fig.tight_layout()
         path = Path(path)
-        fig.savefig(path, dpi=120)
+        with OutputLock(path), atomic_output(path) as temporary:
+            fig.savefig(temporary, dpi=120, format=path.suffix[1:].lower() or "png")
         return path
 
 

@@ -29,17 +29,24 @@ b.wav,
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ..errors import DatasetError, ParameterError
+from ..errors import DatasetError, OutputError, ParameterError
+from ..files import (
+    OutputLock,
+    atomic_write_json,
+    atomic_write_text,
+    replace_durably,
+    temporary_beside,
+)
 from .feature_sets import parse_feature_name
 
 if TYPE_CHECKING:  # pandas is imported by the readers only: writing needs none
@@ -140,120 +147,6 @@ def is_feature_column(name: str) -> bool:
     return True
 
 
-def temporary_beside(path: str | os.PathLike) -> str:
-    """Create an empty temporary file in the folder of ``path``.
-
-    Its permissions are those of a new file (``0o666`` less the umask), not
-    the owner-only ``0o600`` of :func:`tempfile.mkstemp`, so that the file
-    that replaces ``path`` is readable as a plain new file would be.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The file that the temporary one will replace.
-
-    Returns
-    -------
-    str
-        The temporary file's path.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> tmp = temporary_beside(os.path.join(tempfile.mkdtemp(), "out.csv"))
-    >>> os.path.basename(tmp).startswith(".out.csv.")
-    True
-    """
-    folder, name = os.path.split(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-    os.close(handle)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(temporary, 0o666 & ~umask)
-    return temporary
-
-
-def replace_durably(source: str, target: str | os.PathLike) -> None:
-    """Flush ``source`` to disk, then move it onto ``target`` atomically.
-
-    Parameters
-    ----------
-    source : str
-        A complete file, usually from :func:`temporary_beside`.
-    target : str or os.PathLike
-        Where it goes; an existing file there is replaced in one step.
-    """
-    with open(source, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(source, target)
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    r"""Write a text file so that readers see the old content or the new one.
-
-    The text goes to a temporary file in the same folder, which then replaces
-    `path` with :func:`os.replace`; a crash leaves `path` as it was.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The file to (over)write; its folder must exist.
-    text : str
-        The content, written as UTF-8 with ``\n`` line ends.
-
-    Raises
-    ------
-    OSError
-        If the folder does not exist or is not writable.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> path = os.path.join(tempfile.mkdtemp(), "note.txt")
-    >>> atomic_write_text(path, "done\n")
-    >>> open(path).read()
-    'done\n'
-    """
-    target = os.fspath(path)
-    temporary = temporary_beside(target)
-    try:
-        with open(temporary, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        replace_durably(temporary, target)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-
-
-def atomic_write_json(path: str | os.PathLike, data: Any) -> None:
-    """Write JSON atomically (see :func:`atomic_write_text`), indented, keys kept.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The file to (over)write.
-    data : JSON-serialisable object
-        What to write.
-
-    Raises
-    ------
-    OSError
-        If the folder does not exist or is not writable.
-    TypeError
-        If `data` holds something JSON cannot represent.
-
-    Examples
-    --------
-    >>> import json, os, tempfile
-    >>> path = os.path.join(tempfile.mkdtemp(), "params.json")
-    >>> atomic_write_json(path, {"sr": 16000})
-    >>> json.load(open(path))
-    {'sr': 16000}
-    """
-    atomic_write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
-
-
 def _is_parquet(path: str) -> bool:
     return path.lower().endswith(".parquet")
 
@@ -318,6 +211,11 @@ def _csv_records(
             if complete:
                 raise DatasetError(f"cannot read {where} as CSV ({error})") from error
             clean_end = True  # the record cut short is the one after `previous`
+    if complete and previous is not None and not clean_end:
+        raise DatasetError(
+            f"{where} ends inside its last row (the file was cut short); "
+            "repair or delete the file"
+        )
     if previous is not None and (complete or clean_end):
         yield previous
 
@@ -369,9 +267,12 @@ class TableWriter:
     Rows go to ``<path>.partial`` as CSV, flushed after each one. Leaving the
     ``with`` block normally commits: the partial (converted to Parquet when
     `path` ends in ``.parquet``) replaces `path` with :func:`os.replace`.
-    Leaving it by an exception (including ``KeyboardInterrupt``) keeps the
-    partial and leaves `path` untouched, so a later run with ``resume=True``
-    can go on from there.
+    Leaving it by an exception (including ``KeyboardInterrupt`` and a full
+    disk) keeps the partial, when it holds rows, and leaves `path`
+    untouched, so a later run with ``resume=True`` can go on from there.
+    While open, the writer holds the output's lock
+    (:class:`sertk.files.OutputLock`): a second writer of the same table
+    fails at once.
 
     Parameters
     ----------
@@ -394,6 +295,12 @@ class TableWriter:
         Text files that belong with the table (such as its parameters):
         each is written to its own ``.partial`` on entering and moved into
         place right after the table is committed.
+    inputs : sequence of sequences, optional
+        With `resume`: the leading cells (key first, then the text columns
+        carried from a manifest) of every row this run is to write. A kept
+        row must be one of them, cell for cell; one for a file not among
+        them, or with another label or speaker, is refused: it was made
+        from other inputs.
 
     Attributes
     ----------
@@ -409,7 +316,10 @@ class TableWriter:
         it.
     DatasetError
         On entering with `resume`, if the table or partial to resume from
-        has other columns or cannot be read.
+        has other columns, cannot be read, ends inside a row, or holds a
+        row not among `inputs`.
+    OutputError
+        On entering, if `path` is a folder or another run is writing it.
 
     Examples
     --------
@@ -432,12 +342,16 @@ class TableWriter:
         text_columns: Sequence[str] = ("path",),
         resume: bool = False,
         sidecars: Mapping[str | os.PathLike, str] | None = None,
+        inputs: Sequence[Sequence[Any]] | None = None,
     ):
         self.path = os.fspath(path)
         self.columns = list(columns)
         self.text_columns = set(text_columns)
         self.resume = resume
         self.sidecars = {os.fspath(k): v for k, v in (sidecars or {}).items()}
+        self._expected = None if inputs is None else {
+            _format_text(row[0]): [_format_text(v) for v in row] for row in inputs
+        }
         if not self.columns or len(set(self.columns)) != len(self.columns):
             duplicated = sorted({c for c in self.columns if self.columns.count(c) > 1})
             raise ParameterError(
@@ -456,8 +370,35 @@ class TableWriter:
         self.n_written = 0
         self._handle: TextIO | None = None
         self._writer: Any = None
+        self._lock: OutputLock | None = None
 
     def _kept_records(self) -> Iterator[list[str]]:
+        for record in self._stored_records():
+            if self._expected is not None:
+                self._check_input(record)
+            yield record
+
+    def _check_input(self, record: list[str]) -> None:
+        expected = self._expected.get(record[0])
+        if expected is None:
+            raise DatasetError(
+                f"cannot resume {self.path}: it holds a row for {record[0]}, "
+                "which this run does not list; use the same inputs, or start "
+                "afresh without --resume"
+            )
+        if record[: len(expected)] != expected:
+            column = next(
+                c for c, a, b in zip(self.columns, record, expected, strict=False)
+                if a != b
+            )
+            raise DatasetError(
+                f"cannot resume {self.path}: its row for {record[0]} has "
+                f"{column} {record[self.columns.index(column)]!r} where this "
+                f"run's inputs say {expected[self.columns.index(column)]!r}; use "
+                "the same inputs, or start afresh without --resume"
+            )
+
+    def _stored_records(self) -> Iterator[list[str]]:
         seen: set[str] = set()
         if os.path.exists(self.path):
             if _is_parquet(self.path):
@@ -475,6 +416,18 @@ class TableWriter:
                     yield record
 
     def __enter__(self) -> TableWriter:
+        if os.path.isdir(self.path):
+            raise OutputError(f"{self.path} is a folder; name a file in it")
+        self._lock = OutputLock(self.path)
+        self._lock.__enter__()
+        try:
+            self._open()
+        except BaseException:
+            self._lock.__exit__(None, None, None)
+            raise
+        return self
+
+    def _open(self) -> None:
         # Kept rows are copied to a temporary file that then replaces the
         # partial: a run killed meanwhile still finds the old partial intact.
         temporary = temporary_beside(self.partial)
@@ -499,7 +452,6 @@ class TableWriter:
         self.done = frozenset(keys)
         self.n_written = len(keys)
         self._handle, self._writer = handle, writer
-        return self
 
     def write_row(self, values: Sequence[Any]) -> None:
         """Append one row and flush it to the partial file.
@@ -571,10 +523,17 @@ class TableWriter:
             os.replace(partial_path(name), name)
 
     def __exit__(self, exc_type, exc, traceback) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self._close()
+        try:
+            if exc_type is None:
+                self.commit()
+            else:
+                self._close()
+                if self.n_written == 0:  # nothing worth resuming from
+                    for name in (self.partial, *map(partial_path, self.sidecars)):
+                        with contextlib.suppress(FileNotFoundError):
+                            os.remove(name)
+        finally:
+            self._lock.__exit__(None, None, None)
 
 
 def read_feature_table(path: str | os.PathLike) -> pd.DataFrame:

@@ -74,7 +74,7 @@ from sertk._json import json_safe
 from sertk._moved import new_name
 from sertk._version import package_version
 from sertk.errors import ModelFileError, ParameterError, UntrustedModelError
-from sertk.features.tables import replace_durably, temporary_beside
+from sertk.files import OutputLock, atomic_output
 from sertk.models.classifier import EmotionClassifier
 
 __all__ = [
@@ -329,7 +329,10 @@ def save_model(
     sklearn.exceptions.NotFittedError
         If ``model`` is not fitted.
     OSError
-        If the folder does not exist or is not writable.
+        If the folder does not exist or is not writable, or the disk is
+        full (no temporary file is left behind).
+    OutputError
+        If another process is writing ``path``.
 
     Examples
     --------
@@ -356,19 +359,13 @@ def save_model(
         "metadata": _metadata(model, cv_report, provenance),
         "model": _compact(model),
     }
-    temporary = temporary_beside(path)
-    try:
+    with OutputLock(path), atomic_output(path) as temporary:
         if kind == "skops":
             _skops().dump(payload, temporary, compression=zipfile.ZIP_DEFLATED)
         else:
             import joblib
 
             joblib.dump(payload, temporary, compress=3)
-        replace_durably(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
     return path
 
 

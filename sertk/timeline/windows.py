@@ -78,7 +78,7 @@ from ..audio.reading import iter_blocks, load
 from ..errors import AudioError, ParameterError
 from ..features.extractor import extract_windows
 from ..features.feature_sets import FEATURE_SETS, FeatureSet, get_feature_set
-from ..features.tables import replace_durably, temporary_beside
+from ..files import OutputLock, atomic_output
 from ..settings import AnalysisSettings, show_progress
 
 __all__ = [
@@ -804,12 +804,6 @@ def plot_timeline(
                 frameon=False)
     figure.suptitle(title if title is not None else os.path.basename(str(files[0])))
 
-    temporary = temporary_beside(os.fspath(target))
-    try:
+    with OutputLock(target), atomic_output(target) as temporary:
         figure.savefig(temporary, format=fmt, dpi=100)
-        replace_durably(temporary, os.fspath(target))
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
     return target
