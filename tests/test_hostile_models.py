@@ -15,8 +15,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 from hostile import SR, tone
-from sertk.classifier import EmotionClassifier
-from sertk.persistence import (
+
+from sertk.cli import predict as predict_cli
+from sertk.errors import ModelFileError, UntrustedModelError
+from sertk.io.model_files import (
     DEFAULT_MODEL,
     RUNTIME_PARAMS,
     TIMELINE_MODEL,
@@ -24,10 +26,8 @@ from sertk.persistence import (
     load_model,
     save_model,
 )
-from sertk.predict import predict_files
-
-from sertk.cli import predict as predict_cli
-from sertk.errors import ModelFileError, UntrustedModelError
+from sertk.models.classifier import EmotionClassifier
+from sertk.timeline.files import predict_files
 
 sio = pytest.importorskip("skops.io", reason="the .skops format needs skops")
 

@@ -21,16 +21,16 @@ import pandas as pd
 import pytest
 import soundfile as sf
 from hostile import SR, tone
-from sertk.classifier import EmotionClassifier
-from sertk.persistence import save_model
-from sertk.tables import TableWriter, partial_path, read_feature_table
 from synthetic_corpus import write_feature_table
 
 from sertk.cli import evaluate as evaluate_cli
 from sertk.cli import extract as extract_cli
 from sertk.cli import predict as predict_cli
 from sertk.cli import train as train_cli
+from sertk.features.tables import TableWriter, partial_path, read_feature_table
 from sertk.files import OutputLock, lock_path
+from sertk.io.model_files import save_model
+from sertk.models.classifier import EmotionClassifier
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -239,7 +239,7 @@ def test_locks_are_reentrant_in_a_process(tmp_path):
 
 PAUSE = textwrap.dedent("""
     import os, sys, time
-    from sertk.tables import TableWriter
+    from sertk.features.tables import TableWriter
     from sertk.cli.extract import main
 
     go = sys.argv[1]
@@ -474,7 +474,7 @@ def test_a_full_disk_while_writing_predictions(skops_model, tmp_path, monkeypatc
 
 STOP = textwrap.dedent("""
     import os, signal, sys
-    from sertk.tables import TableWriter
+    from sertk.features.tables import TableWriter
     from sertk.cli.extract import main
 
     how, after, record = sys.argv[1], int(sys.argv[2]), sys.argv[3]

@@ -47,6 +47,7 @@ from ..features._batch import extraction_params, iter_extract
 from ..features.feature_sets import get_feature_set
 from ..features.tables import (
     TableWriter,
+    excel_safe,
     partial_path,
     read_params,
     read_path_table,
@@ -70,7 +71,7 @@ __all__ = ["build_parser", "main"]
 PROG = "sertk-extract"
 #: What must agree between a table and a run that resumes it (its rows
 #: must also be among this run's inputs: see TableWriter's ``inputs``).
-_RESUME_KEYS = ("feature_set", "settings")
+_RESUME_KEYS = ("feature_set", "settings", "excel_safe")
 #: Why a file whose name is not valid UTF-8 gets no row.
 _NOT_UTF8 = (
     "the file name is not valid UTF-8, so the table (UTF-8 text) cannot hold "
@@ -198,6 +199,14 @@ def build_parser() -> argparse.ArgumentParser:
         "failed)",
     )
     parser.add_argument(
+        "--excel-safe",
+        action="store_true",
+        help="write text cells a spreadsheet would run as a formula (those "
+        "starting with = + - @, such as a file named =cmd|...) with a ' in "
+        "front, which spreadsheets hide; sertk's readers remove it again. Use "
+        "it when the CSV will be opened in Excel or LibreOffice",
+    )
+    parser.add_argument(
         "--resume",
         action="store_true",
         help="keep the rows already in the output (and in the "
@@ -280,7 +289,10 @@ def _check_resumable(params: dict, output: str, params_path: str) -> None:
                 "which inputs and settings made it; run without --resume to "
                 "start afresh"
             )
-        changed = [k for k in _RESUME_KEYS if before.get(k) != params[k]]
+        changed = [  # tables from before --excel-safe existed are not escaped
+            k for k in _RESUME_KEYS
+            if before.get(k, False if k == "excel_safe" else None) != params[k]
+        ]
         if changed:
             raise DatasetError(
                 f"cannot resume {where}: its {' and '.join(changed)} differ from "
@@ -302,11 +314,12 @@ def _printable(path: str) -> str:
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _write_errors(path: str, errors: list[tuple[str, str]]) -> None:
+def _write_errors(path: str, errors: list[tuple[str, str]], safe: bool) -> None:
+    text = excel_safe if safe else str
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["path", "error"])
-    writer.writerows((_printable(p), reason) for p, reason in errors)
+    writer.writerows((text(_printable(p)), text(reason)) for p, reason in errors)
     atomic_write_text(path, buffer.getvalue())
 
 
@@ -343,6 +356,7 @@ def _extract(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     params = extraction_params(fs, settings)
     columns, listing = _listing(parser, args)
     params["n_inputs"] = len(listing)
+    params["excel_safe"] = args.excel_safe
     carried = columns[1:]
     features = fs.feature_names(settings.n_mfcc, settings.n_mels)
     clash = sorted(set(carried) & set(features))
@@ -374,6 +388,7 @@ def _extract(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             resume=args.resume,
             sidecars={params_path: json.dumps(params, indent=2) + "\n"},
             inputs=listing,
+            excel_safe=args.excel_safe,
         )
         try:
             with writer:
@@ -413,7 +428,7 @@ def _extract(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             )
             return EXIT_FAILED
         if errors or args.errors:
-            _write_errors(errors_path, errors)
+            _write_errors(errors_path, errors, args.excel_safe)
         elif os.path.exists(errors_path):
             os.remove(errors_path)  # from an earlier run; those files are done now
         say(

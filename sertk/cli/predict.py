@@ -66,7 +66,7 @@ import pandas as pd
 
 from ..audio.reading import MAX_DURATION, audio_duration
 from ..errors import AudioError, UntrustedModelError
-from ..features.tables import format_float
+from ..features.tables import excel_safe, format_float
 from ..files import atomic_write_text, check_outputs, claim_outputs
 from ..io.model_files import DEFAULT_MODEL, TIMELINE_MODEL, load_model
 from ..models.classifier import EmotionClassifier
@@ -149,6 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the predictions to this CSV file instead of printing them",
     )
     parser.add_argument(
+        "--excel-safe",
+        action="store_true",
+        help="write text cells a spreadsheet would run as a formula (those "
+        "starting with = + - @, such as a file named =cmd|...) with a ' in "
+        "front, which spreadsheets hide. Use it when the CSV will be opened in "
+        "Excel or LibreOffice",
+    )
+    parser.add_argument(
         "--n-jobs",
         type=n_jobs_value,
         default=1,
@@ -200,14 +208,17 @@ def _printable(path: str) -> str:
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _csv(table: pd.DataFrame) -> str:
+def _csv(table: pd.DataFrame, safe: bool) -> str:
+    """Return the rows as CSV; with ``safe``, text cells made :func:`excel_safe`."""
+    text = excel_safe if safe else str
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(table.columns)
     for row in table.itertuples(index=False):
         writer.writerow(
             [
-                format_float(v) if c.startswith("prob_") else ("" if pd.isna(v) else v)
+                format_float(v) if c.startswith("prob_")
+                else "" if pd.isna(v) else text(v) if isinstance(v, str) else v
                 for c, v in zip(table.columns, row, strict=True)
             ]
         )
@@ -315,7 +326,7 @@ def _emit(table: pd.DataFrame, args: argparse.Namespace, too_long: int = 0) -> i
     failed = table["error"].notna()
     n_files = table["path"].nunique()  # a timeline has many rows a file
     if args.output:
-        atomic_write_text(args.output, _csv(table))
+        atomic_write_text(args.output, _csv(table, args.excel_safe))
         say(args, f"{PROG}: {n_files} files -> {args.output}")
     else:
         print(_aligned(table))

@@ -563,6 +563,12 @@ def _check_protocol(protocol: str) -> str:
 def _splitter(cv: Any, n_groups: int, name: str = "cv") -> tuple[Any, str]:
     """Return a grouped CV splitter for ``cv`` and its description."""
     if isinstance(cv, str) and cv.lower() == "loso":
+        if n_groups < 2:
+            raise ParameterError(
+                f"{name}='loso' needs at least 2 speakers, but there is "
+                f"{n_groups}: a speaker-independent estimate tests each speaker "
+                "on a model trained on others; add recordings of other speakers"
+            )
         return LeaveOneGroupOut(), f"leave-one-speaker-out ({n_groups} folds)"
     if isinstance(cv, int | np.integer) and not isinstance(cv, bool):
         if not 2 <= cv <= n_groups:

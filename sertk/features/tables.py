@@ -35,7 +35,7 @@ import json
 import math
 import os
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -56,18 +56,55 @@ __all__ = [
     "TableWriter",
     "atomic_write_json",
     "atomic_write_text",
+    "FORMULA_STARTS",
+    "excel_safe",
     "format_float",
     "is_feature_column",
+    "na_values",
     "partial_path",
     "read_feature_table",
     "read_params",
     "read_path_table",
     "replace_durably",
     "temporary_beside",
+    "unescape_text",
 ]
 
 #: Suffix of the file a table is written to until it is complete.
 PARTIAL_SUFFIX = ".partial"
+
+#: What pandas reads as missing by default (``keep_default_na``).
+_PANDAS_NA = (
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
+    "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a",
+    "nan", "null",
+)
+
+
+def na_values(columns: Sequence[str], text: Collection[str]) -> dict[str, list[str]]:
+    """Return ``read_csv``'s ``na_values`` that keep text ids such as ``NA``.
+
+    With ``keep_default_na=False``: a text column reads only an empty cell
+    as missing, so speaker ``NA`` or ``null`` stays an id; the others read
+    what pandas reads as missing by default.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        The file's columns.
+    text : collection of str
+        Those read as text.
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> na_values(["speaker", "hnr_db__mean"], {"speaker"})["speaker"]
+    ['']
+    """
+    return {c: [""] if c in text else list(_PANDAS_NA) for c in columns}
 
 
 def partial_path(path: str | os.PathLike) -> str:
@@ -120,6 +157,56 @@ def _format_text(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return str(value)
+
+
+#: First characters that make a spreadsheet take a cell for a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def excel_safe(text: str) -> str:
+    """Return text a spreadsheet shows as text, never runs as a formula.
+
+    A cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+    return (or with ``'`` itself) gets a ``'`` in front, which spreadsheets
+    hide and which :func:`unescape_text` (applied by sertk's table readers)
+    removes again.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> excel_safe("=1+1"), excel_safe("anger")
+    ("'=1+1", 'anger')
+    >>> unescape_text(excel_safe("-3")), unescape_text(excel_safe("'a"))
+    ('-3', "'a")
+    """
+    return "'" + text if text.startswith((*FORMULA_STARTS, "'")) else text
+
+
+def unescape_text(text: str) -> str:
+    """Undo :func:`excel_safe`: drop a ``'`` put before a formula start or ``'``.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    str
+    """
+    if text[:1] == "'" and text[1:2] and text[1] in "".join(FORMULA_STARTS) + "'":
+        return text[1:]
+    return text
+
+
+def _excel_text(value: Any) -> str:
+    return excel_safe(_format_text(value))
 
 
 def is_feature_column(name: str) -> bool:
@@ -253,7 +340,7 @@ def _csv_to_parquet(
         source,
         parse_options=pacsv.ParseOptions(newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(
-            column_types=types, strings_can_be_null=True
+            column_types=types, strings_can_be_null=True, null_values=[""]
         ),
     )
     with pq.ParquetWriter(target, reader.schema) as writer:
@@ -295,6 +382,10 @@ class TableWriter:
         Text files that belong with the table (such as its parameters):
         each is written to its own ``.partial`` on entering and moved into
         place right after the table is committed.
+    excel_safe : bool, default=False
+        Write text cells with :func:`excel_safe`, so that a spreadsheet
+        opening the CSV never runs a cell as a formula (a file named
+        ``=cmd|...``); sertk's readers undo it.
     inputs : sequence of sequences, optional
         With `resume`: the leading cells (key first, then the text columns
         carried from a manifest) of every row this run is to write. A kept
@@ -343,14 +434,17 @@ class TableWriter:
         resume: bool = False,
         sidecars: Mapping[str | os.PathLike, str] | None = None,
         inputs: Sequence[Sequence[Any]] | None = None,
+        excel_safe: bool = False,
     ):
         self.path = os.fspath(path)
         self.columns = list(columns)
         self.text_columns = set(text_columns)
         self.resume = resume
         self.sidecars = {os.fspath(k): v for k, v in (sidecars or {}).items()}
+        self.excel_safe = excel_safe
+        text = _excel_text if excel_safe else _format_text
         self._expected = None if inputs is None else {
-            _format_text(row[0]): [_format_text(v) for v in row] for row in inputs
+            text(row[0]): [text(v) for v in row] for row in inputs
         }
         if not self.columns or len(set(self.columns)) != len(self.columns):
             duplicated = sorted({c for c in self.columns if self.columns.count(c) > 1})
@@ -362,8 +456,7 @@ class TableWriter:
         if unknown:
             raise ParameterError(f"text_columns {unknown} are not among the columns")
         self._formatters = [
-            _format_text if c in self.text_columns else format_float
-            for c in self.columns
+            text if c in self.text_columns else format_float for c in self.columns
         ]
         self.partial = partial_path(self.path)
         self.done: frozenset[str] = frozenset()
@@ -439,7 +532,8 @@ class TableWriter:
             if self.resume:
                 for record in self._kept_records():
                     writer.writerow(record)
-                    keys.add(record[0])
+                    keys.add(unescape_text(record[0]) if self.excel_safe
+                             else record[0])
             handle.flush()
             os.replace(temporary, self.partial)
             for name, text in self.sidecars.items():
@@ -542,7 +636,8 @@ def read_feature_table(path: str | os.PathLike) -> pd.DataFrame:
     Feature columns (names following the feature grammar, see
     :func:`is_feature_column`) are read as float64, exactly as written; the
     others (``path``, ``label``, ``speaker``, ...) as strings, so speaker
-    ``03`` stays ``"03"``. Empty cells are NaN.
+    ``03`` stays ``"03"``. Empty cells are NaN; text written by
+    :func:`excel_safe` is read back as it was.
 
     Parameters
     ----------
@@ -558,7 +653,8 @@ def read_feature_table(path: str | os.PathLike) -> pd.DataFrame:
     Raises
     ------
     DatasetError
-        If the file does not exist or cannot be read as a table.
+        If the file does not exist, cannot be read as a table, or holds an
+        infinite feature value.
 
     Examples
     --------
@@ -573,26 +669,51 @@ def read_feature_table(path: str | os.PathLike) -> pd.DataFrame:
     if not os.path.isfile(name):
         why = "it is a folder" if os.path.isdir(name) else "it does not exist"
         raise DatasetError(f"cannot read feature table {name}: {why}")
+    import numpy as np
     import pandas as pd
 
     try:
-        if _is_parquet(name):
-            return pd.read_parquet(name)
-        header = pd.read_csv(name, nrows=0).columns
-        dtypes: dict[str, Any] = {
-            c: "float64" if is_feature_column(c) else str for c in header
-        }
-        extra: dict[str, Any] = (
-            {"float_precision": "round_trip"}
-            if int(pd.__version__.split(".")[0]) < 3
-            else {}
-        )
-        return pd.read_csv(name, dtype=dtypes, **extra)
+        table = _read_table(name)
     except (ValueError, OSError, pd.errors.ParserError) as error:
         raise DatasetError(
             f"cannot read feature table {name} ({error}); expected "
             "a CSV or Parquet file written by sertk-extract"
         ) from error
+    features = [c for c in table.columns if is_feature_column(str(c))]
+    for column in table.columns.difference(features):
+        if not pd.api.types.is_numeric_dtype(table[column]):  # undo excel_safe
+            table[column] = [
+                unescape_text(v) if isinstance(v, str) else v for v in table[column]
+            ]
+    infinite = np.isinf(table[features].to_numpy(dtype=float))
+    if infinite.any():
+        row, column = np.argwhere(infinite)[0]
+        raise DatasetError(
+            f"feature table {name} has {int(infinite.sum())} infinite value(s) "
+            f"(first: row {row + 1}, column {features[column]!r}); sertk "
+            "writes NaN for an undefined feature, never infinity: repair the "
+            "table or extract it again"
+        )
+    return table
+
+
+def _read_table(name: str) -> pd.DataFrame:
+    import pandas as pd
+
+    if _is_parquet(name):
+        return pd.read_parquet(name)
+    extra: dict[str, Any] = (
+        {"float_precision": "round_trip"}
+        if int(pd.__version__.split(".")[0]) < 3
+        else {}
+    )
+    header = pd.read_csv(name, nrows=0).columns
+    dtypes: dict[str, Any] = {
+        c: "float64" if is_feature_column(c) else str for c in header
+    }
+    extra["keep_default_na"] = False
+    extra["na_values"] = na_values(header, {c for c in header if dtypes[c] is str})
+    return pd.read_csv(name, dtype=dtypes, **extra)
 
 
 def read_params(path: str | os.PathLike) -> Mapping[str, Any] | None:

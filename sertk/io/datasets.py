@@ -35,6 +35,7 @@ import pandas as pd
 
 from sertk.audio import AUDIO_EXTENSIONS
 from sertk.errors import DatasetError, ParameterError
+from sertk.features.tables import na_values
 
 __all__ = [
     "CORPORA",
@@ -844,7 +845,10 @@ def read_manifest(
     named = {path_column: "path", label_column: "label"}
     if speaker_column is not None:
         named[speaker_column] = "speaker"
-    frame = _read_csv(manifest, "manifest", dtype=dict.fromkeys(named, str))
+    header = _read_csv(manifest, "manifest", nrows=0).columns
+    frame = _read_csv(  # ids stay text: speaker "NA" or "null" is no gap
+        manifest, "manifest", dtype=dict.fromkeys(named, str),
+        keep_default_na=False, na_values=na_values(header, named))
     missing = [column for column in named if column not in frame.columns]
     if missing:
         raise DatasetError(

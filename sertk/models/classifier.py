@@ -642,15 +642,35 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         self.novelty_threshold_ = float(np.quantile(held_out, self.novelty_quantile))
 
     def _project(self, Xn: np.ndarray) -> np.ndarray:
-        """Impute, scale and project normalised rows: what the SVM sees."""
-        with _quiet_steps():
-            return self.pipeline_[1:-1].transform(Xn)
+        """Impute, scale and project normalised rows: what the SVM sees.
 
-    def _novel(self, Z: np.ndarray) -> np.ndarray:
-        """Boolean mask of the projected rows that are out of distribution."""
+        Raises a :class:`ParameterError` (a ValueError) for rows whose
+        values are too large to scale (they overflow to infinity), as for
+        infinite features.
+        """
+        with _quiet_steps(), np.errstate(over="ignore", invalid="ignore"):
+            scaled = self.pipeline_[1:3].transform(Xn)
+            huge = np.flatnonzero(~np.isfinite(scaled).all(axis=1))
+            if huge.size:
+                raise ParameterError(
+                    f"{huge.size} row(s) of X (first: row {huge[0]}) hold values "
+                    "too large to analyse (they overflow to infinity when "
+                    "scaled); sertk's features are nowhere near so large"
+                )
+            return self.pipeline_[3:4].transform(scaled)
+
+    def _novel(self, Xn: np.ndarray, Z: np.ndarray) -> np.ndarray:
+        """Boolean mask of the projected rows that are out of distribution.
+
+        Fails closed: a row whose distance is not a finite number within
+        the threshold (it overflowed), or whose features are all missing,
+        is out of distribution.
+        """
         if getattr(self, "fallback_columns_", None) is None:
             return np.zeros(Z.shape[0], dtype=bool)
-        return self.class_distance_.transform(Z) > self.novelty_threshold_
+        with np.errstate(over="ignore", invalid="ignore"):
+            distance = self.class_distance_.transform(Z)
+        return ~(distance <= self.novelty_threshold_) | np.isnan(Xn).all(axis=1)
 
     def _outputs(self, X: Any, speakers: Sequence | None, methods: Sequence[str]
                  ) -> tuple[list[np.ndarray], np.ndarray]:
@@ -662,7 +682,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         """
         Xn = self._prepare(X, speakers)
         Z = self._project(Xn)
-        novel = self._novel(Z)
+        novel = self._novel(Xn, Z)
         outputs = []
         for method in methods:
             out = getattr(self.pipeline_.named_steps["svc"], method)(Z)
@@ -693,8 +713,10 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of bool, shape (n_samples,)
             True where the row lies farther from every training class than
-            ``novelty_threshold_``; its labels and probabilities then come
-            from the fallback model. All False without a fallback.
+            ``novelty_threshold_``, or its distance is not a finite number
+            (values so large it overflows), or all its features are missing;
+            its labels and probabilities then come from the fallback model.
+            All False without a fallback.
 
         Examples
         --------

@@ -74,7 +74,7 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from ..audio.reading import iter_blocks, load
+from ..audio.reading import MAX_DURATION, MIN_DURATION, iter_blocks, load
 from ..errors import AudioError, ParameterError
 from ..features.extractor import extract_windows
 from ..features.feature_sets import FEATURE_SETS, FeatureSet, get_feature_set
@@ -83,6 +83,8 @@ from ..settings import AnalysisSettings, show_progress
 
 __all__ = [
     "CONTEXT",
+    "MAX_SMOOTH",
+    "MIN_HOP",
     "REFERENCE_PERCENTILE",
     "SILENCE",
     "VAD_THRESHOLD_DB",
@@ -98,6 +100,12 @@ __all__ = [
 
 #: Label of the windows without enough speech.
 SILENCE = "silence"
+
+#: Shortest hop between windows, in seconds: the analysis frame step (10 ms).
+MIN_HOP = 0.01
+
+#: Most windows on each side that smoothing may average.
+MAX_SMOOTH = 1000
 
 #: Percentile of the frame levels taken as the recording's speech level.
 REFERENCE_PERCENTILE = 99.0
@@ -169,16 +177,17 @@ def _check_options(window, hop, smooth, vad_threshold_db, min_speech, block,
         return isinstance(value, Real) and not isinstance(value, bool) and (
             math.isfinite(value))
 
-    if not (number(window) and window > 0):
-        raise ParameterError(f"window={window!r} must be a number of seconds > 0")
-    if not (number(hop) and 0 < hop <= window):
+    if not (number(window) and MIN_DURATION <= window <= MAX_DURATION):
         raise ParameterError(
-            f"hop={hop!r} must be a number of seconds in (0, window={window}]; "
-            "a larger hop would leave audio unanalysed"
+            f"window={window!r} must be a number of seconds from {MIN_DURATION:g} "
+            f"(the shortest recording sertk analyses) to {MAX_DURATION:g}"
         )
-    if not (isinstance(smooth, Integral) and not isinstance(smooth, bool)
-            and smooth >= 0):
-        raise ParameterError(f"smooth={smooth!r} must be a whole number >= 0")
+    if not (number(hop) and MIN_HOP <= hop <= window):
+        raise ParameterError(
+            f"hop={hop!r} must be a number of seconds from {MIN_HOP:g} to "
+            f"window={window}; a larger hop would leave audio unanalysed"
+        )
+    _check_smooth(smooth)
     if not (number(vad_threshold_db) and vad_threshold_db > 0):
         raise ParameterError(
             f"vad_threshold_db={vad_threshold_db!r} must be a number of dB > 0"
@@ -192,6 +201,15 @@ def _check_options(window, hop, smooth, vad_threshold_db, min_speech, block,
         raise ParameterError(
             f"n_jobs={n_jobs!r} must be a whole number of workers, not 0 "
             "(-1 for all cores)"
+        )
+
+
+def _check_smooth(smooth) -> None:
+    if not (isinstance(smooth, Integral) and not isinstance(smooth, bool)
+            and 0 <= smooth <= MAX_SMOOTH):
+        raise ParameterError(
+            f"smooth={smooth!r} must be a whole number from 0 to {MAX_SMOOTH} "
+            "(windows on each side)"
         )
 
 
@@ -384,14 +402,14 @@ def predict_timeline(
         with the default analysis settings.
     path : str or os.PathLike
         The recording; any format :func:`sertk.audio.reading.load` reads.
-    window : float > 0, default=2.0
+    window : float in [MIN_DURATION, MAX_DURATION], default=2.0
         Window length in seconds. The bundled timeline model
         (:data:`sertk.io.model_files.TIMELINE_MODEL`) was trained on 2 s windows
         and whole utterances of 1.5-4 s; much shorter windows give noisier
         features.
-    hop : float in (0, window], default=0.5
+    hop : float in [MIN_HOP, window], default=0.5
         Seconds between window starts.
-    smooth : int >= 0, default=0
+    smooth : int in [0, MAX_SMOOTH], default=0
         Average each speech window's probabilities with those of the speech
         windows up to ``smooth`` places before and after it
         (:func:`smooth_timeline`); 0 leaves them as they are.
@@ -630,9 +648,7 @@ def smooth_timeline(timeline: pd.DataFrame, smooth: int) -> pd.DataFrame:
     >>> smooth_timeline(table, 2)["prob_x"].tolist()
     [0.5, nan, 0.5]
     """
-    if not (isinstance(smooth, Integral) and not isinstance(smooth, bool)
-            and smooth >= 0):
-        raise ParameterError(f"smooth={smooth!r} must be a whole number >= 0")
+    _check_smooth(smooth)
     columns = _prob_columns(timeline)
     out = timeline.copy()
     if smooth == 0:
