@@ -43,6 +43,7 @@ _SOURCES = {
     "ProtocolClassifier": "evaluation.protocols",
     "SertkError": "errors",
     "SpeakerNormalizer": "models.normalize",
+    "causal_timeline": "timeline.live",
     "emotion_pipeline": "models.classifier",
     "evaluate": "evaluation.protocols",
     "extract_signal": "features.extractor",
@@ -57,6 +58,7 @@ _SOURCES = {
     "read_feature_table": "features.tables",
     "save_model": "io.model_files",
     "smooth_timeline": "timeline.windows",
+    "stream": "timeline.live",
     "window_features": "timeline.windows",
 }
 
@@ -76,6 +78,7 @@ __all__ = [
     "SertkError",
     "SpeakerNormalizer",
     "__version__",
+    "causal_timeline",
     "emotion_pipeline",
     "evaluate",
     "extract_signal",
@@ -90,6 +93,7 @@ __all__ = [
     "read_feature_table",
     "save_model",
     "smooth_timeline",
+    "stream",
     "window_features",
 ]
 

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AudioError, OutputError, ParameterError
+from ..timeline.live import causal_timeline
 from ..timeline.windows import plot_timeline, predict_timeline
 from ._common import say, usage_error
 
@@ -58,7 +59,7 @@ def _count(text: str) -> int:
 
 
 def add_timeline_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--window``, ``--hop``, ``--smooth`` and ``--plot`` to a parser.
+    """Add ``--window``, ``--hop``, ``--smooth``, ``--causal`` and ``--plot``.
 
     Parameters
     ----------
@@ -80,13 +81,20 @@ def add_timeline_options(parser: argparse.ArgumentParser) -> None:
         help="average each window's probabilities with up to K speech windows "
         "on each side (default: 0)")
     group.add_argument(
-        "--plot", metavar="IMAGE",
+        "--causal", action="store_true",
+        help="analyse each window from the audio up to its end only, as "
+        "--stream does (same rows as piping the file to --stream -); --smooth "
+        "then looks back only")
+    group.add_argument(
+        "--plot", metavar="IMAGE", nargs="?", const="",
         help="draw the timeline to this image (.png, .svg, .pdf); with several "
-        "files, one image each beside it, named <IMAGE stem>-<file stem>")
+        "files, one image each beside it, named <IMAGE stem>-<file stem>; with "
+        "--stream, a line a window on standard error, and the image at the "
+        "end if one is named")
 
 
 def check_timeline_options(parser: argparse.ArgumentParser,
-                           args: argparse.Namespace) -> None:
+                           args: argparse.Namespace, *, stream: bool = False) -> None:
     """Refuse timeline options without ``--window``; fill in their defaults.
 
     Parameters
@@ -95,6 +103,8 @@ def check_timeline_options(parser: argparse.ArgumentParser,
         The ``sertk-predict`` parser.
     args : argparse.Namespace
         Its parsed arguments.
+    stream : bool, default=False
+        For ``--stream``, where ``--plot`` may come without an image.
 
     Raises
     ------
@@ -104,9 +114,13 @@ def check_timeline_options(parser: argparse.ArgumentParser,
     if args.window is None:
         given = [f"--{name}" for name in ("hop", "smooth", "plot")
                  if getattr(args, name) is not None]
+        given += ["--causal"] if args.causal else []
         if given:
             usage_error(parser, f"{', '.join(given)} needs --window (e.g. --window 2)")
         return
+    if args.plot == "" and not stream:
+        usage_error(parser, "--plot needs an image to draw to (e.g. --plot "
+                    "timeline.png); only --stream draws without one")
     args.hop = 0.5 if args.hop is None else args.hop
     args.smooth = args.smooth or 0
     if args.hop > args.window:
@@ -153,8 +167,8 @@ def predict_timelines(model, files: Sequence[tuple[str, str | None]],
     files : sequence of (path, error or None)
         The files; those with an error already are not analysed.
     args : argparse.Namespace
-        ``window``, ``hop``, ``smooth``, ``plot``, ``n_jobs``, ``progress``,
-        ``quiet``.
+        ``window``, ``hop``, ``smooth``, ``causal``, ``plot``, ``n_jobs``,
+        ``progress``, ``quiet``.
 
     Returns
     -------
@@ -180,9 +194,13 @@ def predict_timelines(model, files: Sequence[tuple[str, str | None]],
     for path, error in files:
         if error is None:
             try:
-                timeline = predict_timeline(
-                    model, path, window=args.window, hop=args.hop,
-                    smooth=args.smooth, n_jobs=args.n_jobs, progress=args.progress)
+                if args.causal:
+                    timeline = causal_timeline(model, path, window=args.window,
+                                               hop=args.hop, smooth=args.smooth)
+                else:
+                    timeline = predict_timeline(
+                        model, path, window=args.window, hop=args.hop,
+                        smooth=args.smooth, n_jobs=args.n_jobs, progress=args.progress)
             except ParameterError:
                 raise
             except AudioError as exc:

@@ -44,6 +44,12 @@ With ``--window`` each file gets a timeline instead: one row a window
 
     sertk-predict --window 2.0 --hop 0.5 long.wav -o timeline.csv --plot timeline.png
 
+With ``--stream -`` (raw PCM on standard input) or ``--stream mic``, the
+rows of a live timeline are written to standard output as each window ends;
+see :mod:`sertk.cli._stream` and ``docs/live.md``::
+
+    arecord -f S16_LE -r 16000 -c 1 | sertk-predict --stream - --plot
+
 ``-o`` and ``--plot`` must not name an input file, each other, or a
 folder (exit 2); an image that cannot be written is reported and the
 timeline rows are still written (exit 1).
@@ -81,6 +87,7 @@ from ._common import (
     say,
     usage_error,
 )
+from ._stream import add_stream_options, predict_stream, stream_requested
 from ._timeline import (
     add_timeline_options,
     check_timeline_options,
@@ -117,9 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "inputs",
-        nargs="+",
+        nargs="*",
         metavar="INPUT",
-        help="audio files or folders (searched recursively)",
+        help="audio files or folders (searched recursively); none with --stream",
     )
     parser.add_argument(
         "-m",
@@ -164,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes, -1 for all cores (default: 1)",
     )
     add_timeline_options(parser)
+    add_stream_options(parser)
     add_output_options(parser)
     return parser
 
@@ -288,6 +296,16 @@ def _load(parser: argparse.ArgumentParser, args: argparse.Namespace):
 
 
 def _predict(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    # live input (--stream, --device, --list-devices): sertk/cli/_stream.py
+    if stream_requested(args):
+        return predict_stream(parser, args, lambda: _load(parser, args))
+    stream_only = [f"--{name}" for name in ("rate", "channels", "format")
+                   if getattr(args, name) is not None]
+    if stream_only:
+        usage_error(parser, f"{', '.join(stream_only)} needs --stream")
+    if not args.inputs:
+        usage_error(parser, "give audio files or folders, or --stream - for "
+                    "raw audio on standard input")
     check_timeline_options(parser, args)
     files = _files(args.inputs)
     found = [path for path, error in files if error is None]

@@ -89,12 +89,21 @@ __all__ = [
     "SILENCE",
     "VAD_THRESHOLD_DB",
     "VOICED",
+    "active_settings",
+    "check_options",
     "frame_levels",
+    "model_analysis",
     "plot_timeline",
     "predict_timeline",
     "smooth_timeline",
+    "speech_fractions",
     "speech_frames",
+    "speech_mask",
+    "timeline_classes",
+    "timeline_table",
+    "window_bounds",
     "window_features",
+    "window_outputs",
     "with_voicing",
 ]
 
@@ -129,7 +138,7 @@ _PROB = "prob_"
 VOICED = "voiced__fraction"
 
 
-def _model_analysis(model: Any) -> tuple[FeatureSet, AnalysisSettings, list[str]]:
+def model_analysis(model: Any) -> tuple[FeatureSet, AnalysisSettings, list[str]]:
     """Return the feature set, settings and column names a model was trained on."""
     check_is_fitted(model)
     if not hasattr(model, "predict_proba"):
@@ -171,8 +180,15 @@ def _model_analysis(model: Any) -> tuple[FeatureSet, AnalysisSettings, list[str]
     )
 
 
-def _check_options(window, hop, smooth, vad_threshold_db, min_speech, block,
-                   n_jobs) -> None:
+def check_options(window, hop, smooth, vad_threshold_db, min_speech, block,
+                  n_jobs) -> None:
+    """Refuse timeline options out of range (see :func:`predict_timeline`).
+
+    Raises
+    ------
+    ParameterError
+        Naming the option, its value and the range.
+    """
     def number(value) -> bool:
         return isinstance(value, Real) and not isinstance(value, bool) and (
             math.isfinite(value))
@@ -252,6 +268,12 @@ def _speech_level(levels: np.ndarray, floor_dbfs: float) -> float:
     return float(np.percentile(loud, REFERENCE_PERCENTILE))
 
 
+def speech_mask(levels: np.ndarray, reference: float, floor_dbfs: float,
+                vad_threshold_db: float) -> np.ndarray:
+    """Return the voice activity of frames: above the floor, near the speech level."""
+    return levels > max(reference - vad_threshold_db, floor_dbfs)
+
+
 def speech_frames(levels: np.ndarray, floor_dbfs: float,
                   vad_threshold_db: float) -> tuple[np.ndarray, float]:
     """Return the voice activity mask of the frames, and the speech level.
@@ -267,11 +289,24 @@ def speech_frames(levels: np.ndarray, floor_dbfs: float,
     ([False, True, True], -20.02)
     """
     reference = _speech_level(levels, floor_dbfs)
-    return levels > max(reference - vad_threshold_db, floor_dbfs), reference
+    return speech_mask(levels, reference, floor_dbfs, vad_threshold_db), reference
 
 
-def _window_bounds(duration: float, window: float, hop: float) -> np.ndarray:
-    """``(start, end)`` of the windows covering ``[0, duration]``, every ``hop``."""
+def active_settings(settings: AnalysisSettings, reference: float) -> AnalysisSettings:
+    """Return settings whose active frames are those near speech level ``reference``.
+
+    Relative to the recording's (or stream's) level, not to the loudest frame
+    of the audio analysed at once.
+    """
+    return dataclasses.replace(
+        settings,
+        silence_db=math.inf,
+        floor_dbfs=max(settings.floor_dbfs, reference - settings.silence_db),
+    )
+
+
+def window_bounds(duration: float, window: float, hop: float) -> np.ndarray:
+    """Return ``(start, end)`` of the windows covering ``[0, duration]``, every hop."""
     n = 1
     if duration > window + 1e-6:  # a remainder under 1 us gets no window
         n += math.ceil((duration - window - 1e-6) / hop)
@@ -280,13 +315,18 @@ def _window_bounds(duration: float, window: float, hop: float) -> np.ndarray:
                                                duration)])
 
 
-def _fractions(speech: np.ndarray, bounds: np.ndarray, frame: float) -> np.ndarray:
-    """Share of speech frames (those centred in the window) of each window."""
+def speech_fractions(speech: np.ndarray, bounds: np.ndarray, frame: float,
+                     first: int = 0) -> np.ndarray:
+    """Share of speech frames (those centred in the window) of each window.
+
+    ``speech[0]`` is frame ``first`` of the recording; the windows must not
+    hold earlier frames.
+    """
     counts = np.concatenate([[0], np.cumsum(speech)])
-    lo = np.clip(np.floor(bounds[:, 0] / frame + 0.5 + 1e-9).astype(int), 0,
-                 speech.size)
-    hi = np.clip(np.floor(bounds[:, 1] / frame + 0.5 + 1e-9).astype(int), 0,
-                 speech.size)
+    lo = np.clip(np.floor(bounds[:, 0] / frame + 0.5 + 1e-9).astype(int) - first,
+                 0, speech.size)
+    hi = np.clip(np.floor(bounds[:, 1] / frame + 0.5 + 1e-9).astype(int) - first,
+                 0, speech.size)
     return (counts[hi] - counts[lo]) / np.maximum(hi - lo, 1)
 
 
@@ -332,19 +372,14 @@ def _speech_windows(
     duration = n_samples / settings.sr
     speech, reference = speech_frames(levels, settings.floor_dbfs,
                                        vad_threshold_db)
-    bounds = _window_bounds(duration, window, hop)
-    fraction = _fractions(speech, bounds, settings.hop_seconds)
+    bounds = window_bounds(duration, window, hop)
+    fraction = speech_fractions(speech, bounds, settings.hop_seconds)
     todo = np.flatnonzero(fraction >= min_speech) if vad else np.arange(len(bounds))
     analysed = with_voicing(fs)
     position = {c: i for i, c in
                 enumerate(analysed.feature_names(settings.n_mfcc, settings.n_mels))}
     columns = [position[c] for c in names]
-    # Active frames relative to the recording's level, not the block's peak.
-    settings = dataclasses.replace(
-        settings,
-        silence_db=math.inf,
-        floor_dbfs=max(settings.floor_dbfs, reference - settings.silence_db),
-    )
+    settings = active_settings(settings, reference)
     blocks = list(_blocks(todo, bounds, max(1, round(block / hop)), duration,
                           settings))
 
@@ -484,30 +519,58 @@ def predict_timeline(
     >>> timeline["label"].tolist()
     ['calm', 'calm', 'calm', 'silence', 'silence', 'silence', 'anger', 'anger', 'anger']
     """
-    _check_options(window, hop, smooth, vad_threshold_db, min_speech, block, n_jobs)
-    fs, settings, names = _model_analysis(model)
+    check_options(window, hop, smooth, vad_threshold_db, min_speech, block, n_jobs)
+    name = os.fspath(path)
+    fs, settings, names = model_analysis(model)
+    classes = timeline_classes(model, vad)
+    bounds, fraction, speech_blocks = _speech_windows(
+        name, fs, settings, names, window=window, hop=hop, vad=vad,
+        vad_threshold_db=vad_threshold_db, min_speech=min_speech, block=block,
+        n_jobs=n_jobs, progress=progress)
+    timeline = timeline_table(
+        name, bounds, fraction,
+        [(rows, window_outputs(model, X)) for rows, X in speech_blocks], classes)
+    return smooth_timeline(timeline, smooth) if smooth else timeline
+
+
+def timeline_classes(model: Any, vad: bool) -> list[str]:
+    """Return the model's classes as text; refuse one named :data:`SILENCE` (vad)."""
     classes = [str(c) for c in model.classes_]
     if vad and SILENCE in classes:
         raise ParameterError(
             f"the model has a class named {SILENCE!r}, which the timeline uses "
             "for silent windows; rename that class, or pass vad=False"
         )
-    name = os.fspath(path)
-    bounds, fraction, speech_blocks = _speech_windows(
-        name, fs, settings, names, window=window, hop=hop, vad=vad,
-        vad_threshold_db=vad_threshold_db, min_speech=min_speech, block=block,
-        n_jobs=n_jobs, progress=progress)
+    return classes
+
+
+def window_outputs(model: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Return the probabilities and out-of-distribution mask of windows' features."""
+    (proba,), novel = model._outputs(X, None, ["predict_proba"])
+    return proba, novel
+
+
+def timeline_table(
+    name: str, bounds: np.ndarray, fraction: np.ndarray,
+    outputs: list[tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]],
+    classes: list[str],
+) -> pd.DataFrame:
+    """Build a timeline's rows from its windows and the outputs of the speech ones.
+
+    ``outputs`` holds, for groups of windows (their indices in ``bounds``),
+    what :func:`window_outputs` gives for them; other windows are silent.
+    """
     proba = np.full((len(bounds), len(classes)), np.nan)
     novel = pd.array([pd.NA] * len(bounds), dtype="boolean")
-    for rows, X in speech_blocks:
-        (proba[rows],), novel[rows] = model._outputs(X, None, ["predict_proba"])
+    for rows, (p, n) in outputs:
+        proba[rows], novel[rows] = p, n
     timeline = pd.DataFrame({"path": name, "start": bounds[:, 0],
                              "end": bounds[:, 1], "speech_fraction": fraction})
     timeline["label"] = _labels(proba, classes)
     timeline["out_of_distribution"] = novel
     for i, c in enumerate(classes):
         timeline[_PROB + c] = proba[:, i]
-    return smooth_timeline(timeline, smooth) if smooth else timeline
+    return timeline
 
 
 def window_features(
@@ -570,7 +633,7 @@ def window_features(
     >>> rows[["start", "end"]].values.tolist(), rows.shape[1]
     ([[0.0, 1.0], [1.0, 2.0], [2.0, 3.0]], 118)
     """
-    _check_options(window, hop, 0, vad_threshold_db, min_speech, block, n_jobs)
+    check_options(window, hop, 0, vad_threshold_db, min_speech, block, n_jobs)
     fs = get_feature_set(feature_set)
     settings = settings or AnalysisSettings()
     fs.validate(settings.n_mfcc, settings.n_mels)
@@ -610,13 +673,15 @@ def _prob_columns(timeline: pd.DataFrame) -> list[str]:
     return columns
 
 
-def smooth_timeline(timeline: pd.DataFrame, smooth: int) -> pd.DataFrame:
+def smooth_timeline(timeline: pd.DataFrame, smooth: int, *,
+                    causal: bool = False) -> pd.DataFrame:
     """Average each window's probabilities with its neighbours'.
 
     Each speech window (one with probabilities) gets the mean probabilities
     of the speech windows up to ``smooth`` rows before and after it in the
-    same file, itself included; silent windows take no part and stay silent.
-    Labels become the most probable class of the averaged probabilities.
+    same file (before it only, when ``causal``), itself included; silent
+    windows take no part and stay silent. Labels become the most probable
+    class of the averaged probabilities.
 
     Parameters
     ----------
@@ -624,6 +689,9 @@ def smooth_timeline(timeline: pd.DataFrame, smooth: int) -> pd.DataFrame:
         A table from :func:`predict_timeline` (rows of a file in time order).
     smooth : int >= 0
         Rows on each side; 0 returns a copy unchanged.
+    causal : bool, default=False
+        Average with the rows before only, as a live stream must (no
+        look-ahead): a row's smoothed value never changes once written.
 
     Returns
     -------
@@ -647,6 +715,8 @@ def smooth_timeline(timeline: pd.DataFrame, smooth: int) -> pd.DataFrame:
     [1.0, nan, 0.0]
     >>> smooth_timeline(table, 2)["prob_x"].tolist()
     [0.5, nan, 0.5]
+    >>> smooth_timeline(table, 2, causal=True)["prob_x"].tolist()
+    [1.0, nan, 0.5]
     """
     _check_smooth(smooth)
     columns = _prob_columns(timeline)
@@ -656,14 +726,15 @@ def smooth_timeline(timeline: pd.DataFrame, smooth: int) -> pd.DataFrame:
     classes = [c[len(_PROB):] for c in columns]
     proba = out[columns].to_numpy(dtype=float, copy=True)
     labels = out["label"].to_numpy(dtype=object, copy=True)
-    width = 2 * smooth + 1
+    after = 0 if causal else smooth
+    width = smooth + 1 + after
     for rows in out.groupby("path", sort=False).indices.values():
         speech = ~np.isnan(proba[rows]).any(axis=1)
         padded = np.pad(np.where(speech[:, None], proba[rows], 0.0),
-                        ((smooth, smooth), (0, 0)))
+                        ((smooth, after), (0, 0)))
         sums = np.lib.stride_tricks.sliding_window_view(padded, width, axis=0)
         counts = np.lib.stride_tricks.sliding_window_view(
-            np.pad(speech.astype(float), smooth), width).sum(axis=1)
+            np.pad(speech.astype(float), (smooth, after)), width).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(speech[:, None], sums.sum(axis=2) / counts[:, None],
                             np.nan)
