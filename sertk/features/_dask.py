@@ -112,6 +112,23 @@ def _not_a_forgotten_gather(record: logging.LogRecord) -> bool:
                 and "'forgotten'" in message)
 
 
+def _not_a_slow_worker_killed(record: logging.LogRecord) -> bool:
+    # A loaded machine: a worker of the cluster sertk is closing takes more
+    # than the nanny's few seconds to stop, and the nanny kills it, as the
+    # close asked; its warning says nothing the user must act on.
+    return not record.getMessage().startswith("Worker process still alive after")
+
+
+def _close_quietly(cluster: Any) -> None:
+    """Close a cluster sertk started, without the nanny's warning on a slow worker."""
+    nanny_log = logging.getLogger("distributed.nanny")
+    nanny_log.addFilter(_not_a_slow_worker_killed)
+    try:
+        cluster.close()
+    finally:
+        nanny_log.removeFilter(_not_a_slow_worker_killed)
+
+
 @contextmanager
 def _sigint_ignored() -> Iterator[None]:
     """Ignore Ctrl-C while a cluster starts (a few seconds).
@@ -287,5 +304,5 @@ def run_on_dask(
         if client is not None:
             client.close()
         if cluster is not None:
-            cluster.close()
+            _close_quietly(cluster)
         scheduler_log.removeFilter(_not_a_forgotten_gather)
