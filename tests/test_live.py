@@ -383,6 +383,14 @@ def test_usage_errors(args, message, capsys):
     assert message in capsys.readouterr().err
 
 
+def test_a_terminal_on_standard_input_is_a_usage_error(monkeypatch, capsys):
+    terminal = io.TextIOWrapper(io.BytesIO(b""))
+    terminal.isatty = lambda: True
+    monkeypatch.setattr(sys, "stdin", terminal)
+    assert predict_main(["--stream", "-"]) == 2
+    assert "a terminal" in capsys.readouterr().err
+
+
 # -- microphone ----------------------------------------------------------------
 
 def test_missing_sounddevice_is_a_clear_error(monkeypatch, capsys):

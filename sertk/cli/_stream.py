@@ -212,6 +212,10 @@ def predict_stream(parser: argparse.ArgumentParser, args: argparse.Namespace,
 
     check_timeline_options(parser, args, stream=True)
     if args.stream == "-":
+        if sys.stdin.isatty():
+            usage_error(parser, "--stream - reads raw audio piped to standard "
+                        "input, which is a terminal here (e.g. arecord -f S16_LE "
+                        f"-r 16000 | {PROG} --stream -)")
         source = "standard input"
         pieces = read_pcm(sys.stdin.buffer, channels=args.channels, fmt=args.format,
                           name=source)
