@@ -54,6 +54,7 @@ __all__ = [
     "add_manifest_argument",
     "benchmark_parser",
     "cached_table",
+    "conditions_hash",
     "command_line",
     "corpus_or_exit",
     "feature_sets_or_exit",
@@ -77,7 +78,7 @@ SERTK_SETS = ("minimal", "default")
 #: only consume features: left out of the source hash, so editing them keeps
 #: feature caches valid. Everything else (including modules added later) is
 #: hashed.
-_DOWNSTREAM = ("__init__.py", "features/_dask.py",
+_DOWNSTREAM = ("__init__.py", "audio/conditions.py", "features/_dask.py",
                "features/tables.py", "models", "evaluation", "timeline", "io",
                "pretrained", "cli")
 
@@ -320,6 +321,22 @@ def sertk_source_hash() -> str:
                for part in _DOWNSTREAM):
             continue
         digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def conditions_hash() -> str:
+    """Return a hash of the code that makes condition copies (16 hex digits).
+
+    ``sertk.audio.conditions`` and ``sertk.models.augment`` are left out of
+    :func:`sertk_source_hash` (they do not shape features of clean audio),
+    so caches of degraded audio add this to their keys.
+    """
+    import sertk.audio.conditions
+    import sertk.models.augment
+
+    digest = hashlib.sha1()
+    for module in (sertk.audio.conditions, sertk.models.augment):
+        digest.update(Path(module.__file__).read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 

@@ -38,6 +38,12 @@ set, condition, seed) under ``~/.cache/sertk-bench/``. :func:`sertk.evaluate`
 takes one feature table for training and test, so the folds are run here
 with the same estimator and protocol settings.
 
+Telephone channels, codecs, rooms and clipping, and the bundled models'
+training recipe (condition copies, ``sertk.models.augment.AUGMENT_MIX``), are
+measured by ``benchmarks.channel``; how that recipe was chosen, by
+``benchmarks.noise_mix``; the speech-activity rule in noise, by
+``benchmarks.speech_activity``.
+
 Prints the tables and writes them to the ``noise`` section of
 ``docs/benchmarks.md``. Run from the repository root::
 

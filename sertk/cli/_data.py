@@ -57,7 +57,7 @@ from ..errors import DatasetError, ParameterError
 from ..features.extractor import FeatureExtractor
 from ..features.tables import is_feature_column, read_feature_table, read_params
 from ..io.datasets import CORPORA, read_corpus, read_manifest, to_common_label
-from ..models.augment import speed_copies
+from ..models.augment import make_copies
 from ._common import n_jobs_value, say, usage_error
 
 __all__ = [
@@ -470,7 +470,7 @@ def cache_folder(args: argparse.Namespace) -> Iterator[str]:
 
 def extract_features(
     data: Labelled, args: argparse.Namespace, cache: str, *, prog: str,
-    speeds: tuple[float, ...] = (),
+    speeds: tuple[float, ...] = (), augment: tuple[str, ...] = (),
 ) -> Labelled:
     """Analyse the recordings of ``data`` (if not features already).
 
@@ -489,9 +489,13 @@ def extract_features(
         The command's name, for messages.
     speeds : tuple of float, default=()
         Also analyse each recording kept played at these speeds, into
-        ``augmented`` (see :func:`sertk.models.augment.speed_copies`). A feature
+        ``augmented`` (see :func:`sertk.models.augment.make_copies`). A feature
         table cannot be re-played: it is returned without copies, with a
         message saying so.
+    augment : tuple of str, default=()
+        Also make a condition copy of each recording kept for each entry
+        (after the speed copies; ``args.noise_folder`` for ``folder-*``,
+        babble from other speakers' recordings).
 
     Returns
     -------
@@ -507,6 +511,9 @@ def extract_features(
         if speeds:
             say(args, f"{prog}: {data.source} holds features, not audio: no "
                 "speed-perturbed copies to train on (--speed-perturbation)")
+        if augment:
+            say(args, f"{prog}: {data.source} holds features, not audio: no "
+                "condition copies to train on (--augment)")
         return data
     extractor = FeatureExtractor(
         args.feature_set,
@@ -539,11 +546,15 @@ def extract_features(
     paths = [data.paths[i] for i in kept]
     if speeds:
         say(args, f"{prog}: speed-perturbed copies at {', '.join(map(str, speeds))}")
+    if augment:
+        say(args, f"{prog}: condition copies: {', '.join(augment)}")
+    speakers = None if data.speakers is None else data.speakers[kept]
     return replace(
         data,
         X=pd.DataFrame(np.vstack(rows), columns=names),
         y=data.y[kept],
-        speakers=None if data.speakers is None else data.speakers[kept],
+        speakers=speakers,
         paths=paths,
-        augmented=speed_copies(extractor, paths, speeds) if speeds else None,
+        augmented=make_copies(extractor, paths, speeds, augment, speakers=speakers,
+                              noise_folder=getattr(args, "noise_folder", None)),
     )

@@ -20,12 +20,14 @@ from collections import Counter
 from ..errors import ParameterError
 from ..evaluation.protocols import EvaluationReport
 from ..features.contours import contour_info
+from ..models.augment import check_augment, load_noise_folder
 from ..models.classifier import EmotionClassifier, training_speeds
 from ._common import usage_error
 
 __all__ = [
     "DEFAULT_GRID",
     "add_model_options",
+    "augment_settings",
     "build_classifier",
     "cv_value",
     "most_chosen",
@@ -52,7 +54,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     """Add the classifier's options, ``--search`` among them.
 
     ``--C``, ``--kernel``, ``--projection``, ``--shrinkage``, ``--fallback``,
-    ``--speed-perturbation``.
+    ``--speed-perturbation``, ``--augment``, ``--noise-folder``.
 
     Parameters
     ----------
@@ -115,12 +117,88 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         "feature table's rows are used as they are",
     )
     parser.add_argument(
+        "--augment",
+        type=_augment_entry,
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="also train on a copy of each training recording in each of these "
+        "recording conditions (sertk.audio.conditions): telephone, mu-law, a-law, gsm, "
+        "reverb-RT60, clip-DB, gain+DB, gain-DB, white-SNR, pink-SNR, brown-SNR, "
+        "babble-SNR, folder-SNR (e.g. reverb-0.6, white-10); NAME|NAME draws one "
+        "of them per recording. Babble is other training speakers' speech, and "
+        "cannot be used with cross-validation (--evaluate, --search, "
+        "sertk-evaluate). Needs audio",
+    )
+    parser.add_argument(
+        "--noise-folder",
+        metavar="DIR",
+        help="folder of noise recordings for the folder-SNR conditions of --augment",
+    )
+    parser.add_argument(
         "--search",
         action="store_true",
         help="choose C and kernel (and the LDA's shrinkage or the speed "
         "perturbation, when several are given) by nested speaker-grouped CV "
         "(the values given, else C 0.1 1 10 and kernels rbf linear)",
     )
+
+
+def _augment_entry(text: str) -> str:
+    """Check one ``--augment`` value: a condition name, or several joined by ``|``.
+
+    Examples
+    --------
+    >>> _augment_entry("white-10|babble-10")
+    'white-10|babble-10'
+    """
+    try:
+        check_augment([text])
+    except ParameterError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def augment_settings(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                     *, cross_validated: bool) -> tuple[str, ...]:
+    """Return the ``--augment`` entries, after checking them with the data options.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The command's parser, for usage errors.
+    args : argparse.Namespace
+        Parsed options (``augment``, ``noise_folder``).
+    cross_validated : bool
+        Whether the copies will be used in cross-validation (babble is then
+        refused: made once for every fold, it would hold test speakers).
+
+    Returns
+    -------
+    tuple of str
+
+    Raises
+    ------
+    SystemExit
+        With status 2, if babble meets cross-validation, folder-* conditions
+        lack --noise-folder, or the noise folder holds no usable audio.
+    """
+    entries = tuple(args.augment or ())
+    kinds = {c.kind for e in check_augment(entries) for c in e}
+    if "babble" in kinds and cross_validated:
+        usage_error(parser, "--augment babble-* cannot be cross-validated: the "
+                    "copies are made once for every fold, so a training copy's "
+                    "babble would hold test speakers' speech; use white-, pink-, "
+                    "brown- or folder- noise, or train without --evaluate/--search")
+    if "folder" in kinds and not args.noise_folder:
+        usage_error(parser, "--augment folder-* needs --noise-folder DIR, a folder "
+                    "of noise recordings")
+    if args.noise_folder:
+        try:
+            load_noise_folder(args.noise_folder)
+        except ParameterError as exc:
+            usage_error(parser, f"--noise-folder: {exc}")
+    return entries
 
 
 def _shrinkage(text: str) -> str | float:
@@ -321,6 +399,8 @@ def build_classifier(
         "kernel": args.kernel[0] if args.kernel else "rbf",
         "fallback": args.fallback,
         "speed_perturbation": _copies_setting(args),
+        "augment": list(args.augment) if getattr(args, "augment", None) else None,
+        "noise_folder": getattr(args, "noise_folder", None),
     }
     return EmotionClassifier(**{**chosen, **params})
 

@@ -72,6 +72,7 @@ from ._data import (
 )
 from ._model import (
     add_model_options,
+    augment_settings,
     build_classifier,
     cv_value,
     param_grid,
@@ -199,6 +200,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     grid = param_grid(parser, args)
     protocols = PROTOCOLS[args.protocol]
     speeds = speed_factors(parser, args, normalised="strict" not in protocols)
+    augment = augment_settings(parser, args, cross_validated=True)
     data = read_labelled(parser, args)
     test = None
     if args.test_manifest:
@@ -209,7 +211,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if test is not None:
         say(args, f"{PROG}: test set {test.describe()}")
     with cache_folder(args) as cache:
-        data = extract_features(data, args, cache, prog=PROG, speeds=speeds)
+        data = extract_features(data, args, cache, prog=PROG, speeds=speeds,
+                                augment=augment)
         if test is not None:
             test = extract_features(test, args, cache, prog=PROG)
     reports = {}

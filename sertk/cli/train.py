@@ -61,6 +61,7 @@ from ._data import (
 )
 from ._model import (
     add_model_options,
+    augment_settings,
     build_classifier,
     cv_value,
     most_chosen,
@@ -151,6 +152,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """Train, the output checked and locked (see :func:`_train`)."""
     grid = param_grid(parser, args)
     speeds = speed_factors(parser, args, normalised=args.speaker_norm)
+    augment = augment_settings(parser, args,
+                               cross_validated=bool(args.evaluate or args.search))
     data = read_labelled(parser, args)
     needs = [
         flag
@@ -171,7 +174,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     protocol = "speaker-normalised" if args.speaker_norm else "strict"
     say(args, f"{PROG}: {data.describe()}")
     with cache_folder(args) as cache:
-        features = extract_features(data, args, cache, prog=PROG, speeds=speeds)
+        features = extract_features(data, args, cache, prog=PROG, speeds=speeds,
+                                    augment=augment)
         report, chosen = None, None
         if args.evaluate or grid is not None:
             report = evaluate(

@@ -53,7 +53,13 @@ from sertk._json import json_safe
 from sertk.errors import ParameterError, SertkError
 from sertk.features.extractor import audio_input, extractor_for
 from sertk.files import OutputLock, atomic_output
-from sertk.models.augment import copies_array, speed_copies, with_copies
+from sertk.models.augment import (
+    FoldCopies,
+    check_augment,
+    copies_array,
+    make_copies,
+    with_copies,
+)
 from sertk.models.classifier import EmotionClassifier, training_speeds
 from sertk.models.normalize import SpeakerNormalizer, check_speakers
 from sertk.settings import show_progress
@@ -600,23 +606,49 @@ def _as_features(X: Any, estimator: Any, n_jobs: int) -> Any:
 
 
 def _training_features(
-    X: Any, augmented: Any, estimator: Any, n_jobs: int, normalised: bool
-) -> tuple[Any, np.ndarray | None]:
+    X: Any, augmented: Any, estimator: Any, n_jobs: int, normalised: bool,
+    speakers: Any = None,
+) -> tuple[Any, Any]:
     """Return the training features and their copies' (None without copies).
 
     Audio is extracted once; so are its speed-perturbed copies, when
     ``augmented`` is None and the estimator's ``speed_perturbation`` asks
-    for them under the protocol (see :func:`training_speeds`).
+    for them under the protocol (see :func:`training_speeds`), and its
+    condition copies, when its ``augment`` asks for them. Copies that
+    draw babble are made fold by fold (:class:`~sertk.models.augment.FoldCopies`,
+    returned instead of an array), so that no test speaker is heard in a
+    training copy.
     """
     audio = audio_input(X)
     X = _as_features(X, estimator, n_jobs)
     if augmented is None and audio is not None:
-        factors = training_speeds(
-            estimator.get_params(deep=False).get("speed_perturbation"), normalised)
-        if factors:
-            augmented = speed_copies(extractor_for(estimator, n_jobs=n_jobs), audio,
-                                     factors)
-    return X, None if augmented is None else copies_array(augmented, X)
+        params = estimator.get_params(deep=False)
+        factors = training_speeds(params.get("speed_perturbation"), normalised)
+        augment = params.get("augment")
+        seed = params.get("random_state")
+        seed = seed if isinstance(seed, int) else 0
+        entries = check_augment(augment)
+        if any(c.kind == "babble" for e in entries for c in e):
+            if speakers is None:
+                raise ParameterError("babble-* copies need speakers: a copy's "
+                                     "babble is other speakers' speech")
+            return X, FoldCopies(extractor_for(estimator, n_jobs=n_jobs), audio,
+                                 speakers, factors, augment,
+                                 noise_folder=params.get("noise_folder"), seed=seed)
+        if factors or entries:
+            augmented = make_copies(extractor_for(estimator, n_jobs=n_jobs), audio,
+                                    factors, augment,
+                                    noise_folder=params.get("noise_folder"), seed=seed)
+    if augmented is None or callable(augmented):
+        return X, augmented
+    return X, copies_array(augmented, X)
+
+
+def _fold_copies(augmented: Any, train: np.ndarray) -> np.ndarray | None:
+    """Return the copies of a fold's training rows (made for the fold if need be)."""
+    if augmented is None:
+        return None
+    return augmented(train) if callable(augmented) else augmented[train]
 
 
 def _check_data(
@@ -673,7 +705,7 @@ def _predict(fitted, X, speakers):
 def _run_fold(model, X, y, speakers, augmented, train, test, grid, inner_cv):
     fitted, params, inner = _fit_model(
         model, _rows(X, train), y[train], speakers[train],
-        None if augmented is None else augmented[train], grid, inner_cv
+        _fold_copies(augmented, train), grid, inner_cv
     )
     return *_predict(fitted, _rows(X, test), speakers[test]), params, inner
 
@@ -832,7 +864,8 @@ def evaluate(
             "speakers is None, but grouped CV, nested CV and the "
             "speaker-normalised protocol need them; pass one speaker id a row"
         )
-    X, augmented = _training_features(X, augmented, estimator, n_jobs, normalised)
+    X, augmented = _training_features(X, augmented, estimator, n_jobs, normalised,
+                                      speakers)
     y, speakers = _check_data(X, y, speakers, "training data")
     if speakers is not None and pd.isna(speakers).any():
         raise ParameterError(
@@ -939,7 +972,7 @@ def _cross_corpus(model, X, y, speakers, augmented, test, grid, inner_cv, n_jobs
     train_speakers = None if speakers is None else speakers[train]
     fitted, params, inner = _fit_model(
         model, _rows(X, train), y[train], train_speakers,
-        None if augmented is None else augmented[train], grid, inner_cv
+        _fold_copies(augmented, train), grid, inner_cv
     )
     spk_eval = None if spk_test is None else spk_test[keep]
     y_true = y_test[keep]

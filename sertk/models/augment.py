@@ -1,4 +1,4 @@
-"""Training-data augmentation: speed-perturbed copies of recordings.
+"""Training-data augmentation: speed-perturbed and condition copies of recordings.
 
 A recording played 10 % faster or slower keeps its words and its emotion,
 but its F0, formants and timing all move, as another speaker's voice would.
@@ -22,18 +22,28 @@ Examples
 
 from __future__ import annotations
 
+import os
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.base import clone
 
-from ..errors import ParameterError
+from sertk.audio import AUDIO_EXTENSIONS, load
+from sertk.audio.conditions import Condition, apply_condition, check_condition
+from sertk.errors import ParameterError, SertkError
+from sertk.features.extractor import extract_signal
 
 __all__ = [
-    "SPEED_FACTORS", "check_speed_factors", "copies_array", "speed_copies",
-    "with_copies",
+    "AUGMENT_MIX", "BABBLE_TALKERS", "FoldCopies", "SPEED_FACTORS", "check_augment",
+    "check_speed_factors",
+    "condition_copies", "copies_array", "copy_signal", "draw_conditions",
+    "load_noise_folder",
+    "make_copies",
+    "speed_copies", "with_copies",
 ]
 
 #: Default speed-perturbation factors (Ko et al., 2015).
@@ -209,3 +219,488 @@ def with_copies(
     y_all = np.asarray(y)[source]
     speakers_all = None if speakers is None else np.asarray(speakers)[source]
     return np.vstack([values, stacked[kept]]), y_all, speakers_all, source
+
+
+#: The condition copies the bundled models train on (``augment=``): one copy
+#: of each recording, in a condition drawn from noise (white, pink, brown,
+#: babble; 0-20 dB SNR), telephone channels and rooms. Chosen by nested CV
+#: on EMO-DB (``benchmarks.noise_mix``; ``docs/benchmarks.md``).
+AUGMENT_MIX = (
+    "white-20|white-10|white-0|pink-10|brown-10|babble-20|babble-10|babble-0"
+    "|telephone|mu-law|a-law|gsm|reverb-0.3|reverb-0.6|reverb-1.0",
+)
+
+#: Other talkers summed into a babble copy (inclusive range, drawn).
+BABBLE_TALKERS = (4, 6)
+
+
+def check_augment(augment: Sequence[str] | None) -> tuple[tuple[Condition, ...], ...]:
+    """Return a validated ``augment`` setting: each entry's conditions.
+
+    Parameters
+    ----------
+    augment : sequence of str or None
+        Entries, each a condition name of :func:`sertk.audio.conditions.check_condition`
+        or several joined by ``|`` (each recording's copy draws one).
+
+    Returns
+    -------
+    tuple of tuple of Condition
+        Empty for None.
+
+    Raises
+    ------
+    ParameterError
+        If an entry is not a string or names an unknown condition (the
+        message lists the names).
+
+    Examples
+    --------
+    >>> [[c.name for c in e] for e in check_augment(["white-10|babble-10", "gsm"])]
+    [['white-10', 'babble-10'], ['gsm']]
+    """
+    if augment is None:
+        return ()
+    if isinstance(augment, str) or not isinstance(augment, Sequence):
+        raise ParameterError(
+            f"augment must be a list of condition names or None, got {augment!r}; "
+            "e.g. ['white-10|babble-10', 'telephone']")
+    entries = []
+    for entry in augment:
+        if not isinstance(entry, str) or not entry:
+            raise ParameterError(
+                f"augment entries must be condition names, got {entry!r}")
+        entries.append(tuple(check_condition(name) for name in entry.split("|")))
+    return tuple(entries)
+
+
+def load_noise_folder(folder: str | os.PathLike, sr: int = 16000) -> list[np.ndarray]:
+    """Read every usable noise recording of a folder (``folder-*`` conditions).
+
+    Parameters
+    ----------
+    folder : str or path-like
+        A folder of audio files (searched recursively).
+    sr : int, default=16000
+        Rate to resample them to.
+
+    Returns
+    -------
+    list of ndarray
+
+    Raises
+    ------
+    ParameterError
+        If the folder does not exist or holds no usable audio (none, or
+        none readable and audible), saying what was tried.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> load_noise_folder(tempfile.mkdtemp())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    sertk.errors.ParameterError: noise folder ... holds no audio file ...
+    """
+    root = os.fspath(folder)
+    if not os.path.isdir(root):
+        raise ParameterError(f"noise folder {root!r} does not exist or is not a folder")
+    paths = sorted(
+        os.path.join(d, f) for d, _, files in os.walk(root) for f in files
+        if f.lower().endswith(AUDIO_EXTENSIONS))
+    if not paths:
+        raise ParameterError(
+            f"noise folder {root!r} holds no audio file (looked for "
+            f"{', '.join(AUDIO_EXTENSIONS)}); put recordings of noise in it")
+    noises, problems = [], []
+    for path in paths:
+        try:
+            x = load(path, sr)
+        except SertkError as exc:
+            problems.append(f"{os.path.basename(path)}: {exc}")
+            continue
+        if not np.any(x):
+            problems.append(f"{os.path.basename(path)}: silent")
+            continue
+        noises.append(x)
+    if not noises:
+        raise ParameterError(
+            f"noise folder {root!r} holds no usable audio: "
+            + "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else ""))
+    return noises
+
+
+def _paths(audio: Any) -> list[str]:
+    if isinstance(audio, pd.DataFrame):
+        if "path" not in audio.columns:
+            raise ParameterError("condition copies need audio paths (a 'path' column)")
+        if any(c in audio.columns and audio[c].notna().any() for c in ("start", "end")):
+            raise ParameterError(
+                "condition copies are made of whole recordings, not segments "
+                "(start/end)")
+        return [os.fspath(p) for p in audio["path"]]
+    return [os.fspath(p) for p in audio]
+
+
+def _entry_keys(augment: Sequence[str]) -> list[int]:
+    """Return each entry's random-stream key: its text and repeat number.
+
+    So an entry draws the same copies wherever it stands in the list, and a
+    repeated entry draws new ones.
+    """
+    seen: dict[str, int] = {}
+    keys = []
+    for entry in augment:
+        seen[entry] = seen.get(entry, -1) + 1
+        keys.append(zlib.crc32(f"{entry}#{seen[entry]}".encode()))
+    return keys
+
+
+def _copy_rng(seed: int, entry_key: int, path: str) -> np.random.Generator:
+    """Return the random stream of one copy: seed, entry and the recording's path."""
+    return np.random.default_rng([seed, entry_key, zlib.crc32(path.encode())])
+
+
+def draw_conditions(augment: Sequence[str], paths: Sequence[str], seed: int = 0
+                    ) -> list[list[str]]:
+    """Return the condition each recording's copy draws, entry by entry.
+
+    The draw :func:`condition_copies` makes: it depends on the seed, the
+    entry (its text, and how often it came before in ``augment``) and the
+    recording's path only, not on the entry's place in the list.
+
+    Parameters
+    ----------
+    augment : sequence of str
+        See :func:`check_augment`.
+    paths : sequence of str
+        The recordings.
+    seed : int, default=0
+        As :func:`condition_copies` takes it.
+
+    Returns
+    -------
+    list of list of str
+        ``[k][i]``: the condition of entry ``k``'s copy of recording ``i``.
+
+    Examples
+    --------
+    >>> draw_conditions(["gsm"], ["a.wav", "b.wav"])
+    [['gsm', 'gsm']]
+    """
+    return [[conditions[int(_copy_rng(seed, key, os.fspath(p)).integers(
+                len(conditions)))].name for p in paths]
+            for key, conditions in zip(_entry_keys(augment), check_augment(augment),
+                                       strict=True)]
+
+
+def _copy_signal(paths: Sequence[str], owners: np.ndarray, i: int,
+                 conditions: tuple[Condition, ...], key: int, seed: int, sr: int,
+                 noise: Sequence[np.ndarray]) -> tuple[np.ndarray, str]:
+    """Return the signal of recording ``i``'s copy and the condition drawn."""
+    rng = _copy_rng(seed, key, paths[i])
+    condition = conditions[int(rng.integers(len(conditions)))]
+    x = load(paths[i], sr)
+    sources: Sequence[np.ndarray] = []
+    if condition.kind == "babble":
+        pool = np.flatnonzero(owners != owners[i])
+        n = int(rng.integers(BABBLE_TALKERS[0], BABBLE_TALKERS[1] + 1))
+        picked = rng.choice(pool, size=min(n, pool.size), replace=False)
+        sources = [load(paths[p], sr) for p in picked]
+    elif condition.kind == "folder":
+        sources = noise
+    return apply_condition(x, sr, condition, rng, sources), condition.name
+
+
+def copy_signal(
+    audio: Any, i: int, augment: Sequence[str], entry: int = 0, *,
+    speakers: Sequence | None = None, noise: Sequence[np.ndarray] = (),
+    seed: int = 0, sr: int = 16000,
+) -> tuple[np.ndarray, str]:
+    """Return the signal of one condition copy, as :func:`condition_copies` makes it.
+
+    For analysing a copy with another feature extractor (openSMILE, say).
+
+    Parameters
+    ----------
+    audio : list of str or DataFrame with a ``path`` column
+        The recordings, as given to :func:`condition_copies`.
+    i : int
+        The recording copied.
+    augment : sequence of str
+        The entries (:func:`check_augment`).
+    entry : int, default=0
+        The entry of the copy.
+    speakers, seed
+        As :func:`condition_copies` takes them.
+    noise : sequence of ndarray, optional
+        Noise recordings (:func:`load_noise_folder`) for ``folder-*``.
+    sr : int, default=16000
+        Rate of the signal (the extractor's ``sr``).
+
+    Returns
+    -------
+    signal : ndarray
+    condition : str
+        The condition drawn.
+
+    Examples
+    --------
+    >>> import numpy as np, soundfile as sf, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
+    >>> sf.write(path, 0.3 * np.sin(2 * np.pi * 200 * np.arange(8000) / 16000), 16000)
+    >>> signal, name = copy_signal([path], 0, ["gsm|telephone"])
+    >>> signal.shape, name in ("gsm", "telephone")
+    ((8000,), True)
+    """
+    paths = _paths(audio)
+    owners = (np.arange(len(paths)).astype(object) if speakers is None
+              else np.asarray(speakers, dtype=object))
+    return _copy_signal(paths, owners, i, check_augment(augment)[entry],
+                        _entry_keys(augment)[entry], int(seed), sr, noise)
+
+
+def _condition_rows(extractor: Any, jobs: list[tuple[int, int]], paths: list[str],
+                    owners: np.ndarray, entries: tuple, keys: list[int],
+                    seed: int, noise: list[np.ndarray]) -> np.ndarray:
+    """Worker: make and analyse each (recording, entry) copy (NaN if it fails)."""
+    settings = extractor.settings()
+    names = extractor.get_feature_names_out()
+    rows = np.full((len(jobs), names.size), np.nan)
+    for j, (i, k) in enumerate(jobs):
+        try:
+            y, _ = _copy_signal(paths, owners, i, entries[k], keys[k], seed,
+                                settings.sr, noise)
+            rows[j] = extract_signal(y, settings.sr, feature_set=extractor.feature_set,
+                                     settings=settings).to_numpy()
+        except SertkError:
+            continue
+    return rows
+
+
+def condition_copies(
+    extractor: Any, audio: Any, augment: Sequence[str], *,
+    speakers: Sequence | None = None, noise_folder: str | os.PathLike | None = None,
+    seed: int = 0, rows: Sequence[int] | None = None,
+) -> np.ndarray:
+    """Extract the features of condition copies of recordings.
+
+    Each recording is loaded at the extractor's rate, put in a condition
+    (:func:`sertk.audio.conditions.apply_condition`) and analysed with the
+    extractor's settings, once per entry of ``augment``.
+
+    Parameters
+    ----------
+    extractor : sertk.features.extractor.FeatureExtractor
+        Extractor of the original recordings (its ``speed`` must be 1; its
+        ``n_jobs`` workers are used).
+    audio : list of str or DataFrame with a ``path`` column
+        The recordings (whole files).
+    augment : sequence of str
+        See :func:`check_augment`.
+    speakers : sequence, optional
+        Speaker of each recording: a babble copy is made of 4-6 recordings
+        of *other* speakers among ``audio`` (without speakers, of other
+        recordings). Give only training recordings, so that no test speaker
+        is heard in a training copy.
+    noise_folder : str or path-like, optional
+        Recordings of noise for ``folder-*`` conditions
+        (:func:`load_noise_folder`).
+    seed : int, default=0
+        With the entry and the recording's path, seeds each copy (see
+        :func:`draw_conditions`): the same entry draws the same copies in
+        any list.
+    rows : sequence of int, optional
+        Make the copies of these recordings only (the others are NaN);
+        babble is still drawn from all of ``audio``.
+
+    Returns
+    -------
+    ndarray of shape (n_recordings, n_entries, n_features)
+        A copy that cannot be made or analysed is a row of NaN.
+
+    Raises
+    ------
+    ParameterError
+        If ``augment`` is invalid or empty, ``folder-*`` lacks a usable
+        ``noise_folder``, ``babble-*`` has no other speaker to draw from, or
+        ``speakers`` has the wrong length.
+
+    Examples
+    --------
+    >>> import numpy as np, soundfile as sf, tempfile, os
+    >>> from sertk.features.extractor import FeatureExtractor
+    >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
+    >>> t = np.arange(16000) / 16000
+    >>> sf.write(path, 0.3 * np.sin(2 * np.pi * 200 * t), 16000)
+    >>> condition_copies(FeatureExtractor("minimal"), [path], ["telephone"]).shape
+    (1, 1, 114)
+    """
+    entries = check_augment(augment)
+    if not entries:
+        raise ParameterError("condition_copies needs at least one augment entry")
+    if extractor.speed != 1.0:
+        raise ParameterError("condition copies are made at speed 1; pass an "
+                             "extractor with speed=1.0")
+    paths = _paths(audio)
+    if speakers is None:
+        owners = np.arange(len(paths)).astype(object)
+    else:
+        owners = np.asarray(speakers, dtype=object)
+        if owners.shape != (len(paths),):
+            raise ParameterError(
+                f"speakers has {owners.size} values for {len(paths)} recordings")
+    kinds = {c.kind for entry in entries for c in entry}
+    noise = (load_noise_folder(noise_folder, extractor.settings().sr)
+             if "folder" in kinds and noise_folder is not None else [])
+    if "folder" in kinds and not noise:
+        raise ParameterError("folder-* conditions need a noise_folder of recordings "
+                             "of noise")
+    if "babble" in kinds and len(set(owners.tolist())) < 2:
+        raise ParameterError("babble-* conditions need recordings of at least two "
+                             "speakers (a copy's babble is other speakers' speech)")
+    wanted = range(len(paths)) if rows is None else sorted({int(r) for r in rows})
+    jobs = [(i, k) for k in range(len(entries)) for i in wanted]
+    n_jobs = max(1, int(extractor.n_jobs or 1)) if extractor.n_jobs != -1 \
+        else os.cpu_count() or 1
+    size = max(1, -(-len(jobs) // (4 * n_jobs)))
+    chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+    blocks = Parallel(n_jobs=n_jobs)(
+        delayed(_condition_rows)(extractor, chunk, paths, owners, entries,
+                                 _entry_keys(augment), int(seed), noise)
+        for chunk in chunks)
+    out = np.full((len(paths), len(entries), extractor.get_feature_names_out().size),
+                  np.nan)
+    for (i, k), row in zip(jobs, np.vstack(blocks) if blocks else [], strict=True):
+        out[i, k] = row
+    return out
+
+
+def make_copies(
+    extractor: Any, audio: Any, speeds: Sequence[float] = (),
+    augment: Sequence[str] | None = None, *, speakers: Sequence | None = None,
+    noise_folder: str | os.PathLike | None = None, seed: int = 0,
+) -> np.ndarray | None:
+    """Extract every training copy of recordings: speed copies, then condition copies.
+
+    The one way sertk makes copies from audio (the classifier, cross-
+    validation and ``sertk-train`` call it).
+
+    Parameters
+    ----------
+    extractor : sertk.features.extractor.FeatureExtractor
+        Extractor of the original recordings.
+    audio : list of str or DataFrame
+        The recordings.
+    speeds : sequence of float, default=()
+        Speeds of :func:`speed_copies`.
+    augment : sequence of str or None
+        Entries of :func:`condition_copies`.
+    speakers, noise_folder, seed
+        As :func:`condition_copies` takes them.
+
+    Returns
+    -------
+    ndarray of shape (n_recordings, n_copies, n_features) or None
+        Speed copies first, in ``speeds`` order, then one copy an entry;
+        None when neither asks for a copy.
+
+    Raises
+    ------
+    ParameterError
+        As :func:`speed_copies` and :func:`condition_copies` raise it.
+
+    Examples
+    --------
+    >>> from sertk.features.extractor import FeatureExtractor
+    >>> make_copies(FeatureExtractor("minimal"), ["a.wav"]) is None
+    True
+    """
+    speeds = check_speed_factors(speeds)
+    entries = check_augment(augment)
+    parts = []
+    if speeds:
+        parts.append(speed_copies(extractor, audio, speeds))
+    if entries:
+        parts.append(condition_copies(extractor, audio, augment, speakers=speakers,
+                                      noise_folder=noise_folder, seed=seed))
+    return np.concatenate(parts, axis=1) if parts else None
+
+
+class FoldCopies:
+    """Copies of recordings for cross-validation: babble remade in each fold.
+
+    A babble copy is other speakers' speech; made once for every fold, a
+    training copy's babble would hold test speakers. Called with a fold's
+    training rows, this returns their copies (as :func:`make_copies` does)
+    with every copy that drew babble remade from those rows' speakers only;
+    the other copies are made once, at construction.
+
+    Parameters
+    ----------
+    extractor : sertk.features.extractor.FeatureExtractor
+        Extractor of the original recordings.
+    audio : list of str or DataFrame
+        Every recording (whole files).
+    speakers : sequence
+        Speaker of each recording.
+    speeds, augment, noise_folder, seed
+        As :func:`make_copies` takes them.
+
+    Examples
+    --------
+    >>> import numpy as np, soundfile as sf, tempfile, os
+    >>> from sertk.features.extractor import FeatureExtractor
+    >>> folder = tempfile.mkdtemp()
+    >>> paths = []
+    >>> for i, f0 in enumerate([150, 200, 250]):
+    ...     paths.append(os.path.join(folder, f"{i}.wav"))
+    ...     t = np.arange(8000) / 16000
+    ...     sf.write(paths[-1], 0.3 * np.sin(2 * np.pi * f0 * t), 16000)
+    >>> copies = FoldCopies(FeatureExtractor("minimal"), paths, ["a", "b", "c"],
+    ...                     (), ["babble-10"])
+    >>> copies(np.array([0, 1])).shape
+    (2, 1, 114)
+    """
+
+    def __init__(self, extractor: Any, audio: Any, speakers: Sequence,
+                 speeds: Sequence[float] = (), augment: Sequence[str] | None = None,
+                 *, noise_folder: str | os.PathLike | None = None, seed: int = 0):
+        self.extractor = extractor
+        self.paths = _paths(audio)
+        self.speakers = np.asarray(speakers, dtype=object)
+        self.augment = tuple(augment or ())
+        self.noise_folder = noise_folder
+        self.seed = seed
+        self.n_speeds = len(check_speed_factors(speeds))
+        drawn = np.array(draw_conditions(self.augment, self.paths, seed),
+                         dtype=object).reshape(len(self.augment), len(self.paths))
+        self.babble = np.char.startswith(drawn.astype(str), "babble").T
+        others = np.flatnonzero(~self.babble.any(axis=1)).tolist()
+        parts = []
+        if self.n_speeds:
+            parts.append(speed_copies(extractor, audio, speeds))
+        if self.augment:
+            parts.append(condition_copies(extractor, self.paths, self.augment,
+                                          speakers=self.speakers,
+                                          noise_folder=noise_folder, seed=seed,
+                                          rows=others))
+        self.shared = np.concatenate(parts, axis=1) if parts else None
+
+    def __call__(self, train: np.ndarray) -> np.ndarray | None:
+        """Return the copies of rows ``train``, babble from their speakers only."""
+        train = np.asarray(train)
+        if self.shared is None:
+            return None
+        copies = self.shared[train].copy()
+        redo = np.flatnonzero(self.babble[train].any(axis=1))
+        if redo.size:
+            made = condition_copies(
+                self.extractor, [self.paths[i] for i in train], self.augment,
+                speakers=self.speakers[train], noise_folder=self.noise_folder,
+                seed=self.seed, rows=redo.tolist())
+            mask = self.babble[train][redo]
+            block = copies[redo, self.n_speeds:]
+            block[mask] = made[redo][mask]
+            copies[redo, self.n_speeds:] = block
+        return copies

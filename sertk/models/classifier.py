@@ -31,8 +31,9 @@ from sertk.features.extractor import audio_input, extractor_for
 from sertk.features.feature_sets import parse_feature_name
 from sertk.models.augment import (
     SPEED_FACTORS,
+    check_augment,
     check_speed_factors,
-    speed_copies,
+    make_copies,
     with_copies,
 )
 from sertk.models.normalize import SpeakerNormalizer, check_speakers
@@ -359,7 +360,21 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         ``minimal``: 0.860 to 0.849); nested CV chose them in every strict
         fold and was split under speaker normalisation
         (``docs/classifier.md``). None never uses copies, not even
-        ``augmented`` ones.
+        ``augmented`` ones, unless ``augment`` asks for copies.
+    augment : sequence of str or None, default=None
+        Condition copies to train on too, one a list entry (see
+        :mod:`sertk.models.augment` and :mod:`sertk.audio.conditions`): a condition name
+        such as ``"telephone"``, ``"reverb-0.6"`` or ``"white-10"``, or
+        several joined by ``|``, of which each recording's copy draws one.
+        From audio, :meth:`fit` makes them itself after the speed copies
+        (babble from other training speakers' recordings); with feature
+        tables, pass them in ``augmented``. A model that will hear noisy,
+        reverberant or telephone audio should be trained on such copies
+        (``docs/faq.md``, "My recordings are noisy"); ``AUGMENT_MIX`` of
+        :mod:`sertk.models.augment` is the mix chosen by nested CV for the bundled
+        models.
+    noise_folder : str or None, default=None
+        Folder of noise recordings for ``folder-*`` conditions of ``augment``.
     random_state : int, RandomState instance or None, default=0
         Seed of the SVM's probability calibration.
     probability : bool, default=True
@@ -462,6 +477,8 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         min_speaker_samples: int = 5,
         extractor_params: dict | None = None,
         speed_perturbation: str | Sequence[float] | None = "auto",
+        augment: Sequence[str] | None = None,
+        noise_folder: str | None = None,
         random_state: int | np.random.RandomState | None = 0,
         probability: bool = True,
         fallback: str | Sequence[str] | None = "auto",
@@ -478,6 +495,8 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         self.min_speaker_samples = min_speaker_samples
         self.extractor_params = extractor_params
         self.speed_perturbation = speed_perturbation
+        self.augment = augment
+        self.noise_folder = noise_folder
         self.random_state = random_state
         self.probability = probability
         self.fallback = fallback
@@ -489,6 +508,8 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         state.setdefault("novelty_quantile", 0.99)
         state.setdefault("shrinkage", "auto")
         state.setdefault("speed_perturbation", None)
+        state.setdefault("augment", None)
+        state.setdefault("noise_folder", None)
         super().__setstate__(state)
 
     def _check_params(self) -> None:
@@ -520,6 +541,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
                 "keyword arguments"
             )
         training_speeds(self.speed_perturbation, normalised=False)  # validates
+        check_augment(self.augment)
         q = self.novelty_quantile
         if isinstance(q, bool) or not isinstance(q, Real) or not 0 < q < 1:
             raise ParameterError(
@@ -753,7 +775,8 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             :class:`~sertk.features.extractor.FeatureExtractor` with ``speed=0.9`` gives
             for the same recordings. They are trained on with their row's
             label and speaker, when ``speed_perturbation`` allows copies
-            (with "auto", when the model does not normalise per speaker);
+            (with "auto", when the model does not normalise per speaker)
+            or ``augment`` asks for condition copies;
             ``training_summary_["n_augmented"]`` counts them. When not given
             and ``X`` is audio, the classifier makes the copies itself.
 
@@ -780,10 +803,13 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         X = self._features(X, fitting=True)
         factors = training_speeds(self.speed_perturbation,
                                   bool(self.speaker_norm) and speakers is not None)
-        if not factors:
+        if not factors and not check_augment(self.augment):
             augmented = None
         elif augmented is None and audio is not None:
-            augmented = speed_copies(self.extractor_, audio, factors)
+            seed = self.random_state if isinstance(self.random_state, int) else 0
+            augmented = make_copies(self.extractor_, audio, factors, self.augment,
+                                    speakers=speakers, noise_folder=self.noise_folder,
+                                    seed=seed)
         table = X
         X, y = validate_data(
             self, X, y, dtype=np.float64, ensure_all_finite="allow-nan"
