@@ -207,3 +207,18 @@ def test_a_foreign_type_in_a_skops_file_names_trust_on_the_cli(audio, tmp_path,
     assert predict_cli.main(["-m", str(tmp_path / "odd.skops"), paths[0]]) == 2
     err = capsys.readouterr().err
     assert "--trust" in err and "trusted=" not in err
+
+
+def test_a_training_folder_is_not_kept_in_the_model_file(audio, tmp_path):
+    clf, paths = audio
+    copy = pickle.loads(pickle.dumps(clf))
+    copy.noise_folder = str(tmp_path / "my-noise")  # a path of this machine
+    import joblib
+
+    for suffix in (".skops", ".joblib"):
+        path = save_model(copy, tmp_path / f"m{suffix}")
+        stored = (sio.load(path, trusted=sio.get_untrusted_types(file=path))
+                  if suffix == ".skops" else joblib.load(path))  # the raw file
+        assert stored["model"].noise_folder is None
+        assert "noise_folder" not in stored["metadata"]["params"]
+        assert load_model(path, trusted=True).noise_folder is None

@@ -17,9 +17,10 @@ Two formats, chosen by the file's ending:
 A model file holds a model, never run-time settings: the parameters that
 describe the machine a model runs on (:data:`RUNTIME_PARAMS`: workers, a
 cache folder, a Dask scheduler address, progress bars, a pipeline's
-``memory``) are reset to their defaults on every estimator inside the model
-when it is saved, and again when it is loaded, whatever the file says; a
-file cannot make sertk read a cache folder or reach a scheduler. Pass such
+``memory``, the folder of noise recordings for training copies) are reset
+to their defaults on every estimator inside the model when it is saved,
+and again when it is loaded, whatever the file says; a file cannot make
+sertk read a cache folder or reach a scheduler. Pass such
 settings as call arguments (``predict_files(..., n_jobs=2)``).
 
 With ``trusted=False`` a pickle is loaded only when sertk can vouch for it:
@@ -125,7 +126,8 @@ _CHECKED = ("sertk", "scikit-learn")
 #: reset to their defaults on every estimator of a model at saving and at
 #: loading, and dropped from its ``extractor_params``.
 RUNTIME_PARAMS = frozenset(
-    {"n_jobs", "cache", "scheduler", "progress", "memory", "verbose", "pre_dispatch"}
+    {"n_jobs", "cache", "scheduler", "progress", "memory", "verbose", "pre_dispatch",
+     "noise_folder"}
 )
 _ZIP_MAGIC = b"PK\x03\x04"
 
@@ -271,7 +273,8 @@ def _metadata(
     model: EmotionClassifier, cv_report: dict | None, provenance: dict | None
 ) -> dict:
     params = {
-        k: v for k, v in model.get_params(deep=False).items() if k != "extractor_params"
+        k: v for k, v in model.get_params(deep=False).items()
+        if k != "extractor_params" and k not in RUNTIME_PARAMS
     }
     return json_safe(
         {
