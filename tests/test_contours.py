@@ -5,9 +5,7 @@ import pytest
 from conftest import SR, harmonic_tone, synthetic_vowel
 
 from sertk.errors import ParameterError
-from sertk.features.contours import Analysis, compute_group, contour_info
-from sertk.features.contours._analysis import mel_filterbank
-from sertk.features.contours.spectral import dct_matrix
+from sertk.features.contours import Analysis, _librosa, compute_group, contour_info
 from sertk.settings import AnalysisSettings
 
 
@@ -151,36 +149,69 @@ def test_intensity_fills_every_inner_frame_of_a_steady_tone():
     assert np.isfinite(inner).all()
 
 
-@pytest.mark.parametrize("sr, n_fft, n_mels",
-                         [(16000, 512, 26), (16000, 400, 40), (8000, 256, 20),
-                          (22050, 2048, 128), (44100, 1024, 64)])
-def test_mel_filterbank_is_librosas_htk_filterbank(sr, n_fft, n_mels):
-    # Pinned against librosa.filters.mel(htk=True, norm="slaney"), which sertk
-    # used before it computed the filters itself, so the two cannot drift.
-    import librosa
+@pytest.mark.parametrize("n_fft, win_length, hop_length",
+                         [(512, 400, 160), (513, 401, 160), (400, 399, 100)])
+def test_frames_are_centred_on_the_grid_for_odd_and_even_lengths(
+        n_fft, win_length, hop_length):
+    # A click on the centre of frame 7 (or 8 samples after it) puts its
+    # power, RMS and zero crossings in frame 7 (frames 7 and 8) and keeps
+    # the one frame grid of 1 + n // hop_length frames.
+    x = np.zeros(20 * hop_length + 37)
+    x[7 * hop_length] = 1.0
+    a = analyse(x, n_fft=n_fft, win_length=win_length, hop_length=hop_length)
+    assert a.power.shape == (n_fft // 2 + 1, a.n_frames) == (n_fft // 2 + 1, 21)
+    assert a.mel_power.shape == (26, a.n_frames)
+    assert int(np.argmax(a.power.sum(axis=0))) == 7
+    assert np.flatnonzero(a.rms).tolist() == [6, 7, 8]
+    # the window peaks on its centre frame: the neighbours see the click at
+    # hop_length / win_length of the frame off centre, where Hann is lower
+    assert a.rms[7] == pytest.approx(1 / np.sqrt(win_length))
+    # one sign change, at the click: one crossing in frame 7's window
+    step = np.where(np.arange(x.size) < 7 * hop_length, -0.1, 0.1)
+    zcr = compute_group("spectral", analyse(step, n_fft=n_fft, win_length=win_length,
+                                            hop_length=hop_length))["zcr"]
+    assert zcr.shape == (a.n_frames,)
+    assert zcr[7] == pytest.approx(SR / win_length)
+    assert np.all(zcr[10:-3] == 0)
 
-    ours = mel_filterbank(sr, n_fft, n_mels)
-    theirs = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, htk=True,
-                                 dtype=np.float64)
-    assert ours.shape == theirs.shape == (n_mels, n_fft // 2 + 1)
-    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
 
-
-def test_mel_filters_are_triangles_of_equal_area():
-    weights = mel_filterbank(16000, 4096, 26)
-    bin_hz = 16000 / 4096
-    areas = weights.sum(axis=1) * bin_hz  # each triangle: 2 / width * width / 2
+def test_mel_bands_are_triangles_of_equal_area():
+    # White power (1 in every bin) through Slaney-normalised triangles gives
+    # each band its area: 1 / bin spacing, whatever its width.
+    n_fft = 4096
+    a = analyse(np.zeros(SR), n_fft=n_fft)
+    a.__dict__["power"] = np.ones((n_fft // 2 + 1, a.n_frames))
+    areas = a.mel_power[:, 0] * SR / n_fft
     np.testing.assert_allclose(areas, 1.0, rtol=0.02)
 
 
-@pytest.mark.parametrize("n", [1, 2, 26, 40])
-def test_dct_matrix_is_scipys_orthonormal_dct2(n, rng):
-    import scipy.fft
+def test_mfcc_delta_is_the_regression_slope_with_repeated_edges():
+    # A log mel power rising by 1 dB a frame in every band moves MFCC 0 only
+    # (left out); a ramp in band 1 alone makes every MFCC a ramp, whose
+    # delta is its slope inside and 0.5, 0.8 of it on the edge frames.
+    a = analyse(np.zeros(SR // 10))
+    ramp = np.zeros((26, a.n_frames))
+    ramp[0] = np.arange(a.n_frames)
+    a.__dict__["power"] = np.ones((257, a.n_frames))
+    a.__dict__["mel_power"] = 10 ** (ramp / 10)
+    a.__dict__["active"] = np.ones(a.n_frames, dtype=bool)
+    out = compute_group("spectral", a)
+    slope = out["mfcc01"][5] - out["mfcc01"][4]
+    assert slope != 0
+    expected = slope * np.r_[0.5, 0.8, np.ones(a.n_frames - 4), 0.8, 0.5]
+    np.testing.assert_allclose(out["mfcc01_delta"], expected, rtol=1e-9)
 
-    x = rng.normal(size=(7, n)) * 30
-    np.testing.assert_allclose(x @ dct_matrix(n).T,
-                               scipy.fft.dct(x, type=2, norm="ortho", axis=1),
-                               rtol=1e-12, atol=1e-11)
+
+def test_numba_cache_falls_back_to_a_temporary_folder(monkeypatch):
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.delitem(__import__("sys").modules, "numba", raising=False)
+    monkeypatch.setattr(_librosa, "_writable", lambda folder: True)
+    assert _librosa.numba_cache_dir() is None  # librosa's own cache works
+    monkeypatch.setattr(_librosa, "_writable", lambda folder: False)
+    folder = _librosa.numba_cache_dir()
+    assert folder is not None and "sertk-numba-cache" in folder
+    monkeypatch.setenv("NUMBA_CACHE_DIR", "/somewhere")
+    assert _librosa.numba_cache_dir() is None  # the user's choice stands
 
 
 def _tone_in_noise(rng, noise_db: float) -> np.ndarray:

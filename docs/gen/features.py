@@ -157,7 +157,8 @@ def _contour_rows(names: list[str]) -> list[str]:
             label = f"`{members[0]}` ... `{members[-1]}`"
             description = _family_description(members)
         rows.append(f"| {label} | `{info.group}` | {md_cell(info.unit)} | "
-                    f"{info.frames} | {md_cell(description)} |")
+                    f"{info.frames} | {md_cell(description)} | "
+                    f"{md_cell(info.library)} |")
     return rows
 
 
@@ -309,7 +310,10 @@ def render() -> str:
         "Run `python docs/gen/features.py` to rewrite it. -->",
         "",
         "sertk computes frame-level *contours* (10 ms apart by default) with "
-        "Praat (through parselmouth) and NumPy/librosa-style spectral analysis, "
+        "Praat (through parselmouth): pitch, intensity, formants, voice "
+        "quality; and librosa: the short-time spectrum, its mel bands, MFCCs and "
+        "spectral shape (the *computed by* column of each table below names the "
+        "library), "
         "then summarises each contour over the utterance with *functionals* "
         "(statistics that ignore NaN frames). A *feature set* chooses which "
         "functionals of which contours become columns, plus utterance-level "
@@ -367,8 +371,8 @@ def render() -> str:
                   f"Module `{module_name}`; group{'s' if len(groups) > 1 else ''} "
                   + ", ".join(f"`{g}`" for g in groups) + ".", "",
                   docstring_body(inspect.getdoc(module)), ""]
-        lines += ["| name | group | unit | frames | what and how |",
-                  "|---|---|---|---|---|"]
+        lines += ["| name | group | unit | frames | what and how | computed by |",
+                  "|---|---|---|---|---|---|"]
         for group in groups:
             lines += _contour_rows(names[group])
         lines.append("")

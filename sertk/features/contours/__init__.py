@@ -68,12 +68,16 @@ class ContourInfo:
         (``"utterance"`` for descriptors).
     description : str
         What it measures and how.
+    library : str
+        The library that computes it: Praat (through parselmouth), librosa,
+        or NumPy (on what those computed).
     """
 
     group: str
     unit: str
     frames: str
     description: str
+    library: str
 
 
 #: Group name -> function of an Analysis.
@@ -91,78 +95,96 @@ GROUPS: dict[str, Callable[[Analysis], dict]] = {
 DESCRIPTOR_GROUPS = ("perturbation", "temporal")
 
 _PRAAT_PITCH = "Praat To Pitch (ac), floor f0_min, ceiling f0_max, 10 ms step"
+_PRAAT = "Praat (parselmouth)"
+_ON_STFT = "NumPy (on librosa's stft)"
+_ON_PITCH = "NumPy (on Praat's voicing)"
 
 #: Contour name -> ContourInfo (MFCC names are described by :func:`contour_info`).
 CONTOURS: dict[str, ContourInfo] = {
     "f0_hz": ContourInfo("pitch", "Hz", "voiced",
-                         f"Fundamental frequency; {_PRAAT_PITCH}"),
+                         f"Fundamental frequency; {_PRAAT_PITCH}", _PRAAT),
     "f0_semitone": ContourInfo("pitch", "semitones re 27.5 Hz", "voiced",
-                               "F0 on a semitone scale, 12 log2(F0 / 27.5 Hz)"),
+                               "F0 on a semitone scale, 12 log2(F0 / 27.5 Hz)",
+                               _PRAAT),
     "hnr_db": ContourInfo("pitch", "dB", "voiced",
                           "Harmonics-to-noise ratio 10 log10(r / (1 - r)) from "
-                          "the pitch analysis' autocorrelation peak r"),
+                          "the pitch analysis' autocorrelation peak r", _PRAAT),
     "intensity_db": ContourInfo("energy", "dB re 2e-5", "all",
                                 "Praat To Intensity, minimum pitch f0_min, mean "
-                                "kept; NaN on digital silence"),
-    "rms_db": ContourInfo("energy", "dBFS", "all", "RMS level of the 25 ms frame"),
+                                "kept; NaN on digital silence", _PRAAT),
+    "rms_db": ContourInfo("energy", "dBFS", "all", "RMS level of the 25 ms frame",
+                          "librosa (feature.rms)"),
     "loudness": ContourInfo("energy", "arbitrary (sone-like)", "all",
-                            "Sum over mel bands of band power ** 0.3"),
+                            "Sum over mel bands of band power ** 0.3",
+                            "librosa (feature.melspectrogram)"),
     "h1_h2": ContourInfo("harmonics", "dB", "voiced",
                          "First minus second harmonic level, 64 ms Hann spectrum, "
-                         "uncorrected for formants"),
+                         "uncorrected for formants",
+                         "NumPy (FFT of librosa frames at Praat's F0)"),
     "spectral_centroid": ContourInfo("spectral", "Hz", "active",
-                                     "Magnitude-weighted mean frequency"),
+                                     "Magnitude-weighted mean frequency",
+                                     "librosa (feature.spectral_centroid)"),
     "spectral_rolloff": ContourInfo("spectral", "Hz", "active",
-                                    "Frequency below which 85 % of the power lies"),
+                                    "Frequency below which 85 % of the power lies",
+                                    "librosa (feature.spectral_rolloff)"),
     "spectral_flatness": ContourInfo("spectral", "ratio", "active",
-                                     "Geometric over arithmetic mean of the power"),
+                                     "Geometric over arithmetic mean of the power",
+                                     "librosa (feature.spectral_flatness)"),
     "spectral_flux": ContourInfo("spectral", "ratio", "active",
                                  "Squared change of the L1-normalised magnitude "
-                                 "spectrum between frames"),
+                                 "spectrum between frames", _ON_STFT),
     "spectral_slope_0_500": ContourInfo("spectral", "dB/kHz", "active",
-                                        "Slope of the dB spectrum 0-500 Hz"),
+                                        "Slope of the dB spectrum 0-500 Hz", _ON_STFT),
     "spectral_slope_500_1500": ContourInfo("spectral", "dB/kHz", "active",
-                                           "Slope of the dB spectrum 500-1500 Hz"),
+                                           "Slope of the dB spectrum 500-1500 Hz",
+                                           _ON_STFT),
     "alpha_ratio": ContourInfo("spectral", "dB", "active",
-                               "Energy 1-5 kHz over energy 50 Hz-1 kHz"),
+                               "Energy 1-5 kHz over energy 50 Hz-1 kHz", _ON_STFT),
     "hammarberg": ContourInfo("spectral", "dB", "active",
-                              "Strongest peak 0-2 kHz minus strongest peak 2-5 kHz"),
+                              "Strongest peak 0-2 kHz minus strongest peak 2-5 kHz",
+                              _ON_STFT),
     "zcr": ContourInfo("spectral", "1/s", "active",
-                       "Zero crossings a second in the 25 ms frame"),
+                       "Zero crossings a second in the 25 ms frame",
+                       "librosa (feature.zero_crossing_rate)"),
 }
 for _k in (1, 2, 3):
     CONTOURS[f"f{_k}_hz"] = ContourInfo(
         "formants", "Hz", "voiced",
         f"Formant F{_k} frequency; Praat To Formant (burg), ceiling max_formant, "
-        "n_formants formants, 25 ms window")
+        "n_formants formants, 25 ms window", _PRAAT)
     CONTOURS[f"f{_k}_bw"] = ContourInfo(
-        "formants", "Hz", "voiced", f"Formant F{_k} bandwidth; same analysis")
+        "formants", "Hz", "voiced", f"Formant F{_k} bandwidth; same analysis", _PRAAT)
 
 _PRAAT_PULSES = "Praat To PointProcess (cc), periods 0.1-20 ms, factor 1.3"
 
 #: Descriptor (feature column) -> ContourInfo.
 DESCRIPTORS: dict[str, ContourInfo] = {
     "jitter__local": ContourInfo("perturbation", "ratio", "utterance",
-                                 f"Praat Get jitter (local); {_PRAAT_PULSES}"),
+                                 f"Praat Get jitter (local); {_PRAAT_PULSES}",
+                                 _PRAAT),
     "shimmer__local": ContourInfo("perturbation", "ratio", "utterance",
-                                  "Praat Get shimmer (local), amplitude factor 1.6"),
+                                  "Praat Get shimmer (local), amplitude factor 1.6",
+                                  _PRAAT),
     "shimmer__local_db": ContourInfo("perturbation", "dB", "utterance",
-                                     "Praat Get shimmer (local_dB)"),
+                                     "Praat Get shimmer (local_dB)", _PRAAT),
     "duration__seconds": ContourInfo("temporal", "s", "utterance",
-                                     "Duration of the analysed signal"),
+                                     "Duration of the analysed signal", "NumPy"),
     "voiced__fraction": ContourInfo("temporal", "ratio", "utterance",
-                                    "Fraction of frames that are voiced"),
+                                    "Fraction of frames that are voiced", _ON_PITCH),
 }
 for _name, _what in (("voiced_segment", "runs of voiced frames"),
                      ("pause", "unvoiced runs between voiced segments")):
     DESCRIPTORS[f"{_name}__count"] = ContourInfo("temporal", "count", "utterance",
-                                                 f"Number of {_what}")
+                                                 f"Number of {_what}", _ON_PITCH)
     DESCRIPTORS[f"{_name}__rate"] = ContourInfo("temporal", "1/s", "utterance",
-                                                f"Number of {_what} a second")
+                                                f"Number of {_what} a second",
+                                                _ON_PITCH)
     DESCRIPTORS[f"{_name}__mean_length"] = ContourInfo("temporal", "s", "utterance",
-                                                       f"Mean length of {_what}")
+                                                       f"Mean length of {_what}",
+                                                       _ON_PITCH)
     DESCRIPTORS[f"{_name}__std_length"] = ContourInfo(
-        "temporal", "s", "utterance", f"Standard deviation of the length of {_what}")
+        "temporal", "s", "utterance", f"Standard deviation of the length of {_what}",
+        _ON_PITCH)
 
 _MFCC = re.compile(r"^mfcc(\d{2})(_delta)?$")
 _MELBAND = re.compile(r"^melband(\d{2})$")
@@ -186,13 +208,16 @@ def _base_info(name: str) -> ContourInfo | None:
         k = int(match.group(1))
         if match.group(2):
             return ContourInfo("spectral", "per frame", "active",
-                               f"Regression delta (+/-2 frames) of MFCC {k}")
+                               f"Regression delta (+/-2 frames) of MFCC {k}",
+                               "librosa (feature.delta)")
         return ContourInfo("spectral", "dB (cepstral)", "active",
-                           f"MFCC {k}: DCT-II of the log power in n_mels HTK mel bands")
+                           f"MFCC {k}: DCT-II of the log power in n_mels HTK mel bands",
+                           "librosa (feature.mfcc)")
     match = _MELBAND.match(name)
     if match and int(match.group(1)) > 0:
         return ContourInfo("spectral", "dB", "active",
-                           f"Log power of HTK mel band {int(match.group(1))}")
+                           f"Log power of HTK mel band {int(match.group(1))}",
+                           "librosa (feature.melspectrogram)")
     return None
 
 
@@ -232,7 +257,8 @@ def contour_info(name: str) -> ContourInfo:
     if info is not None and info.frames in ("active", "all"):
         frames = variant if info.frames == "all" else f"{variant} and {info.frames}"
         return ContourInfo(info.group, info.unit, frames,
-                           f"{info.description}; {variant} frames only")
+                           f"{info.description}; {variant} frames only",
+                           f"{info.library}; voicing by Praat")
     raise ParameterError(
         f"unknown contour {name!r}; known: {sorted(CONTOURS)}, mfccNN, mfccNN_delta, "
         f"melbandNN, their _voiced/_unvoiced variants, and descriptors "

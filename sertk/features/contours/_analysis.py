@@ -2,13 +2,14 @@
 
 An :class:`Analysis` holds a signal and its settings and computes, lazily and
 at most once, what several contour groups need: the Praat sound and pitch
-objects, the framed signal and its power spectrum, the voiced and active
-frame masks. Contour functions take an ``Analysis`` and return arrays on its
-frame grid.
+objects, the power spectrum and its mel bands (librosa), the voiced and
+active frame masks. Contour functions take an ``Analysis`` and return arrays
+on its frame grid.
 
-Praat (parselmouth) is imported where it is first called, here and in the
-contour modules, not when they are imported: loading it costs a process
-about 50 MB of its own memory, which a process that only hands files to
+Praat (parselmouth) and librosa are imported where they are first called,
+here and in the contour modules, not when they are imported: they cost a
+process about 50 MB (Praat) and 150 MB or more (librosa, with numba and
+llvmlite) of its own memory, which a process that only hands files to
 workers (``sertk-extract``'s main process) does not need.
 """
 
@@ -20,11 +21,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...settings import AnalysisSettings
+from ._librosa import load_librosa
 
 if TYPE_CHECKING:
     import parselmouth
 
-__all__ = ["Analysis", "align_to_grid", "frame_signal", "mel_filterbank"]
+__all__ = ["Analysis", "align_to_grid", "centred_frames", "frame_signal"]
 
 #: Frames within this many dB of the loudest are active whatever the noise
 #: floor says (see :attr:`Analysis.active`).
@@ -35,8 +37,48 @@ NOISE_PERCENTILE = 10.0
 NOISE_SMOOTHING = 5
 
 
+def centred_frames(x: np.ndarray, frame_length: int, hop_length: int
+                   ) -> tuple[np.ndarray, int]:
+    """Zero-pad a signal so that uncentred frames of it are centred on the grid.
+
+    Frame ``i`` of ``librosa.util.frame(padded, frame_length=frame_length,
+    hop_length=hop_length)`` (librosa's ``center=False``) is then centred on
+    sample ``i * hop_length`` of ``x``, for even and odd lengths alike, and
+    there are at least ``1 + x.size // hop_length`` of them; librosa's own
+    ``center=True`` shifts odd-length frames by one sample and can give one
+    frame fewer.
+
+    Parameters
+    ----------
+    x : np.ndarray, shape (n,)
+        The signal.
+    frame_length : int > 0
+        Samples a frame.
+    hop_length : int > 0
+        Samples between frame centres.
+
+    Returns
+    -------
+    padded : np.ndarray, shape (n + 2 * (frame_length // 2) + frame_length,)
+        The signal with zeros before and after.
+    n_frames : int
+        Frames on the grid, ``1 + n // hop_length``: use the first ``n_frames``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> padded, n_frames = centred_frames(np.arange(1.0, 11.0), 4, 5)
+    >>> padded[:4], n_frames  # frame 0 is centred on sample 0 of x
+    (array([0., 0., 1., 2.]), 3)
+    """
+    pad = frame_length // 2
+    return np.pad(x, (pad, pad + frame_length)), 1 + x.size // hop_length
+
+
 def frame_signal(x: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
-    """Cut a signal into centred frames (zero-padded at both ends).
+    """Cut a signal into centred frames (zero-padded at both ends), one a row.
+
+    ``librosa.util.frame`` of the signal padded by :func:`centred_frames`.
 
     Parameters
     ----------
@@ -58,11 +100,10 @@ def frame_signal(x: np.ndarray, frame_length: int, hop_length: int) -> np.ndarra
     >>> frame_signal(np.arange(10.0), 4, 5).shape
     (3, 4)
     """
-    n_frames = 1 + x.size // hop_length
-    pad = frame_length // 2
-    padded = np.pad(x, (pad, pad + frame_length))
-    windows = np.lib.stride_tricks.sliding_window_view(padded, frame_length)
-    return windows[: n_frames * hop_length : hop_length]
+    padded, n_frames = centred_frames(x, frame_length, hop_length)
+    frames = load_librosa().util.frame(padded, frame_length=frame_length,
+                                       hop_length=hop_length, axis=0)
+    return frames[:n_frames]
 
 
 def align_to_grid(times: np.ndarray, values: np.ndarray, n_frames: int,
@@ -102,69 +143,13 @@ def align_to_grid(times: np.ndarray, values: np.ndarray, n_frames: int,
     return out
 
 
-def _hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
-    return 2595.0 * np.log10(1.0 + np.asarray(hz) / 700.0)
-
-
-def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
-    return 700.0 * (10.0 ** (mel / 2595.0) - 1.0)
-
-
-def mel_filterbank(sr: int, n_fft: int, n_mels: int) -> np.ndarray:
-    """Triangular filters on the HTK mel scale from 0 Hz to ``sr / 2``.
-
-    The mel scale is HTK's, ``m = 2595 log10(1 + f / 700)``. Band
-    ``i`` rises from edge ``f[i]`` to ``f[i + 1]`` and falls to ``f[i + 2]``,
-    the ``n_mels + 2`` edges being evenly spaced in mel; each triangle is
-    scaled by ``2 / (f[i + 2] - f[i])`` so that all have the same area
-    (Slaney's normalisation). These are the weights of
-    ``librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, htk=True)``,
-    in float64 (librosa's default is float32).
-
-    Parameters
-    ----------
-    sr : int > 0
-        Sampling rate in Hz.
-    n_fft : int > 0
-        FFT size; the filters weigh its ``n_fft // 2 + 1`` bins.
-    n_mels : int > 0
-        Number of bands. Bands narrower than a bin (many bands, a short FFT)
-        can be all zero.
-
-    Returns
-    -------
-    np.ndarray, shape (n_mels, n_fft // 2 + 1)
-        Filter weights, one band a row.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> weights = mel_filterbank(16000, 512, 26)
-    >>> weights.shape
-    (26, 257)
-    >>> int(np.argmax(weights[0]))  # band 1 peaks at 69 Hz, nearest bin 2 (62.5 Hz)
-    2
-    """
-    bins = np.fft.rfftfreq(n_fft, 1 / sr)
-    edges = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(sr / 2), n_mels + 2))
-    width = np.diff(edges)
-    ramps = edges[:, None] - bins[None, :]
-    rising = -ramps[:-2] / width[:-1, None]
-    falling = ramps[2:] / width[1:, None]
-    weights = np.maximum(0.0, np.minimum(rising, falling))
-    return weights * (2.0 / (edges[2:] - edges[:-2]))[:, None]
-
-
 @lru_cache(maxsize=8)
-def _mel_filters(sr: int, n_fft: int, n_mels: int) -> np.ndarray:
-    return mel_filterbank(sr, n_fft, n_mels).T
-
-
-@lru_cache(maxsize=8)
-def _hann(win_length: int, n_fft: int) -> np.ndarray:
-    window = np.zeros(n_fft)
-    start = (n_fft - win_length) // 2
-    window[start : start + win_length] = np.hanning(win_length + 2)[1:-1]
+def _hann(win_length: int) -> np.ndarray:
+    # Hann without its zero end points (as Matlab's hann): the window of
+    # sertk's features since their first version; librosa's "hann" is the
+    # periodic one, with a zero first point
+    window = np.hanning(win_length + 2)[1:-1]
+    window.flags.writeable = False
     return window
 
 
@@ -235,18 +220,17 @@ class Analysis:
         return np.isfinite(self.f0_hz)
 
     @cached_property
-    def frames(self) -> np.ndarray:
-        """The signal cut into ``n_fft``-sample frames, one a hop."""
-        s = self.settings
-        return frame_signal(self.signal, s.n_fft, s.hop_length)
-
-    @cached_property
     def rms(self) -> np.ndarray:
-        """RMS amplitude of each frame over the central ``win_length`` samples."""
+        """RMS amplitude of each frame, over ``win_length`` samples.
+
+        ``librosa.feature.rms`` of the frames centred on the grid.
+        """
         s = self.settings
-        start = (s.n_fft - s.win_length) // 2
-        core = self.frames[:, start : start + s.win_length]
-        return np.sqrt(np.mean(core * core, axis=1))
+        padded, n_frames = centred_frames(self.signal, s.win_length, s.hop_length)
+        rms = load_librosa().feature.rms(
+            y=padded, frame_length=s.win_length, hop_length=s.hop_length,
+            center=False, dtype=np.float64)
+        return rms[0, :n_frames]
 
     @cached_property
     def rms_db(self) -> np.ndarray:
@@ -271,7 +255,7 @@ class Analysis:
         if s.noise_snr_db is None:
             return active
         threshold = self.noise_floor * 10 ** (s.noise_snr_db / 10)
-        above_noise = self.power.sum(axis=1) > threshold
+        above_noise = self.power.sum(axis=0) > threshold
         return active & (above_noise | (level > loudest - LOUD_DB))
 
     @cached_property
@@ -284,27 +268,43 @@ class Analysis:
         every frame of every bin), and the floor is the sum over bins.
         """
         power = self.power
-        if power.shape[0] > NOISE_SMOOTHING:
+        if power.shape[1] > NOISE_SMOOTHING:
             windows = np.lib.stride_tricks.sliding_window_view(
-                power, NOISE_SMOOTHING, axis=0)
+                power, NOISE_SMOOTHING, axis=1)
             power = windows.mean(axis=-1)
-        return float(np.percentile(power, NOISE_PERCENTILE, axis=0).sum())
+        return float(np.percentile(power, NOISE_PERCENTILE, axis=1).sum())
 
     @cached_property
     def power(self) -> np.ndarray:
-        """Power spectrum, shape (n_frames, n_fft // 2 + 1), Hann window."""
+        """Power spectrum, shape (n_fft // 2 + 1, n_frames), librosa's layout.
+
+        ``|librosa.stft|**2`` of the frames centred on the grid (zero-padded
+        at the ends), ``win_length``-sample Hann window (without its zero end
+        points) centred in ``n_fft`` samples, complex128.
+        """
         s = self.settings
-        spectrum = np.fft.rfft(self.frames * _hann(s.win_length, s.n_fft), axis=1)
-        return spectrum.real**2 + spectrum.imag**2
+        librosa = load_librosa()
+        padded, n_frames = centred_frames(self.signal, s.n_fft, s.hop_length)
+        spectrum = librosa.stft(
+            padded, n_fft=s.n_fft, hop_length=s.hop_length, win_length=s.win_length,
+            window=_hann(s.win_length), center=False, dtype=np.complex128)
+        return librosa.util.abs2(spectrum[:, :n_frames])
 
     @cached_property
     def frequencies(self) -> np.ndarray:
-        """Centre frequency in Hz of each bin of :attr:`power`."""
+        """Centre frequency in Hz of each bin (row) of :attr:`power`."""
         s = self.settings
-        return np.fft.rfftfreq(s.n_fft, 1 / s.sr)
+        return load_librosa().fft_frequencies(sr=s.sr, n_fft=s.n_fft)
 
     @cached_property
     def mel_power(self) -> np.ndarray:
-        """Mel band power, shape (n_frames, n_mels) (HTK mel scale, 0 to sr/2)."""
+        """Mel band power, shape (n_mels, n_frames).
+
+        ``librosa.feature.melspectrogram`` of :attr:`power`: triangular
+        filters on the HTK mel scale from 0 Hz to ``sr / 2``, of equal area
+        (Slaney's normalisation), float64.
+        """
         s = self.settings
-        return self.power @ _mel_filters(s.sr, s.n_fft, s.n_mels)
+        return load_librosa().feature.melspectrogram(
+            S=self.power, sr=s.sr, n_fft=s.n_fft, n_mels=s.n_mels, fmin=0.0,
+            fmax=s.sr / 2, htk=True, norm="slaney", dtype=np.float64)

@@ -52,5 +52,5 @@ def energy_contours(analysis: Analysis) -> dict[str, np.ndarray]:
         "intensity_db": align_to_grid(intensity.xs(), values, analysis.n_frames,
                                       s.hop_seconds),
         "rms_db": analysis.rms_db,
-        "loudness": np.sum(analysis.mel_power**0.3, axis=1),
+        "loudness": np.sum(analysis.mel_power**0.3, axis=0),
     }

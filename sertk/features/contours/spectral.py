@@ -1,25 +1,34 @@
-"""Spectral shape from one shared short-time spectrum.
+"""Spectral shape from one shared short-time spectrum (librosa and NumPy).
 
-All contours here come from the power spectrum of :class:`Analysis` (25 ms
-Hann window, 512-point FFT, 10 ms hop at 16 kHz) and are kept on *active*
-frames only (see :class:`~sertk.settings.AnalysisSettings`); silent frames
-are NaN. Definitions (``P`` power, ``|X|`` magnitude, ``f`` bin frequency):
+All contours here come from the power spectrum of :class:`Analysis`
+(``librosa.stft``: 25 ms Hann window, 512-point FFT, 10 ms hop at 16 kHz)
+and are kept on *active* frames only (see
+:class:`~sertk.settings.AnalysisSettings`); silent frames are NaN.
+Definitions (``P`` power, ``|X|`` magnitude, ``f`` bin frequency), with the
+library that computes each:
 
 - ``mfccNN``: MFCC ``NN`` (1..n_mfcc), DCT-II (orthonormal) of the log mel
-  power (``n_mels`` HTK bands, Slaney's area normalisation), as librosa
-  computes it with ``htk=True``; ``mfccNN_delta``:
-  its regression delta over +/-2 frames (per frame).
-- ``melbandNN``: log power of mel band ``NN`` (1..n_mels), dB re full scale.
-- ``spectral_centroid``: sum(f |X|) / sum(|X|), Hz.
-- ``spectral_rolloff``: frequency below which 85 % of the power lies, Hz.
-- ``spectral_flatness``: geometric over arithmetic mean of P (0..1).
+  power (``n_mels`` HTK bands, Slaney's area normalisation):
+  ``librosa.feature.mfcc(S=...)`` of the ``melbandNN``; ``mfccNN_delta``:
+  its regression delta over +/-2 frames (per frame), edges repeated,
+  ``librosa.feature.delta(width=5, mode="nearest")``.
+- ``melbandNN``: log power of mel band ``NN`` (1..n_mels), dB re full scale:
+  ``librosa.power_to_db`` of ``librosa.feature.melspectrogram(S=P)``.
+- ``spectral_centroid``: sum(f |X|) / sum(|X|), Hz;
+  ``librosa.feature.spectral_centroid(S=|X|)``.
+- ``spectral_rolloff``: frequency below which 85 % of the power lies, Hz;
+  ``librosa.feature.spectral_rolloff(S=P)``.
+- ``spectral_flatness``: geometric over arithmetic mean of P (0..1);
+  ``librosa.feature.spectral_flatness(S=P, power=1)``.
+- ``zcr``: zero crossings a second within the 25 ms frame;
+  ``librosa.feature.zero_crossing_rate`` times the sampling rate.
 - ``spectral_flux``: squared difference of consecutive L1-normalised
-  magnitude spectra.
+  magnitude spectra (NumPy).
 - ``spectral_slope_0_500``, ``spectral_slope_500_1500``: least-squares slope
-  of the dB spectrum over those bands, dB/kHz (as in eGeMAPS).
-- ``alpha_ratio``: energy 1-5 kHz over energy 50 Hz-1 kHz, dB.
-- ``hammarberg``: strongest peak 0-2 kHz minus strongest peak 2-5 kHz, dB.
-- ``zcr``: zero crossings a second within the 25 ms frame.
+  of the dB spectrum over those bands, dB/kHz (as in eGeMAPS; NumPy).
+- ``alpha_ratio``: energy 1-5 kHz over energy 50 Hz-1 kHz, dB (NumPy).
+- ``hammarberg``: strongest peak 0-2 kHz minus strongest peak 2-5 kHz, dB
+  (NumPy).
 
 Examples
 --------
@@ -34,81 +43,14 @@ Examples
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
-from ._analysis import Analysis
+from ._analysis import Analysis, centred_frames
+from ._librosa import load_librosa
 
-__all__ = ["dct_matrix", "delta", "spectral_contours"]
+__all__ = ["spectral_contours"]
 
 _EPS = 1e-12
-
-
-@lru_cache(maxsize=8)
-def dct_matrix(n: int) -> np.ndarray:
-    """Return the orthonormal DCT-II matrix of size ``n``.
-
-    ``D[k, j] = sqrt(2 / n) cos(pi k (2 j + 1) / (2 n))``, row 0 divided by
-    ``sqrt(2)``; ``D @ x`` is ``scipy.fft.dct(x, type=2, norm="ortho")``.
-
-    Parameters
-    ----------
-    n : int > 0
-        Size.
-
-    Returns
-    -------
-    np.ndarray, shape (n, n)
-        Read-only (it is cached); ``D @ D.T`` is the identity.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> d = dct_matrix(4)
-    >>> bool(np.allclose(d @ d.T, np.eye(4)))
-    True
-    >>> np.round(d @ np.ones(4), 12) + 0.0  # a constant has only a 0th term
-    array([2., 0., 0., 0.])
-    """
-    k = np.arange(n)[:, None]
-    j = np.arange(n)[None, :]
-    out = np.sqrt(2 / n) * np.cos(np.pi * k * (2 * j + 1) / (2 * n))
-    out[0] /= np.sqrt(2)
-    out.flags.writeable = False
-    return out
-
-
-def delta(x: np.ndarray, width: int = 2) -> np.ndarray:
-    """Regression delta along the last axis, edges repeated.
-
-    ``d[t] = sum_n n (x[t+n] - x[t-n]) / (2 sum_n n^2)`` for ``n = 1..width``.
-
-    Parameters
-    ----------
-    x : np.ndarray, shape (..., n_frames)
-        Contours.
-    width : int > 0, default=2
-        Frames on each side.
-
-    Returns
-    -------
-    np.ndarray, same shape as ``x``
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> delta(np.arange(6.0))
-    array([0.5, 0.8, 1. , 1. , 0.8, 0.5])
-    """
-    padded = np.concatenate(
-        [np.repeat(x[..., :1], width, -1), x, np.repeat(x[..., -1:], width, -1)], -1)
-    n = x.shape[-1]
-    out = np.zeros_like(x, dtype=float)
-    for k in range(1, width + 1):
-        out += k * (padded[..., width + k : width + k + n]
-                    - padded[..., width - k : width - k + n])
-    return out / (2 * sum(k * k for k in range(1, width + 1)))
 
 
 def _band(freqs: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -120,8 +62,8 @@ def _band_slope(power_db: np.ndarray, freqs: np.ndarray, low: float, high: float
     band = _band(freqs, low, high)
     f = freqs[band] / 1000.0
     f = f - f.mean()
-    y = power_db[:, band]
-    return (y - y.mean(axis=1, keepdims=True)) @ f / np.sum(f * f)
+    y = power_db[band]
+    return f @ (y - y.mean(axis=0)) / np.sum(f * f)
 
 
 def spectral_contours(analysis: Analysis) -> dict[str, np.ndarray]:
@@ -140,44 +82,46 @@ def spectral_contours(analysis: Analysis) -> dict[str, np.ndarray]:
         listed in the module docstring, each on the frame grid.
     """
     s = analysis.settings
+    librosa = load_librosa()
+    feature = librosa.feature
     power = analysis.power
     freqs = analysis.frequencies
     magnitude = np.sqrt(power)
     power_db = 10 * np.log10(power + _EPS)
 
-    log_mel = 10 * np.log10(np.maximum(analysis.mel_power, 1e-10))
-    mfcc = dct_matrix(s.n_mels)[1 : s.n_mfcc + 1] @ log_mel.T
-    mfcc_delta = delta(mfcc)
+    log_mel = librosa.power_to_db(analysis.mel_power, ref=1.0, amin=1e-10,
+                                  top_db=None)
+    mfcc = feature.mfcc(S=log_mel, n_mfcc=s.n_mfcc + 1, dct_type=2, norm="ortho",
+                        lifter=0)[1:]
+    mfcc_delta = feature.delta(mfcc, width=5, order=1, axis=-1, mode="nearest")
 
-    total_mag = magnitude.sum(axis=1) + _EPS
-    normalised = magnitude / total_mag[:, None]
+    normalised = magnitude / (magnitude.sum(axis=0) + _EPS)
     flux = np.empty(analysis.n_frames)
     flux[0] = np.nan
-    flux[1:] = np.sum(np.diff(normalised, axis=0) ** 2, axis=1)
-    cumulative = np.cumsum(power, axis=1)
-    rolloff = freqs[np.argmax(cumulative >= 0.85 * cumulative[:, -1:], axis=1)]
-    flatness = np.exp(np.mean(np.log(power + _EPS), axis=1)) / (
-        np.mean(power, axis=1) + _EPS)
-    low = power[:, _band(freqs, 50, 1000)].sum(axis=1) + _EPS
-    high = power[:, _band(freqs, 1000, 5000)].sum(axis=1) + _EPS
-    peak_low = power_db[:, _band(freqs, 0, 2000)].max(axis=1)
-    peak_high = power_db[:, _band(freqs, 2000, 5000)].max(axis=1)
+    flux[1:] = np.sum(np.diff(normalised, axis=1) ** 2, axis=0)
+    low = power[_band(freqs, 50, 1000)].sum(axis=0) + _EPS
+    high = power[_band(freqs, 1000, 5000)].sum(axis=0) + _EPS
+    peak_low = power_db[_band(freqs, 0, 2000)].max(axis=0)
+    peak_high = power_db[_band(freqs, 2000, 5000)].max(axis=0)
 
-    start = (s.n_fft - s.win_length) // 2
-    core = analysis.frames[:, start : start + s.win_length]
-    signs = np.signbit(core)
-    zcr = np.count_nonzero(signs[:, 1:] != signs[:, :-1], axis=1) / (
-        s.win_length / s.sr)
+    padded, n_frames = centred_frames(analysis.signal, s.win_length, s.hop_length)
+    zcr = feature.zero_crossing_rate(
+        padded, frame_length=s.win_length, hop_length=s.hop_length, center=False,
+        threshold=0.0)[0, :n_frames] * s.sr
 
     out = {f"mfcc{k:02d}": mfcc[k - 1] for k in range(1, s.n_mfcc + 1)}
-    out.update({f"melband{k:02d}": log_mel[:, k - 1].copy()
+    out.update({f"melband{k:02d}": log_mel[k - 1]
                 for k in range(1, s.n_mels + 1)})
     out.update({f"mfcc{k:02d}_delta": mfcc_delta[k - 1]
                 for k in range(1, s.n_mfcc + 1)})
     out.update({
-        "spectral_centroid": (magnitude @ freqs) / total_mag,
-        "spectral_rolloff": rolloff,
-        "spectral_flatness": flatness,
+        "spectral_centroid": feature.spectral_centroid(S=magnitude, freq=freqs)[0],
+        "spectral_rolloff": feature.spectral_rolloff(
+            S=power, freq=freqs, roll_percent=0.85)[0],
+        # offset, not floored, by _EPS: bins with next to no power (between
+        # a synthetic tone's harmonics) weigh in as they always have
+        "spectral_flatness": feature.spectral_flatness(
+            S=power + _EPS, power=1.0, amin=_EPS)[0],
         "spectral_flux": flux,
         "spectral_slope_0_500": _band_slope(power_db, freqs, 0, 500),
         "spectral_slope_500_1500": _band_slope(power_db, freqs, 500, 1500),
