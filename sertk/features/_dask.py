@@ -30,6 +30,7 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import ParameterError, SertkError
+from .contours._librosa import import_spectral
 
 __all__ = ["BATCHES_PER_THREAD", "run_on_dask"]
 
@@ -66,7 +67,11 @@ def dask_setup(worker: Any) -> None:
     dropped, as the cancellation is the point of the shutdown. So is the
     error of a worker whose heartbeat finds the scheduler already closed:
     the scheduler runs in the client's process, which ends the run itself
-    and reports why.
+    and reports why. Last, the worker imports librosa
+    (:func:`~sertk.contours._librosa.import_spectral`) while the cluster
+    starts: seconds of import in a first task would hold up a shutdown
+    past the nanny's patience ("Worker process still alive after 4.0
+    seconds, killing").
 
     Parameters
     ----------
@@ -87,6 +92,7 @@ def dask_setup(worker: Any) -> None:
         _not_a_cancelled_task)
     logging.getLogger("distributed.worker").addFilter(
         _not_a_heartbeat_to_a_closed_scheduler)
+    import_spectral()
 
 
 def _not_a_cancelled_task(record: logging.LogRecord) -> bool:

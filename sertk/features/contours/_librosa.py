@@ -18,6 +18,7 @@ process that loads or applies a model to feature tables.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 import sys
@@ -25,7 +26,7 @@ import tempfile
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["load_librosa", "numba_cache_dir"]
+__all__ = ["import_spectral", "load_librosa", "numba_cache_dir"]
 
 
 def _writable(folder: Path) -> bool:
@@ -88,3 +89,21 @@ def load_librosa() -> ModuleType:
     import librosa
 
     return librosa
+
+
+def import_spectral() -> None:
+    """Import now the librosa submodules the contours call.
+
+    They load on first use anyway; a worker process that calls this when it
+    starts pays librosa's import (and, the first time on a machine, numba's
+    compile) before it takes a task, rather than inside its first one, where
+    it would delay a shutdown.
+
+    Examples
+    --------
+    >>> import_spectral()
+    >>> import sys; "librosa.feature.spectral" in sys.modules
+    True
+    """
+    load_librosa()
+    importlib.import_module("librosa.feature.spectral")
