@@ -53,6 +53,7 @@ from sertk._json import json_safe
 from sertk.errors import ParameterError, SertkError
 from sertk.features.extractor import audio_input, extractor_for
 from sertk.files import OutputLock, atomic_output
+from sertk.models.adaptation import CorpusNormalizer, check_adapt
 from sertk.models.augment import (
     FoldCopies,
     check_augment,
@@ -76,6 +77,13 @@ PROTOCOLS = {
     ),
 }
 _ALIASES = {"speaker-normalized": "speaker-normalised"}
+
+
+_ADAPT_WORDS = {
+    "none": "the training statistics",
+    "batch": "their own statistics, a batch (test fold or corpus) at a time",
+    "speaker": "each test speaker's own statistics",
+}
 
 
 def _flags_rows(estimator: Any) -> bool:
@@ -161,10 +169,12 @@ class ProtocolClassifier(ClassifierMixin, BaseEstimator):
     __metadata_request__predict = {"speakers": True}
     __metadata_request__score = {"speakers": True}
 
-    def __init__(self, estimator=None, protocol="speaker-normalised", min_samples=5):
+    def __init__(self, estimator=None, protocol="speaker-normalised", min_samples=5,
+                 adapt=None):
         self.estimator = estimator
         self.protocol = protocol
         self.min_samples = min_samples
+        self.adapt = adapt
 
     def _normalised(self) -> bool:
         return _check_protocol(self.protocol) == "speaker-normalised"
@@ -200,13 +210,21 @@ class ProtocolClassifier(ClassifierMixin, BaseEstimator):
         given = {"speakers": speakers, "augmented": augmented, **metadata}
         given = {k: v for k, v in given.items() if v is not None}
         wanted = _consumes(est, "fit", given)
-        unused = sorted(set(metadata) & set(given) - wanted)
+        self.normalizer_ = self.adapter_ = None
+        # an estimator that takes corpus ids adapts itself (EmotionClassifier);
+        # any other is fed rows a CorpusNormalizer adapted
+        self.adapts_ = bool(_consumes(est, "fit", ["corpus"]))
+        if not self.adapts_ and (self.adapt not in (None, "none")
+                                 or "corpus" in given):
+            self.adapter_ = CorpusNormalizer().fit(
+                X, corpus=given.get("corpus"), speakers=speakers)
+        handled = set() if self.adapter_ is None else {"corpus"}
+        unused = sorted(set(metadata) & set(given) - wanted - handled)
         if unused:
             raise ParameterError(
                 f"the estimator does not request {', '.join(unused)}: set it on "
                 f"the step that uses it (step.set_fit_request({unused[0]}=True), "
                 "under sklearn.set_config(enable_metadata_routing=True))")
-        self.normalizer_ = None
         if "augmented" in given and "augmented" not in wanted:
             columns = X.columns if isinstance(X, pd.DataFrame) else None
             X, y, speakers, source = with_copies(X, y, speakers, given.pop("augmented"))
@@ -217,6 +235,11 @@ class ProtocolClassifier(ClassifierMixin, BaseEstimator):
                      if k != "speakers"}
             if speakers is not None:
                 given["speakers"] = speakers
+        if self.adapter_ is not None:
+            columns = X.columns if isinstance(X, pd.DataFrame) else None
+            X = self.adapter_.transform(X, corpus=given.get("corpus"))
+            if columns is not None:
+                X = pd.DataFrame(X, columns=columns)
         if normalised and "speakers" not in wanted:
             self.normalizer_ = SpeakerNormalizer(min_samples=self.min_samples)
             if isinstance(X, pd.DataFrame):
@@ -242,13 +265,21 @@ class ProtocolClassifier(ClassifierMixin, BaseEstimator):
     def _call(self, method, X, speakers):
         """Call ``estimator_``'s ``method``, with speakers as the protocol allows."""
         check_is_fitted(self)
+        if self.adapter_ is not None:
+            X = self.adapter_.transform(X, adapt=self.adapt or "none",
+                                        speakers=speakers)
         if self.normalizer_ is not None:
             X = self.normalizer_.transform(X, speakers=speakers)
+        extra = {"adapt": self.adapt} if self.adapts_ and self.adapt else {}
         routed_as = "predict" if method == "out_of_distribution" else method
-        if (self._normalised() and speakers is not None
+        own = self._normalised() or (self.adapts_ and self.adapt == "speaker")
+        if (own and speakers is not None
                 and _consumes(self.estimator_, routed_as, ["speakers"])):
             with config_context(enable_metadata_routing=True):
-                return getattr(self.estimator_, method)(X, speakers=speakers)
+                return getattr(self.estimator_, method)(X, speakers=speakers,
+                                                        **extra)
+        if extra:
+            return getattr(self.estimator_, method)(X, **extra)
         return getattr(self.estimator_, method)(X)
 
     def predict(self, X, speakers=None):
@@ -372,6 +403,7 @@ class EvaluationReport:
     n_speakers: int
     dropped_labels: dict = field(default_factory=dict)
     estimator: str = ""
+    adapt: str | None = None
     y_true: np.ndarray = field(default=None, repr=False)
     y_pred: np.ndarray = field(default=None, repr=False)
     speakers: np.ndarray = field(default=None, repr=False)
@@ -436,6 +468,7 @@ class EvaluationReport:
             "out_of_distribution_share": self.out_of_distribution_share,
             "dropped_labels": self.dropped_labels,
             "estimator": self.estimator,
+            "adapt": self.adapt,
         }
         if predictions:
             out.update(
@@ -460,15 +493,14 @@ class EvaluationReport:
         lines = [
             f"Protocol: {self.protocol}: {PROTOCOLS[self.protocol]}",
             f"Scheme:   {self.cv}",
+            *([f"Adapt:    {self.adapt} (test rows z-scored with "
+               f"{_ADAPT_WORDS[self.adapt]})"] if self.adapt else []),
             f"Data:     {self.n_samples} files, {self.n_speakers} speakers, "
             f"{self.n_features} features, {len(self.labels)} classes",
         ]
         if any(self.dropped_labels.values()):
-            lines.append(
-                "Dropped labels (not shared): "
-                f"train {self.dropped_labels.get('train', [])}, "
-                f"test {self.dropped_labels.get('test', [])}"
-            )
+            lines.append("Dropped labels (not shared): " + ", ".join(
+                f"{k} {v}" for k, v in self.dropped_labels.items()))
         lines += [
             f"UAR {self.uar:.3f}   WAR {self.war:.3f}   macro-F1 {self.macro_f1:.3f}"
             f"   (UAR per fold {mean:.3f} +/- {std:.3f}, {len(self.folds)} folds)",
@@ -673,13 +705,15 @@ def _prefixed(param_grid: Any) -> list[dict]:
     return [{f"estimator__{k}": v for k, v in g.items()} for g in grids]
 
 
-def _fit_model(model, X, y, speakers, augmented, grid, inner_cv):
+def _fit_model(model, X, y, speakers, augmented, grid, inner_cv, corpus=None):
     """Fit ``model`` on training rows, by nested grid search if ``grid``.
 
     Returns the fitted model, the chosen parameters and their inner UAR.
     """
     if grid is None:
-        return model.fit(X, y, speakers=speakers, augmented=augmented), None, None
+        extra = {} if corpus is None else {"corpus": corpus}
+        return model.fit(X, y, speakers=speakers, augmented=augmented,
+                         **extra), None, None
     copies = {} if augmented is None else {"augmented": augmented}
     n_groups = len(pd.unique(speakers))
     if isinstance(inner_cv, int | np.integer) and not isinstance(inner_cv, bool):
@@ -765,6 +799,8 @@ def evaluate(
     param_grid: dict | list[dict] | None = None,
     inner_cv: str | int | Any | None = None,
     augmented: Any = None,
+    adapt: str | None = None,
+    corpus: Any = None,
     n_jobs: int = 1,
     progress: bool | str = "auto",
 ) -> EvaluationReport:
@@ -794,8 +830,10 @@ def evaluate(
         speaker-normalised protocol, raw features under the strict one.
     protocol : {"speaker-normalised", "strict"}, default="speaker-normalised"
         See the module notes; "speaker-normalized" is accepted too.
-    cv : "loso", int >= 2 or CV splitter, default="loso"
-        Outer scheme: leave-one-speaker-out, K-fold
+    cv : "loso", "loco", int >= 2 or CV splitter, default="loso"
+        Outer scheme: leave-one-speaker-out, leave-one-corpus-out (needs
+        ``corpus``; each corpus is tested on a model of the others, over the
+        labels they share), K-fold
         :class:`~sklearn.model_selection.StratifiedGroupKFold` over speakers,
         or a splitter whose ``split`` takes ``groups``.
     test : tuple (X_test, y_test, speakers_test), optional
@@ -818,6 +856,17 @@ def evaluate(
         ``speed_perturbation`` says (with "auto", under the strict protocol
         only). When ``X`` is audio and this is None, the copies are made as
         the estimator's ``speed_perturbation`` asks, if at all.
+    adapt : {"none", "batch", "speaker"}, optional
+        Adaptation of the test rows at prediction (see
+        :mod:`sertk.models.adaptation`): "batch" z-scores each test fold
+        (or the cross-corpus test set) with its own statistics, "speaker"
+        each test speaker with its own, "none" uses training statistics.
+        Default: the protocol's behaviour (per-speaker statistics under
+        speaker-normalised, training ones under strict).
+    corpus : array-like of shape (n_samples,), optional
+        Corpus id of each training row: each corpus is z-scored with its
+        own statistics at training (``fit(..., corpus=)``); needed by
+        ``cv="loco"``.
     n_jobs : int, default=1
         Outer folds run in parallel on this many workers (joblib).
     progress : bool or "auto", default="auto"
@@ -872,17 +921,29 @@ def evaluate(
             f"speakers has {int(pd.isna(speakers).sum())} missing ids; "
             "speaker-independent evaluation needs every row's speaker"
         )
-    model = ProtocolClassifier(estimator, protocol=protocol)
+    adapt = check_adapt(adapt)
+    model = ProtocolClassifier(estimator, protocol=protocol, adapt=adapt)
+    if corpus is not None:
+        corpus = np.asarray(corpus, dtype=object)
+        if corpus.shape != (len(X),):
+            raise ParameterError(
+                f"corpus has shape {corpus.shape}, but X has {len(X)} rows; pass "
+                "one corpus id a row")
     info = {
         "protocol": protocol,
         "n_features": int(X.shape[1]),
         "estimator": repr(estimator),
     }
+    if adapt is not None:
+        info["adapt"] = adapt
     if test is not None:
         return _cross_corpus(
             model, X, y, speakers, augmented, test, grid, inner_cv or cv, n_jobs,
-            info
+            info, corpus
         )
+    if isinstance(cv, str) and cv.lower() == "loco":
+        return _leave_one_corpus_out(model, X, y, speakers, augmented, corpus,
+                                     grid, info, show)
 
     splitter, description = _splitter(cv, len(pd.unique(speakers)))
     splits = list(splitter.split(X, y, groups=speakers))
@@ -939,7 +1000,7 @@ def evaluate(
 
 
 def _cross_corpus(model, X, y, speakers, augmented, test, grid, inner_cv, n_jobs,
-                  info):
+                  info, corpus=None):
     """Train on all of ``X``, test on ``test``, over the labels both share."""
     if not isinstance(test, tuple | list) or len(test) != 3:
         raise ParameterError(
@@ -972,7 +1033,8 @@ def _cross_corpus(model, X, y, speakers, augmented, test, grid, inner_cv, n_jobs
     train_speakers = None if speakers is None else speakers[train]
     fitted, params, inner = _fit_model(
         model, _rows(X, train), y[train], train_speakers,
-        _fold_copies(augmented, train), grid, inner_cv
+        _fold_copies(augmented, train), grid, inner_cv,
+        None if corpus is None else corpus[train]
     )
     spk_eval = None if spk_test is None else spk_test[keep]
     y_true = y_test[keep]
@@ -997,3 +1059,56 @@ def _cross_corpus(model, X, y, speakers, augmented, test, grid, inner_cv, n_jobs
         dropped_labels=dropped,
         **info,
     )
+
+
+def _leave_one_corpus_out(model, X, y, speakers, augmented, corpus, grid, info,
+                          show):
+    """Test each corpus on a model of the others, over the labels they share."""
+    if corpus is None or pd.unique(corpus).size < 2:
+        raise ParameterError(
+            "cv='loco' (leave-one-corpus-out) needs corpus ids of at least two "
+            "corpora (corpus=...)")
+    if grid is not None:
+        raise ParameterError("cv='loco' does not take a param_grid")
+    y_pred = np.empty(len(y), dtype=y.dtype)
+    flagged = np.zeros(len(y), dtype=bool)
+    kept = np.zeros(len(y), dtype=bool)
+    flags_rows = False
+    folds, dropped = [], {}
+    for i, held in enumerate(pd.unique(corpus)):
+        test_idx = np.flatnonzero(corpus == held)
+        rest = np.flatnonzero(corpus != held)
+        shared = np.intersect1d(np.unique(y[rest]), np.unique(y[test_idx]))
+        if shared.size < 2:
+            raise ParameterError(
+                f"corpus {held!r} shares {shared.size} label(s) with the others; "
+                "map every corpus to a common vocabulary first")
+        train = rest[np.isin(y[rest], shared)]
+        test_idx = test_idx[np.isin(y[test_idx], shared)]
+        dropped[str(held)] = sorted(map(str, np.setdiff1d(
+            np.unique(y[corpus == held]), shared)))
+        fitted, _, _ = _fit_model(
+            model, _rows(X, train), y[train],
+            None if speakers is None else speakers[train],
+            None if augmented is None else augmented[train], None, None,
+            corpus[train])
+        spk = None if speakers is None else speakers[test_idx]
+        pred, ood = _predict(fitted, _rows(X, test_idx), spk)
+        y_pred[test_idx], kept[test_idx] = pred, True
+        if ood is not None:
+            flagged[test_idx], flags_rows = ood, True
+        spk_report = (np.full(len(test_idx), str(held), dtype=object)
+                      if spk is None else spk)
+        fold = _fold_entry(i, y[test_idx], pred, ood, spk_report, None, None)
+        fold["corpus"] = str(held)
+        folds.append(fold)
+        if show:
+            print(f"fold {i + 1} (corpus {held}, n={fold['n']}): UAR {fold['uar']:.3f}",
+                  file=sys.stderr)
+    spk_all = (np.asarray(corpus, dtype=object) if speakers is None
+               else speakers)[kept]
+    return _build_report(
+        y[kept], y_pred[kept], flagged[kept] if flags_rows else None, spk_all,
+        folds, np.unique(y[kept]),
+        cv=f"leave-one-corpus-out ({len(folds)} folds)",
+        dropped_labels=dropped, **info)

@@ -29,6 +29,7 @@ from sertk.errors import ParameterError
 from sertk.features.contours import contour_info
 from sertk.features.extractor import audio_input, extractor_for
 from sertk.features.feature_sets import parse_feature_name
+from sertk.models.adaptation import CorpusNormalizer, check_adapt
 from sertk.models.augment import (
     SPEED_FACTORS,
     check_augment,
@@ -458,7 +459,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
     # Row metadata travels by scikit-learn's metadata routing, requested by
     # default: cross_val_score(model, X, y, params={"speakers": ...}) under
     # sklearn.set_config(enable_metadata_routing=True) reaches fit and score.
-    __metadata_request__fit = {"speakers": True, "augmented": True}
+    __metadata_request__fit = {"speakers": True, "augmented": True, "corpus": True}
     __metadata_request__predict = {"speakers": True}
     __metadata_request__predict_proba = {"speakers": True}
     __metadata_request__decision_function = {"speakers": True}
@@ -576,16 +577,38 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             )
         return self.extractor_.transform(audio)
 
-    def _prepare(self, X: Any, speakers: Sequence | None) -> np.ndarray:
-        """Validate ``X`` and normalise it per speaker, ready to impute."""
+    def _prepare(self, X: Any, speakers: Sequence | None, adapt: str | None = None,
+                 reference: Any = None) -> np.ndarray:
+        """Validate ``X``, adapt it (see ``adapt``) and normalise it per speaker."""
         check_is_fitted(self)
+        adapt = check_adapt(adapt)
         X = self._features(X, fitting=False)
         X = validate_data(
             self, X, reset=False, dtype=np.float64, ensure_all_finite="allow-nan"
         )
+        adapter = getattr(self, "adapter_", None)
+        if reference is not None:
+            reference = validate_data(
+                self, self._features(reference, fitting=False), reset=False,
+                dtype=np.float64, ensure_all_finite="allow-nan")
+        if adapter is not None:
+            mode = adapt or "none"
+            normalised = not isinstance(self.pipeline_.named_steps["normalize"], str)
+            if mode == "speaker" and normalised:
+                mode = "none"  # the speaker normaliser below does it
+            X = adapter.transform(X, adapt=mode, speakers=speakers,
+                                  reference=reference)
+        elif adapt not in (None, "none") or reference is not None:
+            raise ParameterError(
+                "this model was saved before adaptation existed; retrain it to "
+                "use adapt or reference")
         normalizer = self.pipeline_.named_steps["normalize"]
         if isinstance(normalizer, str):
             return X
+        if adapt == "batch":  # the batch is one speaker
+            speakers = np.zeros(X.shape[0], dtype=object)
+        elif adapt == "none" or reference is not None:
+            speakers = None
         return normalizer.transform(X, speakers=speakers)
 
     def _column_names(self) -> np.ndarray | None:
@@ -694,7 +717,8 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             distance = self.class_distance_.transform(Z)
         return ~(distance <= self.novelty_threshold_) | np.isnan(Xn).all(axis=1)
 
-    def _outputs(self, X: Any, speakers: Sequence | None, methods: Sequence[str]
+    def _outputs(self, X: Any, speakers: Sequence | None, methods: Sequence[str],
+                 adapt: str | None = None, reference: Any = None
                  ) -> tuple[list[np.ndarray], np.ndarray]:
         """Each of ``methods``' outputs, and the out-of-distribution mask.
 
@@ -702,7 +726,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         prepared and projected once for them all, so that callers wanting
         labels, probabilities and the mask together pay for one pass.
         """
-        Xn = self._prepare(X, speakers)
+        Xn = self._prepare(X, speakers, adapt, reference)
         Z = self._project(Xn)
         novel = self._novel(Xn, Z)
         outputs = []
@@ -715,12 +739,14 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             outputs.append(out)
         return outputs, novel
 
-    def _with_fallback(self, method: str, X: Any, speakers: Sequence | None
+    def _with_fallback(self, method: str, X: Any, speakers: Sequence | None,
+                       adapt: str | None = None, reference: Any = None
                        ) -> np.ndarray:
         """``method``'s output of the SVM, the fallback's on novel rows."""
-        return self._outputs(X, speakers, [method])[0][0]
+        return self._outputs(X, speakers, [method], adapt, reference)[0][0]
 
-    def out_of_distribution(self, X: Any, speakers: Sequence | None = None
+    def out_of_distribution(self, X: Any, speakers: Sequence | None = None,
+                            adapt: str | None = None, reference: Any = None
                             ) -> np.ndarray:
         """Tell which rows are unlike the training data (see ``fallback``).
 
@@ -752,10 +778,10 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         >>> clf.out_of_distribution(far).tolist()
         [True]
         """
-        return self._outputs(X, speakers, [])[1]
+        return self._outputs(X, speakers, [], adapt, reference)[1]
 
     def fit(self, X: Any, y: Any, speakers: Sequence | None = None,
-            augmented: Any = None):
+            augmented: Any = None, corpus: Sequence | None = None):
         """Fit the classifier.
 
         Parameters
@@ -779,6 +805,13 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             or ``augment`` asks for condition copies;
             ``training_summary_["n_augmented"]`` counts them. When not given
             and ``X`` is audio, the classifier makes the copies itself.
+        corpus : array-like of shape (n_samples,), optional
+            Corpus id of each row: each training corpus is z-scored with its
+            own median and IQR (``adapter_``, a
+            :class:`~sertk.models.adaptation.CorpusNormalizer`), so that
+            recordings of another corpus can be adapted the same way at
+            prediction (``adapt``). Without it all rows are one corpus.
+            Labels a corpus lacks are simply absent from its rows.
 
         Returns
         -------
@@ -823,7 +856,9 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             )
         speakers = check_speakers(speakers, X.shape[0])
         n_files = X.shape[0]
+        self.adapter_ = CorpusNormalizer().fit(X, corpus=corpus, speakers=speakers)
         groups = speakers  # held out together when setting the threshold
+        source = np.arange(n_files)
         if augmented is not None:
             X, y, speakers, source = with_copies(table, y, speakers, augmented)
             groups = source if speakers is None else speakers
@@ -831,6 +866,8 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             name: getattr(self, name)
             for name in inspect.signature(model_steps).parameters}))
         normalizer = self.pipeline_.named_steps["normalize"]
+        X = self.adapter_.transform(X, corpus=None if corpus is None else
+                                    np.asarray(corpus, dtype=object)[source])
         if self.speaker_norm:
             Xn = normalizer.fit_transform(X, speakers=speakers)
         else:
@@ -867,7 +904,8 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         }
         return self
 
-    def predict(self, X: Any, speakers: Sequence | None = None) -> np.ndarray:
+    def predict(self, X: Any, speakers: Sequence | None = None,
+                adapt: str | None = None, reference: Any = None) -> np.ndarray:
         """Predict the emotion of each row.
 
         Parameters
@@ -878,6 +916,17 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             Speaker id of each row. A speaker with at least
             ``min_speaker_samples`` rows here is normalised with statistics of
             these rows (no labels used); see :class:`SpeakerNormalizer`.
+        adapt : {"none", "batch", "speaker"}, optional
+            Whose statistics z-score the rows before the model sees them
+            (:mod:`sertk.models.adaptation`): the training corpora's
+            ("none"), these rows' own ("batch": assumes they mix emotions;
+            fewer than 10 rows fall back to "none" with a warning), or each
+            speaker's own ("speaker", needs ``speakers``). Default: "speaker"
+            behaviour where ``speakers`` are given to a model trained with
+            them (per-speaker normalisation), "none" otherwise.
+        reference : features or audio, optional
+            A few recordings of the same speaker or setting (neutral speech
+            is best) whose statistics anchor the normalisation instead.
 
         Returns
         -------
@@ -895,10 +944,11 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         sklearn.exceptions.NotFittedError
             If called before :meth:`fit`.
         """
-        return self._with_fallback("predict", X, speakers)
+        return self._with_fallback("predict", X, speakers, adapt, reference)
 
     @available_if(lambda self: self.probability)
-    def predict_proba(self, X: Any, speakers: Sequence | None = None) -> np.ndarray:
+    def predict_proba(self, X: Any, speakers: Sequence | None = None,
+                      adapt: str | None = None, reference: Any = None) -> np.ndarray:
         """Class probabilities of each row.
 
         Parameters
@@ -922,9 +972,11 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         sklearn.exceptions.NotFittedError
             If called before :meth:`fit`.
         """
-        return self._with_fallback("predict_proba", X, speakers)
+        return self._with_fallback("predict_proba", X, speakers, adapt, reference)
 
-    def decision_function(self, X: Any, speakers: Sequence | None = None) -> np.ndarray:
+    def decision_function(self, X: Any, speakers: Sequence | None = None,
+                          adapt: str | None = None, reference: Any = None
+                          ) -> np.ndarray:
         """SVM decision values of each row.
 
         Parameters
@@ -948,7 +1000,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         sklearn.exceptions.NotFittedError
             If called before :meth:`fit`.
         """
-        return self._with_fallback("decision_function", X, speakers)
+        return self._with_fallback("decision_function", X, speakers, adapt, reference)
 
     def score(
         self,
