@@ -68,6 +68,8 @@ __all__ = [
     "common_labels",
     "default_cache_dir",
     "extract_features",
+    "map_labels",
+    "parse_label_map",
     "read_labelled",
 ]
 
@@ -94,6 +96,9 @@ class Labelled:
     augmented : ndarray of shape (n_rows, n_copies, n_features) or None
         Features of speed-perturbed copies of each recording, after
         :func:`extract_features` with ``speeds``.
+    corpus : ndarray of object or None
+        One corpus id a row, when several manifests were given (each is a
+        corpus, named by its file) or the manifest has a corpus column.
     """
 
     y: np.ndarray
@@ -103,6 +108,7 @@ class Labelled:
     source: str
     feature_params: dict | None = None
     augmented: np.ndarray | None = None
+    corpus: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.y)
@@ -161,8 +167,24 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--manifest",
         metavar="CSV",
+        action="append",
         help="audio manifest (path, label, speaker columns; paths relative to "
-        "the CSV's folder) or feature table from sertk-extract",
+        "the CSV's folder) or feature table from sertk-extract; give it again "
+        "for several corpora (each is normalised with its own statistics)",
+    )
+    parser.add_argument(
+        "--corpus-column",
+        default="corpus",
+        metavar="NAME",
+        help="column of corpus ids in a manifest holding several corpora, used "
+        "when present (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--label-map",
+        metavar="MAP",
+        help="rename labels before anything else: FROM=TO pairs separated by "
+        "commas (angry=anger,calm=neutral), or a CSV file with columns from,to; "
+        "a FROM label no data set has is a usage error",
     )
     parser.add_argument(
         "--features",
@@ -292,7 +314,10 @@ def _from_features(path: str, args: argparse.Namespace) -> Labelled:
     if args.speaker_column in table.columns:
         speakers = table[args.speaker_column].to_numpy(dtype=object)
     stem, _ = os.path.splitext(path)
+    corpus_column = getattr(args, "corpus_column", "corpus")
     return Labelled(
+        corpus=table[corpus_column].to_numpy(dtype=object)
+        if corpus_column in table.columns else None,
         y=table[args.label_column].to_numpy(dtype=object),
         speakers=speakers,
         paths=table["path"].tolist() if "path" in table.columns else None,
@@ -310,7 +335,15 @@ def _from_manifest(path: str, args: argparse.Namespace) -> Labelled:
     frame = read_manifest(
         path, label_column=args.label_column, speaker_column=speaker_column
     )
+    corpus_column = getattr(args, "corpus_column", "corpus")
+    corpus = None
+    if corpus_column in header:
+        raw = pd.read_csv(path, usecols=[corpus_column], dtype=str,
+                          keep_default_na=False)[corpus_column]
+        if len(raw) == len(frame):
+            corpus = raw.to_numpy(dtype=object)
     return Labelled(
+        corpus=corpus,
         y=frame["label"].to_numpy(dtype=object),
         speakers=None
         if speaker_column is None
@@ -403,6 +436,8 @@ def read_labelled(
             "give one source of labelled recordings: a manifest or feature "
             "table (TABLE or --manifest), or --corpus NAME ROOT",
         )
+    if args.manifest and len(args.manifest) > 1:
+        return _several(parser, args, args.manifest)
     if args.corpus:
         name, root = args.corpus
         frame = read_corpus(name, root)
@@ -416,7 +451,118 @@ def read_labelled(
                 source=f"corpus {name} at {root}",
             )
         )
-    return _check_labels(_read_table(args.table or args.manifest, args))
+    return _check_labels(_read_table(args.table or args.manifest[0], args))
+
+
+def _several(parser: argparse.ArgumentParser, args: argparse.Namespace,
+             paths: list[str]) -> Labelled:
+    """Read several manifests (or feature tables) into one, a corpus each."""
+    parts = [_check_labels(_read_table(p, args)) for p in paths]
+    kinds = {p.X is None for p in parts}
+    if len(kinds) > 1:
+        usage_error(parser, "give either audio manifests or feature tables with "
+                    "--manifest, not both kinds")
+    names = [os.path.splitext(os.path.basename(os.path.dirname(
+        os.path.abspath(p)) if os.path.basename(p) == "manifest.csv" else p))[0]
+        for p in paths]
+    if len(set(names)) < len(names):
+        names = [f"{n}-{i + 1}" for i, n in enumerate(names)]
+    if any(p.speakers is None for p in parts):
+        speakers = None
+    else:  # speaker "01" of two corpora are two people
+        speakers = np.concatenate([np.array([f"{n}/{v}" for v in p.speakers],
+                                            dtype=object)
+                                   for n, p in zip(names, parts, strict=True)])
+    X = None
+    if parts[0].X is not None:
+        missing = set(parts[0].X.columns).symmetric_difference(
+            *[set(p.X.columns) for p in parts[1:]])
+        if missing:
+            usage_error(parser, f"the feature tables differ in {len(missing)} "
+                        f"columns, e.g. {sorted(missing)[:3]}; extract them with "
+                        "the same feature set")
+        X = pd.concat([p.X[parts[0].X.columns] for p in parts], ignore_index=True)
+    return Labelled(
+        y=np.concatenate([p.y for p in parts]),
+        speakers=speakers,
+        paths=None if parts[0].paths is None or any(p.paths is None for p in parts)
+        else [x for p in parts for x in p.paths],
+        X=X,
+        source=" + ".join(p.source for p in parts),
+        corpus=np.concatenate([np.full(len(p), n, dtype=object)
+                               for n, p in zip(names, parts, strict=True)]),
+    )
+
+
+def parse_label_map(text: str) -> dict[str, str]:
+    """Parse ``--label-map``: FROM=TO pairs, or a CSV file with from,to columns.
+
+    Parameters
+    ----------
+    text : str
+        The option's value.
+
+    Returns
+    -------
+    dict of str to str
+
+    Raises
+    ------
+    ParameterError
+        If a pair lacks ``=`` or the file lacks the columns.
+
+    Examples
+    --------
+    >>> parse_label_map("angry=anger, calm=neutral")
+    {'angry': 'anger', 'calm': 'neutral'}
+    """
+    if os.path.isfile(text):
+        table = pd.read_csv(text, dtype=str, keep_default_na=False)
+        if not {"from", "to"} <= set(table.columns):
+            raise ParameterError(f"--label-map file {text} needs columns from,to")
+        return dict(zip(table["from"].str.strip(), table["to"].str.strip(),
+                        strict=True))
+    pairs = [p.strip() for p in text.split(",") if p.strip()]
+    bad = [p for p in pairs if p.count("=") != 1 or not all(
+        x.strip() for x in p.split("="))]
+    if bad or not pairs:
+        raise ParameterError(
+            f"--label-map {text!r}: write FROM=TO pairs separated by commas "
+            "(angry=anger,calm=neutral) or name a CSV file with from,to columns")
+    return {a.strip(): b.strip() for a, b in (p.split("=") for p in pairs)}
+
+
+def map_labels(parser: argparse.ArgumentParser, args: argparse.Namespace,
+               *data: Labelled) -> list[Labelled]:
+    """Apply ``--label-map`` to each data set; unknown FROM labels: usage error.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        For the usage error.
+    args : argparse.Namespace
+        Parsed options (``label_map``).
+    *data : Labelled
+        The data sets (training, and test if any).
+
+    Returns
+    -------
+    list of Labelled
+        The same, labels renamed (unchanged without ``--label-map``).
+    """
+    if not getattr(args, "label_map", None):
+        return list(data)
+    try:
+        mapping = parse_label_map(args.label_map)
+    except ParameterError as error:
+        usage_error(parser, str(error))
+    seen = set().union(*(set(map(str, pd.unique(d.y))) for d in data))
+    unknown = sorted(set(mapping) - seen)
+    if unknown:
+        usage_error(parser, f"--label-map names label(s) no data set has: "
+                    f"{', '.join(unknown)} (labels: {', '.join(sorted(seen))})")
+    return [replace(d, y=np.array([mapping.get(str(v), v) for v in d.y],
+                                  dtype=object)) for d in data]
 
 
 def common_labels(data: Labelled) -> Labelled:
@@ -552,6 +698,7 @@ def extract_features(
     return replace(
         data,
         X=pd.DataFrame(np.vstack(rows), columns=names),
+        corpus=None if data.corpus is None else data.corpus[kept],
         y=data.y[kept],
         speakers=speakers,
         paths=paths,

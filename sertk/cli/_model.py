@@ -25,6 +25,7 @@ from ..models.classifier import EmotionClassifier, training_speeds
 from ._common import usage_error
 
 __all__ = [
+    "add_adapt_option",
     "DEFAULT_GRID",
     "add_model_options",
     "augment_settings",
@@ -436,7 +437,7 @@ def most_chosen(folds: list[dict]) -> dict:
 
 
 def cv_value(text: str) -> str | int:
-    """Parse ``--cv``: ``loso`` or a number of speaker-grouped folds >= 2.
+    """Parse ``--cv``: ``loso``, ``loco`` or a number of speaker-grouped folds >= 2.
 
     Parameters
     ----------
@@ -457,15 +458,15 @@ def cv_value(text: str) -> str | int:
     >>> cv_value("LOSO"), cv_value("5")
     ('loso', 5)
     """
-    if text.strip().lower() == "loso":
-        return "loso"
+    if text.strip().lower() in ("loso", "loco"):
+        return text.strip().lower()
     try:
         folds = int(text)
     except ValueError:
         folds = 0
     if folds < 2:
         raise argparse.ArgumentTypeError(
-            f"--cv must be 'loso' or a number of folds >= 2, got {text!r}"
+            f"--cv must be 'loso', 'loco' or a number of folds >= 2, got {text!r}"
         )
     return folds
 
@@ -502,3 +503,37 @@ def report_text(report: EvaluationReport) -> str:
             + (f"  {'-' if n_out is None else n_out:>5}" if ood else "")
         )
     return "\n".join(lines)
+
+
+ADAPT_HELP = (
+    "adaptation at prediction: none (training statistics; a single file "
+    "predicted on its own), batch (the recordings predicted together are "
+    "z-scored with their own median and IQR, as each training corpus was: "
+    "assumes they mix emotions; a batch of one emotion loses its level; "
+    "fewer than 10 recordings fall back to none with a warning), speaker (each "
+    "speaker's recordings with their own statistics, from the speaker column; "
+    "assumes each speaker's recordings mix emotions)")
+
+
+def add_adapt_option(parser: argparse.ArgumentParser, default: str | None) -> None:
+    """Add ``--adapt none|batch|speaker``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The command's parser.
+    default : str or None
+        The default mode (None: the protocol's own behaviour).
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_adapt_option(parser, "none")
+    >>> parser.parse_args(["--adapt", "batch"]).adapt
+    'batch'
+    """
+    from ..models.adaptation import ADAPT_MODES
+
+    parser.add_argument("--adapt", choices=ADAPT_MODES, default=default,
+                        help=ADAPT_HELP + (f" (default: {default})" if default
+                                           else " (default: as the protocol)"))

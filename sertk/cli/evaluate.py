@@ -68,9 +68,11 @@ from ._data import (
     common_labels,
     data_inputs,
     extract_features,
+    map_labels,
     read_labelled,
 )
 from ._model import (
+    add_adapt_option,
     add_model_options,
     augment_settings,
     build_classifier,
@@ -100,8 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     Examples
     --------
     >>> args = build_parser().parse_args(["--manifest", "m.csv", "--cv", "5"])
-    >>> args.manifest, args.cv, args.protocol
-    ('m.csv', 5, 'speaker-normalised')
+    >>> args.manifest, args.cv, args.protocol, args.adapt
+    (['m.csv'], 5, 'speaker-normalised', None)
     """
     parser = make_parser(
         PROG,
@@ -114,8 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--cv",
         type=cv_value,
         default="loso",
-        metavar="loso|K",
-        help="leave-one-speaker-out, or K speaker-grouped folds "
+        metavar="loso|loco|K",
+        help="leave-one-speaker-out, leave-one-corpus-out (several --manifest "
+        "or a corpus column: each corpus tested on a model of the others, over "
+        "the labels they share), or K speaker-grouped folds "
         "(default: %(default)s)",
     )
     parser.add_argument(
@@ -144,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="draw the normalised confusion matrix (.png, .pdf, .svg); with "
         "--protocol both, one file each: <stem>.<protocol><suffix>",
     )
+    add_adapt_option(parser, None)
     add_model_options(parser)
     add_output_options(parser)
     return parser
@@ -204,8 +209,18 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     data = read_labelled(parser, args)
     test = None
     if args.test_manifest:
-        data = common_labels(data)
-        test = common_labels(read_labelled(parser, args, table=args.test_manifest))
+        test = read_labelled(parser, args, table=args.test_manifest)
+        data, test = map_labels(parser, args, data, test)
+        data, test = common_labels(data), common_labels(test)
+    else:
+        (data,) = map_labels(parser, args, data)
+    if args.cv == "loco" and (data.corpus is None or len(set(data.corpus)) < 2):
+        usage_error(parser, "--cv loco needs two corpora or more: give --manifest "
+                    "once a corpus, or a manifest with a corpus column")
+    scored = test if test is not None else data
+    if args.adapt == "speaker" and scored.speakers is None:
+        usage_error(parser, "--adapt speaker needs speaker ids; name the column "
+                    "with --speaker-column")
     _needs_speakers(parser, args, data, protocols)
     say(args, f"{PROG}: {data.describe()}")
     if test is not None:
@@ -227,6 +242,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             test=None if test is None else (test.X, test.y, test.speakers),
             param_grid=grid,
             augmented=data.augmented,
+            adapt=args.adapt,
+            corpus=data.corpus,
             n_jobs=args.n_jobs,
             progress=args.progress,
         )

@@ -87,6 +87,7 @@ from ._common import (
     say,
     usage_error,
 )
+from ._model import add_adapt_option
 from ._stream import add_stream_options, predict_stream, stream_requested
 from ._timeline import (
     add_timeline_options,
@@ -127,6 +128,28 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="*",
         metavar="INPUT",
         help="audio files or folders (searched recursively); none with --stream",
+    )
+    parser.add_argument(
+        "--manifest",
+        metavar="CSV",
+        help="predict the files of this manifest (path column, relative to its "
+        "folder; a speaker column for --adapt speaker) besides any INPUT",
+    )
+    parser.add_argument(
+        "--speaker-column",
+        default="speaker",
+        metavar="NAME",
+        help="the manifest's column of speaker ids, for --adapt speaker "
+        "(default: %(default)s)",
+    )
+    add_adapt_option(parser, "none")
+    parser.add_argument(
+        "--reference",
+        nargs="+",
+        metavar="FILE|FOLDER",
+        help="a few recordings of the same speaker or setting (neutral speech, "
+        "a minute is enough): their statistics anchor the normalisation, for "
+        "files predicted one at a time; with --adapt none or batch",
     )
     parser.add_argument(
         "-m",
@@ -199,8 +222,14 @@ def _per_file(model: EmotionClassifier, files: Sequence[tuple[str, str | None]],
 
     The rows of the files are those of :func:`sertk.timeline.files.predict_files`.
     """
-    table = predict_files(model, [path for path, error in files if error is None],
-                          n_jobs=args.n_jobs, progress=args.progress)
+    good = [path for path, error in files if error is None]
+    speakers = None
+    if args.adapt == "speaker":
+        known = getattr(args, "speaker_of", {})
+        speakers = [known.get(os.path.abspath(p)) for p in good]
+    table = predict_files(model, good, n_jobs=args.n_jobs, progress=args.progress,
+                          adapt=args.adapt, speakers=speakers,
+                          reference=getattr(args, "reference_files", None))
     failed = [(path, error) for path, error in files if error is not None]
     if not failed:
         return table
@@ -303,11 +332,11 @@ def _predict(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                    if getattr(args, name) is not None]
     if stream_only:
         usage_error(parser, f"{', '.join(stream_only)} needs --stream")
-    if not args.inputs:
-        usage_error(parser, "give audio files or folders, or --stream - for "
-                    "raw audio on standard input")
+    if not args.inputs and not args.manifest:
+        usage_error(parser, "give audio files or folders (or --manifest CSV), or "
+                    "--stream - for raw audio on standard input")
     check_timeline_options(parser, args)
-    files = _files(args.inputs)
+    files = _inputs(parser, args)
     found = [path for path, error in files if error is None]
     images = plot_paths(args.plot, found) if args.plot and found else []
     check_outputs({"-o": args.output, **{f"--plot {p}": p for p in images}},
@@ -322,6 +351,51 @@ def _predict(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             table = predict_timelines(model, files, args)
         table["path"] = table["path"].map(_printable)
         return _emit(table, args, too_long)
+
+
+def _inputs(parser: argparse.ArgumentParser, args: argparse.Namespace
+            ) -> list[tuple[str, str | None]]:
+    """Return the files to predict; check --manifest, --adapt and --reference."""
+    if not args.inputs and not args.manifest:
+        usage_error(parser, "name audio files or folders, or --manifest CSV")
+    files = _files(args.inputs)
+    args.speaker_of = {}
+    if args.manifest:
+        try:
+            frame = pd.read_csv(args.manifest, dtype=str, keep_default_na=False)
+        except (OSError, ValueError) as error:
+            usage_error(parser, f"cannot read --manifest {args.manifest}: {error}")
+        if "path" not in frame.columns:
+            usage_error(parser, f"--manifest {args.manifest} has no path column")
+        folder = os.path.dirname(os.path.abspath(args.manifest))
+        paths = [os.path.join(folder, p) for p in frame["path"]]
+        files += [(p, None if os.path.isfile(p) else "no such file") for p in paths]
+        if args.speaker_column in frame.columns:
+            args.speaker_of = dict(zip(map(os.path.abspath, paths),
+                                       frame[args.speaker_column], strict=True))
+    if args.adapt == "speaker" and not args.speaker_of:
+        usage_error(parser, "--adapt speaker needs a speaker a file: give "
+                    "--manifest CSV with a speaker column (--speaker-column)")
+    if args.window is not None and (args.adapt != "none" or args.reference):
+        usage_error(parser, "--adapt and --reference apply to whole files; leave "
+                    "them out with --window")
+    n_files = sum(error is None for _, error in files)
+    if args.adapt == "batch" and n_files < 2:
+        usage_error(parser, f"--adapt batch z-scores the recordings predicted "
+                    f"together with their own statistics, and there is "
+                    f"{n_files}: give --reference FILES|FOLDER (recordings of the "
+                    "same speaker or setting) or --adapt none")
+    args.reference_files = None
+    if args.reference:
+        if args.adapt == "speaker":
+            usage_error(parser, "--reference anchors one speaker or setting; use "
+                        "it with --adapt none or batch")
+        found = [p for p, error in _files(args.reference) if error is None]
+        if not found:
+            usage_error(parser, f"--reference {' '.join(args.reference)}: no audio "
+                        "files there")
+        args.reference_files = found
+    return files
 
 
 def _too_long(table: pd.DataFrame) -> int:

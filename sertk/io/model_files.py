@@ -112,6 +112,7 @@ ALLOWED_TYPES = frozenset(
         "sertk.features.extractor.FeatureExtractor",
         "sertk.models.normalize.SpeakerNormalizer",
         "sertk.models.novelty.ClassDistance",
+        "sertk.models.adaptation.CorpusNormalizer",
         "sklearn.calibration._CalibratedClassifier",
         "sklearn.calibration._SigmoidCalibration",
         "sklearn.model_selection._split.StratifiedKFold",

@@ -58,8 +58,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sertk.errors import ParameterError
 
-__all__ = ["ADAPT_MODES", "AdaptationWarning", "CorpusNormalizer", "check_adapt",
-           "robust_stats"]
+__all__ = ["ADAPT_MODES", "SHIFT_DESCRIPTORS", "AdaptationWarning", "CorpusNormalizer",
+           "CorpusShiftWarning", "check_adapt", "corpus_shift", "robust_stats"]
 
 #: Prediction-time adaptation modes (see the module docstring).
 ADAPT_MODES = ("none", "batch", "speaker")
@@ -69,8 +69,81 @@ ADAPT_MODES = ("none", "batch", "speaker")
 _IQR_NORMAL = 1.3489795003921634
 
 
+#: What :func:`corpus_shift` compares, in words, and the sertk columns that
+#: measure it.
+SHIFT_DESCRIPTORS = {
+    "level": ("loudness__p50", "intensity_db__p50"),
+    "spectral tilt": ("alpha_ratio__mean", "hammarberg__mean"),
+    "F0 range": ("f0_semitone__p50", "f0_semitone__range_p20_p80"),
+    "noise floor": ("rms_db__p20",),
+}
+
+
 class AdaptationWarning(UserWarning):
     """A batch, speaker or reference too small or one-sided to adapt on."""
+
+
+class CorpusShiftWarning(UserWarning):
+    """A batch unlike every training corpus (level, tilt, F0, noise floor)."""
+
+
+def corpus_shift(normalizer: CorpusNormalizer, X: Any, names: Sequence[str],
+                 threshold: float = 2.0) -> list[str]:
+    """Say how a batch differs from every training corpus, if it does.
+
+    The batch's median of each column of :data:`SHIFT_DESCRIPTORS` is put
+    in units of each training corpus's robust spread; a descriptor differs
+    when one of its columns lies more than ``threshold`` such units from
+    the centre of every training corpus.
+
+    Parameters
+    ----------
+    normalizer : CorpusNormalizer
+        Fitted on the training corpora, on columns ``names``.
+    X : array-like of shape (n_samples, n_features)
+        The batch's features (at least ``normalizer.min_samples`` rows for
+        an answer).
+    names : sequence of str
+        Column names of ``X`` (sertk's).
+    threshold : float, default=2.0
+        Robust standard deviations.
+
+    Returns
+    -------
+    list of str
+        One phrase a descriptor that differs ("level 3.4 SD lower"), empty
+        when the batch resembles a training corpus or is too small.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> train = rng.normal(size=(100, 1))
+    >>> norm = CorpusNormalizer().fit(train)
+    >>> corpus_shift(norm, train[:40] - 5, ["loudness__p50"])
+    ['level 5.0 SD lower']
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.shape[0] < normalizer.min_samples:
+        return []
+    index = {str(n): i for i, n in enumerate(names)}
+    center = robust_stats(X)[0]
+    out = []
+    for words, columns in SHIFT_DESCRIPTORS.items():
+        worst = None
+        for column in columns:
+            j = index.get(column)
+            if j is None or np.isnan(center[j]):
+                continue
+            z = [(center[j] - normalizer._stats_of(i)[0][j])
+                 / normalizer._stats_of(i)[1][j]
+                 for i in range(normalizer.corpora_.size)]
+            nearest = min(z, key=abs)
+            if abs(nearest) > max(threshold, abs(worst or 0.0)):
+                worst = nearest
+        if worst is not None:
+            side = "higher" if worst > 0 else "lower"
+            out.append(f"{words} {abs(worst):.1f} SD {side}")
+    return out
 
 
 def check_adapt(adapt: Any) -> str | None:

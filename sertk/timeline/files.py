@@ -64,6 +64,7 @@ Examples
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -75,6 +76,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..errors import AudioError, ParameterError
 from ..features.extractor import FeatureExtractor
 from ..features.feature_sets import get_feature_set
+from ..models.adaptation import CorpusShiftWarning, check_adapt, corpus_shift
 from ..settings import AnalysisSettings
 from .windows import (
     SILENCE,
@@ -129,6 +131,28 @@ def _extractor(model: Any, n_jobs: int, progress: bool | str) -> FeatureExtracto
     return extractor
 
 
+def _reference_rows(model: Any, reference: Sequence[str | os.PathLike],
+                    n_jobs: int, vad: bool) -> pd.DataFrame:
+    """Features of the reference files with speech; an error if there are none."""
+    found = []
+    extractor = _extractor(model, n_jobs, False)
+    extracted = list(extractor.get_feature_names_out())
+    names = list(model.extractor_.get_feature_names_out())
+    columns = [extracted.index(name) for name in names]
+    voiced = extracted.index(_VOICED)
+    paths = [os.fspath(p) for p in reference]
+    for i, result in enumerate(extractor.iter_results(paths)):
+        if result.ok and result.values[voiced] > 0 and (
+                not vad or _speech_fraction(paths[i], extractor.settings()) > 0):
+            found.append(result.values[columns])
+    if not found:
+        raise ParameterError(
+            f"none of the {len(paths)} reference file(s) holds speech that can be "
+            "analysed; give a few recordings of the same speaker or setting "
+            "(speech, a minute is enough), or leave out the reference")
+    return pd.DataFrame(np.vstack(found), columns=names)
+
+
 def predict_files(
     model: Any,
     paths: Sequence[str | os.PathLike],
@@ -136,6 +160,9 @@ def predict_files(
     vad: bool = True,
     n_jobs: int = 1,
     progress: bool | str = "auto",
+    adapt: str | None = None,
+    speakers: Sequence | None = None,
+    reference: Sequence[str | os.PathLike] | None = None,
 ) -> pd.DataFrame:
     """Predict the emotion of each file, and ``silence`` for files without speech.
 
@@ -154,6 +181,16 @@ def predict_files(
         Extraction workers (joblib's convention: -1 means all cores).
     progress : bool or "auto", default="auto"
         Extraction progress bar ("auto": when standard error is a terminal).
+    adapt : {"none", "batch", "speaker"}, optional
+        Adaptation (:mod:`sertk.models.adaptation`): "batch" z-scores the
+        files with speech with their own statistics, "speaker" each
+        speaker's files (``speakers``) with theirs; see
+        :meth:`~sertk.classifier.EmotionClassifier.predict`.
+    speakers : sequence, optional
+        Speaker id of each file, for ``adapt="speaker"``.
+    reference : sequence of str or os.PathLike, optional
+        Audio files of the same speaker or setting whose statistics anchor
+        the normalisation (see ``adapt``).
 
     Returns
     -------
@@ -175,11 +212,23 @@ def predict_files(
     ParameterError
         If the model was trained on feature columns rather than audio, gives
         no probabilities, or (with ``vad``) has a class named
-        :data:`~sertk.timeline.windows.SILENCE`.
+        :data:`~sertk.timeline.windows.SILENCE`; or if no ``reference`` file holds
+        speech.
+
+    Warns
+    -----
+    CorpusShiftWarning
+        When ten files or more with speech differ from every training corpus
+        in level, spectral tilt, F0 range or noise floor (named).
     sklearn.exceptions.NotFittedError
         If the model is not fitted.
     """
     classes = _classes(model, vad)
+    adapt = check_adapt(adapt)
+    if speakers is not None and len(speakers) != len(paths):
+        raise ParameterError(
+            f"speakers has {len(speakers)} ids for {len(paths)} files; give one "
+            "a file")
     extractor = _extractor(model, n_jobs, progress)
     settings = extractor.settings()
     extracted = list(extractor.get_feature_names_out())
@@ -206,11 +255,26 @@ def predict_files(
             labels[i] = SILENCE
     proba = np.full((len(paths), len(classes)), np.nan)
     novel = pd.array([pd.NA] * len(paths), dtype="boolean")
+    reference_rows = None
+    if reference is not None:
+        reference_rows = _reference_rows(model, reference, n_jobs, vad)
     if features:
         rows = list(features)
         X = pd.DataFrame(np.vstack(list(features.values())), columns=names)
+        adapter = getattr(model, "adapter_", None)
+        if adapter is not None and reference_rows is None:
+            shift = corpus_shift(adapter, X.to_numpy(), names)
+            if shift:
+                warnings.warn(
+                    f"these {len(rows)} recordings differ from every corpus the "
+                    f"model was trained on: {', '.join(shift)}; expect less "
+                    "accurate labels"
+                    + ("" if adapt in ("batch", "speaker") else
+                       " (adapt='batch' or a reference adapts to them)"),
+                    CorpusShiftWarning, stacklevel=2)
+        spk = None if speakers is None else np.asarray(speakers, dtype=object)[rows]
         (labels[rows], proba[rows]), novel[rows] = model._outputs(
-            X, None, ["predict", "predict_proba"])
+            X, spk, ["predict", "predict_proba"], adapt, reference_rows)
     # object columns: a name that is not valid UTF-8 fits no pyarrow string
     table = pd.DataFrame({"path": pd.Series(paths, dtype=object),
                           "speech_fraction": fraction,
