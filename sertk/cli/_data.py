@@ -393,10 +393,11 @@ def data_inputs(args: argparse.Namespace) -> dict[str, str | None]:
     -------
     dict
     """
-    return {
-        "data": args.table or args.manifest,
-        "test manifest": getattr(args, "test_manifest", None),
-    }
+    manifests = list(args.manifest or [])
+    inputs = {"data": args.table or (manifests[0] if manifests else None)}
+    inputs.update({f"manifest {i + 2}": m for i, m in enumerate(manifests[1:])})
+    inputs["test manifest"] = getattr(args, "test_manifest", None)
+    return inputs
 
 
 def read_labelled(

@@ -31,6 +31,17 @@ when ``--shrinkage`` or ``--speed-perturbation`` gives alternatives, as in
 CV on each outer fold's training speakers), stores that nested report, then
 trains on all the data with the parameters chosen in most outer folds.
 
+Several corpora: give ``--manifest`` once a corpus (or a manifest with a
+``corpus`` column, ``--corpus-column``): each corpus is z-scored with its
+own median and IQR at training, so that ``--adapt`` can treat new
+recordings the same way (``docs/adaptation.md``); speaker ids are made
+unique a corpus. ``--label-map angry=anger,calm=neutral`` renames labels
+first (a FROM label no corpus has is a usage error); a class one corpus
+lacks is simply trained on the others' recordings of it::
+
+    sertk-train --manifest emodb/manifest.csv --manifest ravdess/manifest.csv \
+        --label-map calm=neutral -o two.skops
+
 Exit status: 0 on success, 2 on a usage error or unreadable data.
 """
 
@@ -40,6 +51,8 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+
+import pandas as pd
 
 from ..evaluation.protocols import evaluate
 from ..files import claim_outputs
@@ -57,6 +70,7 @@ from ._data import (
     cache_folder,
     data_inputs,
     extract_features,
+    map_labels,
     read_labelled,
 )
 from ._model import (
@@ -154,7 +168,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     speeds = speed_factors(parser, args, normalised=args.speaker_norm)
     augment = augment_settings(parser, args,
                                cross_validated=bool(args.evaluate or args.search))
-    data = read_labelled(parser, args)
+    (data,) = map_labels(parser, args, read_labelled(parser, args))
     needs = [
         flag
         for flag, on in (
@@ -187,6 +201,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                 cv=args.cv,
                 param_grid=grid,
                 augmented=features.augmented,
+                corpus=features.corpus,
                 n_jobs=args.n_jobs,
                 progress=args.progress,
             )
@@ -204,9 +219,10 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                 }
             )
             clf.fit(features.paths, features.y, speakers=features.speakers,
-                    augmented=features.augmented)
+                    augmented=features.augmented, corpus=features.corpus)
         else:
-            clf.fit(features.X, features.y, speakers=features.speakers)
+            clf.fit(features.X, features.y, speakers=features.speakers,
+                    corpus=features.corpus)
     provenance = {
         "source": data.source,
         "feature_table_params": data.feature_params,
@@ -231,6 +247,10 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
               f"{len(clf.fallback_columns_)} features (threshold "
               f"{clf.novelty_threshold_:.1f}, the {100 * clf.novelty_quantile:g}th "
               "percentile of held-out speakers' distances)")
+    if features.corpus is not None:
+        counts = pd.Series(features.corpus).value_counts(sort=False)
+        print("Corpora, each normalised with its own statistics: " + ", ".join(
+            f"{k} ({v} files)" for k, v in counts.items()))
     print(f"Saved {args.output} ({_size(args.output)})")
     return EXIT_OK
 
