@@ -56,7 +56,8 @@ def test_train_on_two_manifests_keeps_each_corpus_statistics(tables, tmp_path, c
 def test_unknown_label_map_entries_are_a_usage_error(tables, tmp_path, capsys):
     a, b = tables
     code = train(["--manifest", str(a), "--manifest", str(b), "-o",
-                  str(tmp_path / "m.skops"), "--label-map", "calm=sadness,grumpy=anger"])
+                  str(tmp_path / "m.skops"),
+                  "--label-map", "calm=sadness,grumpy=anger"])
     assert code == 2
     assert "grumpy" in capsys.readouterr().err
     assert train([str(a), "-o", str(tmp_path / "m.skops"), "--label-map",
