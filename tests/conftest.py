@@ -82,3 +82,20 @@ def emodb_root() -> Path:
             return root
     pytest.skip("EMO-DB not found: set SERTK_EMODB to the corpus folder (with "
                 f"manifest.csv), or put it at {candidates[-1]}")
+
+
+@pytest.fixture(scope="session")
+def ravdess_root() -> Path:
+    """The RAVDESS speech folder (with manifest.csv), or skip the test.
+
+    Looked for in $SERTK_RAVDESS, then in <repo>/../shared/data/ravdess.
+    """
+    candidates = []
+    if os.environ.get("SERTK_RAVDESS"):
+        candidates.append(Path(os.environ["SERTK_RAVDESS"]))
+    candidates.append(REPO.parent / "shared" / "data" / "ravdess")
+    for root in candidates:
+        if (root / "manifest.csv").is_file():
+            return root
+    pytest.skip("RAVDESS not found: set SERTK_RAVDESS to the corpus folder (with "
+                f"manifest.csv), or put it at {candidates[-1]}")

@@ -8,7 +8,12 @@ import pytest
 
 from sertk.errors import ParameterError
 from sertk.evaluation.protocols import evaluate
-from sertk.models.adaptation import AdaptationWarning, CorpusNormalizer, robust_stats
+from sertk.models.adaptation import (
+    AdaptationWarning,
+    CorpusNormalizer,
+    corpus_shift,
+    robust_stats,
+)
 from sertk.models.classifier import EmotionClassifier
 
 
@@ -134,3 +139,27 @@ def test_reference_recordings_at_predict():
     reference = pd.DataFrame(Xb[:20])
     pred = model.predict(pd.DataFrame(Xb[20:]), reference=reference)
     assert np.mean(pred == yb[20:]) > 0.9
+
+
+def test_corpus_shift_names_what_differs():
+    rng = np.random.default_rng(8)
+    names = ["loudness__p50", "alpha_ratio__mean", "f0_semitone__p50", "rms_db__p20"]
+    train = rng.normal(size=(200, 4))
+    norm = CorpusNormalizer().fit(train)
+    assert corpus_shift(norm, rng.normal(size=(40, 4)), names) == []
+    quiet = rng.normal(size=(40, 4)) + [-4.0, 0.0, 0.0, 6.0]
+    shift = corpus_shift(norm, quiet, names)
+    assert len(shift) == 2
+    assert shift[0].startswith("level") and shift[0].endswith("lower")
+    assert shift[1].startswith("noise floor") and shift[1].endswith("higher")
+    assert corpus_shift(norm, quiet[:3], names) == []  # too few to say
+
+
+def test_ravdess_reads_in_the_shared_layout(ravdess_root):
+    from sertk.io.datasets import read_ravdess
+
+    table = read_ravdess(ravdess_root)
+    assert len(table) == 1440 and table["speaker"].nunique() == 24
+    assert table["path"].str.endswith(".flac").all()
+    manifest = pd.read_csv(ravdess_root / "manifest.csv", dtype=str)
+    assert sorted(table["label"]) == sorted(manifest["label"])
