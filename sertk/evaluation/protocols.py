@@ -736,10 +736,12 @@ def _predict(fitted, X, speakers):
     return y_pred, flagged if fitted.flags_rows_ else None
 
 
-def _run_fold(model, X, y, speakers, augmented, train, test, grid, inner_cv):
+def _run_fold(model, X, y, speakers, augmented, train, test, grid, inner_cv,
+              corpus=None):
     fitted, params, inner = _fit_model(
         model, _rows(X, train), y[train], speakers[train],
-        _fold_copies(augmented, train), grid, inner_cv
+        _fold_copies(augmented, train), grid, inner_cv,
+        None if corpus is None else corpus[train]
     )
     return *_predict(fitted, _rows(X, test), speakers[test]), params, inner
 
@@ -965,6 +967,7 @@ def evaluate(
             test_idx,
             grid,
             inner_cv or cv,
+            corpus,
         )
         for train, test_idx in splits
     )
