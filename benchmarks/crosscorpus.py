@@ -75,6 +75,8 @@ SMALL_CLASSES = ("anger", "happiness", "neutral", "sadness")
 SMALL_PER_CLASS = 100
 SMALL_SPEAKERS = 10
 N_JOBS = 1
+#: ``--feature-cache``: a per-file feature cache folder shared with other runs.
+_EXTRACTION: dict = {}
 
 
 def _minimal_columns() -> list[str]:
@@ -88,8 +90,9 @@ def features(corpus: Corpus, source: str, copies: bool
     """Return a corpus's feature table and its copies' (or None), cached."""
     if source in ("eGeMAPSv02", "ComParE_2016"):
         return opensmile_features(corpus.manifest, source, n_jobs=N_JOBS), None
-    table = sertk_features(corpus, "default", n_jobs=N_JOBS)
-    augmented = sertk_copies(corpus, "default", n_jobs=N_JOBS) if copies else None
+    table = sertk_features(corpus, "default", n_jobs=N_JOBS, **_EXTRACTION)
+    augmented = (sertk_copies(corpus, "default", n_jobs=N_JOBS, **_EXTRACTION)
+                 if copies else None)
     if source == "minimal":
         columns = _minimal_columns()
         keep = [table.columns.get_loc(c) for c in columns]
@@ -245,7 +248,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="EMO-DB's manifest (default: %(default)s)")
     parser.add_argument("--ravdess", type=Path, default=RAVDESS,
                         help="RAVDESS's manifest (default: %(default)s)")
+    parser.add_argument("--feature-cache", metavar="DIR",
+                        help="a FeatureExtractor cache folder to read sertk "
+                        "features from on a benchmark-cache miss (runtime only: "
+                        "the cache keys are unchanged)")
     args = parser.parse_args(argv)
+    if args.feature_cache:
+        _EXTRACTION["cache"] = args.feature_cache
     freeze_sertk()
     corpora = {"EMO-DB": corpus_or_exit(parser, args.emodb),
                "RAVDESS": corpus_or_exit(parser, args.ravdess)}
