@@ -139,7 +139,7 @@ def _reference_rows(model: Any, reference: Sequence[str | os.PathLike],
     extracted = list(extractor.get_feature_names_out())
     names = list(model.extractor_.get_feature_names_out())
     columns = [extracted.index(name) for name in names]
-    voiced = extracted.index(_VOICED)
+    voiced = extracted.index(VOICED)
     paths = [os.fspath(p) for p in reference]
     for i, result in enumerate(extractor.iter_results(paths)):
         if result.ok and result.values[voiced] > 0 and (
