@@ -163,3 +163,15 @@ def test_ravdess_reads_in_the_shared_layout(ravdess_root):
     assert table["path"].str.endswith(".flac").all()
     manifest = pd.read_csv(ravdess_root / "manifest.csv", dtype=str)
     assert sorted(table["label"]) == sorted(manifest["label"])
+
+
+def test_rows_of_an_unnamed_corpus_use_the_nearest_training_corpus():
+    rng = np.random.default_rng(9)
+    a = rng.normal(size=(100, 5))
+    b = rng.normal(size=(100, 5)) * 2 + 10
+    norm = CorpusNormalizer().fit(np.vstack([a, b]), corpus=["a"] * 100 + ["b"] * 100)
+    new = np.vstack([rng.normal(size=(3, 5)), rng.normal(size=(3, 5)) * 2 + 10])
+    assert norm.nearest_corpus(new).tolist() == [0, 0, 0, 1, 1, 1]
+    out = norm.transform(new)
+    assert np.abs(out).max() < 6  # each row z-scored by its own corpus
+    assert np.allclose(out[3:], norm.transform(new[3:], corpus=["b"] * 3))

@@ -13,10 +13,10 @@ standard deviation), and keeps each training corpus's statistics so that
 every mode is applied at prediction as it was at training:
 
 ``"none"``
-    rows of a known training corpus use its statistics, others the
-    training corpora's pooled ones (the mean of their centres, the
-    geometric mean of their scales): nothing about the new recordings is
-    used;
+    rows of a known training corpus use its statistics; other rows, those
+    of the training corpus they are nearest to (smallest median absolute
+    z-score; with one training corpus, its statistics): nothing about the
+    other new recordings is used;
 ``"batch"``
     the rows being transformed are z-scored with their own statistics (one
     batch a ``corpus`` id when those are given). It assumes the batch holds
@@ -482,9 +482,46 @@ class CorpusNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 center, scale = self._group_stats(X, rows, what)
             elif code >= 0 and ids[code] in known and ids[code] is not None:
                 center, scale = self._stats_of(known[ids[code]])
+            elif self.corpora_.size > 1:
+                out[rows] = self._nearest(X[rows])
+                continue
             else:
                 center, scale = self.center_, self.scale_
             out[rows] = (X[rows] - center) / scale
+        return out
+
+    def nearest_corpus(self, X: Any) -> np.ndarray:
+        """Return the index (in ``corpora_``) of the training corpus each row is like.
+
+        The corpus under whose statistics the row's median absolute z-score
+        is smallest: recordings of a corpus lie near its centre on most
+        columns, and corpora differ in level, tilt and noise floor by
+        several spreads.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of int, shape (n_samples,)
+        """
+        X = np.asarray(X, dtype=np.float64)
+        distance = np.empty((X.shape[0], self.corpora_.size))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for i in range(self.corpora_.size):
+                center, scale = self._stats_of(i)
+                distance[:, i] = np.nanmedian(np.abs((X - center) / scale), axis=1)
+        return np.argmin(np.nan_to_num(distance, nan=np.inf), axis=1)
+
+    def _nearest(self, X: np.ndarray) -> np.ndarray:
+        """Z-score each row with the statistics of its nearest training corpus."""
+        pick = self.nearest_corpus(X)
+        out = np.empty_like(X)
+        for i in np.unique(pick):
+            center, scale = self._stats_of(int(i))
+            out[pick == i] = (X[pick == i] - center) / scale
         return out
 
     def __sklearn_tags__(self):
