@@ -61,10 +61,11 @@ def test_the_default_model_file_is_small_and_documented():
     assert DEFAULT_MODEL.stat().st_size < 5_000_000
     info = load_model().model_info_
     assert info["params"]["speaker_norm"] is False
-    assert info["training_summary"]["n_files"] == 535
-    assert info["training_summary"]["n_speakers"] == 10
+    # two corpora (issue 22): EMO-DB's 535 recordings and RAVDESS's 1440
+    assert info["training_summary"]["n_files"] == 535 + 1440
+    assert info["training_summary"]["n_speakers"] == 10 + 24
     assert info["cv_report"]["protocol"] == "strict"
-    assert info["cv_report"]["cv"] == "leave-one-speaker-out (10 folds)"
+    assert load_model().adapter_.corpora_.tolist() == ["emodb", "ravdess"]
     assert (DEFAULT_MODEL.parent / "default.json").is_file()
 
 

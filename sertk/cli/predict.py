@@ -117,8 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = make_parser(
         PROG,
         "Predict the emotion of audio files with a trained model (by default "
-        "the bundled EMO-DB model): one row a file, with the share of it that "
-        "is speech, the label and the probability of each class. A file "
+        "the bundled EMO-DB + RAVDESS model): one row a file, with the share "
+        "of it that is speech, the label and the probability of each class. A file "
         "without speech (no 10 ms frame louder than -70 dBFS, or no voiced "
         "frame: silence, a DC offset, steady noise, hum) is labelled "
         "'silence', with no probabilities.",
@@ -155,8 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-m",
         "--model",
         metavar="MODEL",
-        help="model file from sertk-train (default: the bundled EMO-DB model; "
-        "with --window, the bundled EMO-DB timeline model)",
+        help="model file from sertk-train (default: the bundled EMO-DB + RAVDESS "
+        "model; with --window, the bundled EMO-DB timeline model)",
     )
     trust = parser.add_mutually_exclusive_group()
     trust.add_argument(
