@@ -532,9 +532,9 @@ def load_model(
 
     Examples
     --------
-    >>> model = load_model()  # the bundled EMO-DB model
+    >>> model = load_model()  # the bundled EMO-DB + RAVDESS model
     >>> sorted(model.classes_)[:3]
-    ['anger', 'boredom', 'disgust']
+    ['anger', 'boredom', 'calm']
     >>> model.model_info_["features"]["feature_set"]
     'default'
     """

@@ -120,7 +120,7 @@ def corpus_shift(normalizer: CorpusNormalizer, X: Any, names: Sequence[str],
     >>> train = rng.normal(size=(100, 1))
     >>> norm = CorpusNormalizer().fit(train)
     >>> corpus_shift(norm, train[:40] - 5, ["loudness__p50"])
-    ['level 5.0 SD lower']
+    ['level 5.2 SD lower']
     """
     X = np.asarray(X, dtype=np.float64)
     if X.shape[0] < normalizer.min_samples:
@@ -267,7 +267,7 @@ class CorpusNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     --------
     >>> X = np.array([[1.0], [2.0], [3.0], [5.0]])
     >>> norm = CorpusNormalizer(min_samples=2).fit(X)
-    >>> norm.transform(np.array([[2.0]])).ravel().round(2)
+    >>> norm.transform(np.array([[2.5]])).ravel().round(2)
     array([0.])
     """
 
