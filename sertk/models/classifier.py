@@ -694,8 +694,11 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         infinite features.
         """
         with _quiet_steps(), np.errstate(over="ignore", invalid="ignore"):
-            scaled = self.pipeline_[1:3].transform(Xn)
-            huge = np.flatnonzero(~np.isfinite(scaled).all(axis=1))
+            overflow = np.isinf(Xn).any(axis=1)  # in normalising or adapting
+            if not overflow.any():
+                scaled = self.pipeline_[1:3].transform(Xn)
+                overflow = ~np.isfinite(scaled).all(axis=1)
+            huge = np.flatnonzero(overflow)
             if huge.size:
                 raise ParameterError(
                     f"{huge.size} row(s) of X (first: row {huge[0]}) hold values "
