@@ -55,8 +55,11 @@ def test_noisy_rows_fall_back_to_pitch_and_keep_their_labels(rng):
     # without the fallback, the shifted rows collapse onto one or two labels
     assert balanced_accuracy_score(y[test], plain.predict(shifted)) < 0.7
     assert balanced_accuracy_score(y[test], kept.predict(shifted)) > 0.8
+    # the fallback sees the rows as the main pipeline does: after the
+    # training corpus's own z-scores (adapter_, adapt='none')
+    adapted = kept.adapter_.transform(shifted.to_numpy(), adapt="none")
     pitch_only = kept.fallback_pipeline_.predict_proba(
-        shifted.to_numpy()[:, kept.fallback_columns_])
+        adapted[:, kept.fallback_columns_])
     np.testing.assert_allclose(kept.predict_proba(shifted), pitch_only)
     assert kept.decision_function(shifted).shape == (test.sum(), len(LABELS))
 
