@@ -58,6 +58,7 @@ from ..features.extractor import FeatureExtractor
 from ..features.tables import is_feature_column, read_feature_table, read_params
 from ..io.datasets import CORPORA, read_corpus, read_manifest, to_common_label
 from ..models.augment import make_copies
+from ..models.dimensions import dimension_targets
 from ._common import n_jobs_value, say, usage_error
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "cache_folder",
     "common_labels",
     "default_cache_dir",
+    "dimension_targets_of",
     "extract_features",
     "map_labels",
     "parse_label_map",
@@ -99,6 +101,10 @@ class Labelled:
     corpus : ndarray of object or None
         One corpus id a row, when several manifests were given (each is a
         corpus, named by its file) or the manifest has a corpus column.
+    dimension_columns : DataFrame or None
+        The source's ``arousal``, ``valence`` and ``intensity`` columns
+        (those it has), one row a recording, for
+        :func:`sertk.models.dimensions.dimension_targets`; None when it has none.
     """
 
     y: np.ndarray
@@ -109,6 +115,7 @@ class Labelled:
     feature_params: dict | None = None
     augmented: np.ndarray | None = None
     corpus: np.ndarray | None = None
+    dimension_columns: pd.DataFrame | None = None
 
     def __len__(self) -> int:
         return len(self.y)
@@ -288,6 +295,38 @@ def _is_feature_table(path: str, args: argparse.Namespace) -> bool:
     return False
 
 
+def _dimension_columns(frame: pd.DataFrame) -> pd.DataFrame | None:
+    """Return the ``arousal``, ``valence`` and ``intensity`` columns ``frame`` has."""
+    names = [c for c in ("arousal", "valence", "intensity") if c in frame.columns]
+    return frame[names].reset_index(drop=True) if names else None
+
+
+def dimension_targets_of(data: Labelled) -> np.ndarray:
+    """Return the (arousal, valence) of each row of ``data`` to train on.
+
+    Parameters
+    ----------
+    data : Labelled
+        Rows with labels, and any ``dimension_columns``.
+
+    Returns
+    -------
+    ndarray of shape (n_rows, 2)
+
+    Raises
+    ------
+    DatasetError
+        If a label has no circumplex point and no arousal/valence value, or a
+        value is outside [-1, 1].
+    """
+    columns = data.dimension_columns
+    given = {} if columns is None else {c: columns[c].to_numpy() for c in columns}
+    try:
+        return dimension_targets(data.y, **given)
+    except ParameterError as error:
+        raise DatasetError(f"{data.source}: {error}") from None
+
+
 def _column(frame: pd.DataFrame, name: str, what: str, where: str) -> None:
     if name not in frame.columns:
         raise DatasetError(
@@ -324,6 +363,7 @@ def _from_features(path: str, args: argparse.Namespace) -> Labelled:
         X=table[features].apply(pd.to_numeric, errors="coerce").astype(float),
         source=where,
         feature_params=read_params(stem + ".params.json"),
+        dimension_columns=_dimension_columns(table),
     )
 
 
@@ -351,6 +391,7 @@ def _from_manifest(path: str, args: argparse.Namespace) -> Labelled:
         paths=frame["path"].tolist(),
         X=None,
         source=f"manifest {path}",
+        dimension_columns=_dimension_columns(frame),
     )
 
 
@@ -450,6 +491,7 @@ def read_labelled(
                 paths=frame["path"].tolist(),
                 X=None,
                 source=f"corpus {name} at {root}",
+                dimension_columns=_dimension_columns(frame),
             )
         )
     return _check_labels(_read_table(args.table or args.manifest[0], args))
@@ -702,6 +744,8 @@ def extract_features(
         corpus=None if data.corpus is None else data.corpus[kept],
         y=data.y[kept],
         speakers=speakers,
+        dimension_columns=None if data.dimension_columns is None
+        else data.dimension_columns.iloc[kept].reset_index(drop=True),
         paths=paths,
         augmented=make_copies(extractor, paths, speeds, augment, speakers=speakers,
                               noise_folder=getattr(args, "noise_folder", None)),

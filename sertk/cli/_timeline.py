@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AudioError, OutputError, ParameterError
+from ..models.dimensions import DIMENSIONS
 from ..timeline.live import causal_timeline
 from ..timeline.windows import plot_timeline, predict_timeline
 from ._common import say, usage_error
@@ -113,10 +114,12 @@ def check_timeline_options(parser: argparse.ArgumentParser,
     """
     if args.window is None:
         given = [f"--{name}" for name in ("hop", "smooth", "plot")
-                 if getattr(args, name) is not None]
+                 if getattr(args, name) is not None
+                 and not (name == "plot" and getattr(args, "explain", None))]
         given += ["--causal"] if args.causal else []
         if given:
             usage_error(parser, f"{', '.join(given)} needs --window (e.g. --window 2)")
+        _check_plot_folder(parser, args)
         return
     if args.plot == "" and not stream:
         usage_error(parser, "--plot needs an image to draw to (e.g. --plot "
@@ -126,6 +129,11 @@ def check_timeline_options(parser: argparse.ArgumentParser,
     if args.hop > args.window:
         usage_error(parser, f"--hop {args.hop} is longer than --window {args.window}; "
                     "windows would leave audio out")
+    _check_plot_folder(parser, args)
+
+
+def _check_plot_folder(parser: argparse.ArgumentParser,
+                       args: argparse.Namespace) -> None:
     if args.plot and not os.path.isdir(os.path.dirname(os.path.abspath(args.plot))):
         usage_error(parser, f"the folder of {args.plot} does not exist; create it")
 
@@ -185,8 +193,10 @@ def predict_timelines(model, files: Sequence[tuple[str, str | None]],
         If the model cannot draw a timeline.
     """
     classes = [str(c) for c in model.classes_]
+    dims = list(DIMENSIONS) if hasattr(model, "dimension_model_") else []
     columns = ["path", "start", "end", "speech_fraction", "label",
-               "out_of_distribution", *(f"prob_{c}" for c in classes), "error"]
+               "out_of_distribution", *dims, *(f"prob_{c}" for c in classes),
+               "error"]
     images = dict(zip([p for p, _ in files],
                       plot_paths(args.plot, [p for p, _ in files]) if args.plot
                       else [None] * len(files), strict=True))

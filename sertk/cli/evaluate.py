@@ -58,8 +58,10 @@ import os
 import sys
 from collections.abc import Sequence
 
+from ..evaluation.dimensions import evaluate_dimensions
 from ..evaluation.protocols import evaluate
 from ..files import atomic_write_json, claim_outputs
+from ..models.dimensions import DIMENSIONS
 from ._common import EXIT_OK, add_output_options, make_parser, run, say, usage_error
 from ._data import (
     Labelled,
@@ -67,6 +69,7 @@ from ._data import (
     cache_folder,
     common_labels,
     data_inputs,
+    dimension_targets_of,
     extract_features,
     map_labels,
     read_labelled,
@@ -149,6 +152,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--protocol both, one file each: <stem>.<protocol><suffix>",
     )
     add_adapt_option(parser, None)
+    parser.add_argument(
+        "--dimensions",
+        action="store_true",
+        help="evaluate arousal and valence instead of the categories: "
+        "concordance (CCC) and Spearman's rho of each, from the manifest's "
+        "arousal/valence columns or each label's circumplex point",
+    )
     add_model_options(parser)
     add_output_options(parser)
     return parser
@@ -230,6 +240,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                                 augment=augment)
         if test is not None:
             test = extract_features(test, args, cache, prog=PROG)
+    if args.dimensions:
+        return _evaluate_dimensions(args, data, test, protocols)
     reports = {}
     for protocol in protocols:
         report = evaluate(
@@ -261,6 +273,78 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         atomic_write_json(
             args.report, dicts if len(dicts) > 1 else next(iter(dicts.values()))
         )
+        say(args, f"{PROG}: report -> {args.report}")
+    return EXIT_OK
+
+
+def _adapt(args: argparse.Namespace, protocol: str) -> str:
+    """Return the adaptation mode of a protocol, or ``--adapt`` where it exists."""
+    chosen = getattr(args, "adapt", None)
+    if chosen:
+        return chosen
+    return "speaker" if protocol == "speaker-normalised" else "none"
+
+
+def dimensions_text(report: dict, source: str) -> str:
+    """Format a report of :func:`sertk.evaluation.dimensions.evaluate_dimensions`.
+
+    Parameters
+    ----------
+    report : dict
+        The report.
+    source : str
+        What was evaluated, for the first line.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> r = {"adapt": "none", "cv": "loso", "arousal": {"ccc": 0.8, "spearman":
+    ...      0.7, "pearson": 0.8, "n": 9, "fold_ccc_mean": 0.7, "fold_ccc_std": 0.1}}
+    >>> print(dimensions_text(r, "m.csv"))  # doctest: +NORMALIZE_WHITESPACE
+    Dimensions of m.csv, loso, adapt none
+    dimension    CCC  Spearman  Pearson    n  fold CCC mean ± sd
+    arousal    0.800     0.700    0.800    9       0.700 ± 0.100
+    """
+    lines = [f"Dimensions of {source}, {report['cv']}, adapt {report['adapt']}",
+             f"{'dimension':<9}  {'CCC':>5}  {'Spearman':>8}  {'Pearson':>7}  "
+             f"{'n':>3}  fold CCC mean ± sd"]
+    for dim in DIMENSIONS:
+        if dim not in report:
+            continue
+        r = report[dim]
+        folds = (f"{r['fold_ccc_mean']:.3f} ± {r['fold_ccc_std']:.3f}"
+                 if "fold_ccc_mean" in r else "-")
+        lines.append(f"{dim:<9}  {r['ccc']:5.3f}  {r['spearman']:8.3f}  "
+                     f"{r['pearson']:7.3f}  {r['n']:3d}  {folds:>18}")
+    return "\n".join(lines)
+
+
+def _evaluate_dimensions(args: argparse.Namespace, data: Labelled,
+                         test: Labelled | None, protocols: list[str]) -> int:
+    """Score arousal and valence under each protocol; print and save the reports."""
+    reports = {}
+    source = data.source if test is None else f"{data.source} -> {test.source}"
+    for protocol in protocols:
+        adapt = _adapt(args, protocol)
+        report = evaluate_dimensions(
+            data.X, data.y, data.speakers,
+            estimator=build_classifier(args, speaker_norm=True),
+            targets=dimension_targets_of(data), adapt=adapt, cv=args.cv,
+            test=None if test is None else (test.X, test.y, test.speakers,
+                                            dimension_targets_of(test)),
+            augmented=data.augmented)
+        if reports:
+            print()
+        print(dimensions_text(report, source))
+        reports[protocol] = {k: v for k, v in report.items()
+                             if k not in ("predictions", "targets")}
+    if args.report:
+        dicts = {p: {**r, "source": source} for p, r in reports.items()}
+        atomic_write_json(
+            args.report, dicts if len(dicts) > 1 else next(iter(dicts.values())))
         say(args, f"{PROG}: report -> {args.report}")
     return EXIT_OK
 

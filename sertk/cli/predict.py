@@ -12,7 +12,9 @@ One row a file (:func:`sertk.timeline.files.predict_files`): ``path``,
 timeline's voice activity detection), the predicted ``label``,
 ``out_of_distribution`` (the file is unlike the model's training data, most
 often because of noise, so the model's F0 / H1-H2 fallback labelled it:
-trust such labels less; printed only when some file is), one
+trust such labels less; printed only when some file is), ``arousal`` and
+``valence`` in [-1, 1] (from a model trained with ``--dimensions``, such as
+the bundled one when it has them; empty for silence), one
 ``prob_<class>`` column a class (calibrated probabilities; the label comes
 from the SVM's decision function, so on borderline files it need not be the
 most probable class), and ``error`` (empty unless the file could not be
@@ -66,6 +68,7 @@ import io
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -76,6 +79,7 @@ from ..features.tables import excel_safe, format_float
 from ..files import atomic_write_text, check_outputs, claim_outputs
 from ..io.model_files import DEFAULT_MODEL, TIMELINE_MODEL, load_model
 from ..models.classifier import EmotionClassifier
+from ..models.dimensions import DIMENSIONS
 from ..timeline.files import predict_files
 from ._common import (
     EXIT_FAILED,
@@ -193,10 +197,32 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="worker processes, -1 for all cores (default: 1)",
     )
+    parser.add_argument(
+        "--explain",
+        nargs="?",
+        const=5,
+        type=_top,
+        metavar="K",
+        help="explain each file's label by the K features (default 5) that "
+        "pushed most toward it, relative to the training average, in words "
+        "and numbers; with --plot, a bar chart a file and the batch's "
+        "arousal/valence on the circumplex",
+    )
     add_timeline_options(parser)
     add_stream_options(parser)
     add_output_options(parser)
     return parser
+
+
+def _top(text: str) -> int:
+    """Parse ``--explain K``: a whole number from 1 to 20."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 20:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 20")
+    return value
 
 
 def _files(inputs: Sequence[str]) -> list[tuple[str, str | None]]:
@@ -229,7 +255,9 @@ def _per_file(model: EmotionClassifier, files: Sequence[tuple[str, str | None]],
         speakers = [known.get(os.path.abspath(p)) for p in good]
     table = predict_files(model, good, n_jobs=args.n_jobs, progress=args.progress,
                           adapt=args.adapt, speakers=speakers,
-                          reference=getattr(args, "reference_files", None))
+                          reference=getattr(args, "reference_files", None),
+                          explain=args.explain or 0)
+    why = table.attrs.get("explanations")
     failed = [(path, error) for path, error in files if error is not None]
     if not failed:
         return table
@@ -237,7 +265,10 @@ def _per_file(model: EmotionClassifier, files: Sequence[tuple[str, str | None]],
     whole = rows if table.empty else pd.concat([table, rows], ignore_index=True)
     position = {path: i for i, (path, _) in enumerate(files)}
     order = np.argsort([position[p] for p in whole["path"]], kind="stable")
-    return whole.iloc[order].reset_index(drop=True).reindex(columns=table.columns)
+    whole = whole.iloc[order].reset_index(drop=True).reindex(columns=table.columns)
+    if why is not None:
+        whole.attrs["explanations"] = why
+    return whole
 
 
 def _printable(path: str) -> str:
@@ -254,7 +285,7 @@ def _csv(table: pd.DataFrame, safe: bool) -> str:
     for row in table.itertuples(index=False):
         writer.writerow(
             [
-                format_float(v) if c.startswith("prob_")
+                format_float(v) if c.startswith("prob_") or c in DIMENSIONS
                 else "" if pd.isna(v) else text(v) if isinstance(v, str) else v
                 for c, v in zip(table.columns, row, strict=True)
             ]
@@ -270,7 +301,11 @@ def _aligned(table: pd.DataFrame) -> str:
         shown[c] = [("" if np.isnan(v) else f"{v:.3f}") for v in shown[c]]
     shown["speech_fraction"] = [("" if np.isnan(v) else f"{v:.2f}")
                                 for v in shown["speech_fraction"]]
+    dims = [c for c in DIMENSIONS if c in shown.columns]
+    for c in dims:
+        shown[c] = [("" if np.isnan(v) else f"{v:+.2f}") for v in shown[c]]
     shown = shown.rename(columns={c: c.removeprefix("prob_") for c in probs})
+    shown = shown.drop(columns=["explanation"], errors="ignore")
     shown["label"] = ["-" if pd.isna(v) else v for v in shown["label"]]
     if shown["error"].isna().all():
         shown = shown.drop(columns="error")
@@ -287,7 +322,7 @@ def _aligned(table: pd.DataFrame) -> str:
         for row in shown.itertuples(index=False, name=None)]
     widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
     numeric = {i for i, c in enumerate(shown.columns)
-               if f"prob_{c}" in probs or c == "speech_fraction"}
+               if f"prob_{c}" in probs or c == "speech_fraction" or c in dims}
     return "\n".join(
         "  ".join(
             cell.rjust(w) if i in numeric else cell.ljust(w)
@@ -335,11 +370,19 @@ def _predict(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if not args.inputs and not args.manifest:
         usage_error(parser, "give audio files or folders (or --manifest CSV), or "
                     "--stream - for raw audio on standard input")
+    if args.explain and args.window is not None:
+        usage_error(parser, "--explain explains whole files; leave out --window")
     check_timeline_options(parser, args)
     files = _inputs(parser, args)
     found = [path for path, error in files if error is None]
     images = plot_paths(args.plot, found) if args.plot and found else []
-    check_outputs({"-o": args.output, **{f"--plot {p}": p for p in images}},
+    extra = {}
+    if args.explain and args.output:
+        extra["explanations"] = _explanations_path(args.output)
+    if args.explain and args.plot:
+        extra["--plot circumplex"] = str(_circumplex_path(args.plot))
+    check_outputs({"-o": args.output, **extra,
+                   **{f"--plot {p}": p for p in images}},
                   {"input": found, "model": args.model})
     with claim_outputs({"-o": args.output}, {}):
         model = _load(parser, args)
@@ -349,8 +392,69 @@ def _predict(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             too_long = _too_long(table)
         else:
             table = predict_timelines(model, files, args)
+        why = table.attrs.get("explanations")
         table["path"] = table["path"].map(_printable)
-        return _emit(table, args, too_long)
+        status = _emit(table, args, too_long)
+        if why is not None:
+            _explanations(table, why, args)
+        return status
+
+
+def _explanations_path(output: str) -> str:
+    """Return where the explanations go beside the ``-o`` CSV."""
+    return f"{os.path.splitext(output)[0]}.explanations.csv"
+
+
+def _circumplex_path(plot: str) -> Path:
+    """Return the circumplex image beside the ``--plot`` ones."""
+    target = Path(plot)
+    return target.with_name(f"{target.stem}-circumplex{target.suffix}")
+
+
+def _explanations(table: pd.DataFrame, why: pd.DataFrame,
+                  args: argparse.Namespace) -> None:
+    """Print or write the explanations; draw them with ``--plot``."""
+    if why.empty:
+        say(args, f"{PROG}: no file to explain (none was labelled with an emotion)")
+        return
+    why = why.assign(path=why["path"].map(_printable))
+    if args.output:
+        target = _explanations_path(args.output)
+        atomic_write_text(target, why.drop(columns="row").to_csv(
+            index=False, float_format="%.6g"))
+        say(args, f"{PROG}: explanations -> {target}")
+    else:
+        print(f"\nWhy (the features that pushed most toward each label, relative "
+              f"to {why.attrs.get('reference', 'the training average')}; share of "
+              "the label's margin):")
+        for path, rows in why.groupby("path", sort=False):
+            first = rows.iloc[0]
+            extra = " (out of distribution: the fallback model's reasons)" \
+                if first["out_of_distribution"] else ""
+            print(f"{path}: {first['label']}{extra}")
+            for row in rows.itertuples():
+                print(f"  {row.rank}. {row.text} [{100 * row.share:.0f} %]")
+        if why.attrs.get("by_index"):
+            print("(the model was trained on an array without feature names: "
+                  "features are named by column index)")
+    if args.plot:
+        _plot_explanations(table, why, args)
+
+
+def _plot_explanations(table: pd.DataFrame, why: pd.DataFrame,
+                       args: argparse.Namespace) -> None:
+    from ..timeline.explanation_plots import plot_circumplex, plot_explanation
+
+    paths = list(dict.fromkeys(why["path"]))
+    for path, image in zip(paths, plot_paths(args.plot, paths), strict=True):
+        plot_explanation(why[why["path"] == path], image,
+                         title=f"{os.path.basename(path)}: why "
+                         f"{why.loc[why['path'] == path, 'label'].iloc[0]}")
+        say(args, f"{PROG}: explanation of {path} -> {image}")
+    if "arousal" in table.columns:
+        image = _circumplex_path(args.plot)
+        plot_circumplex(table, image)
+        say(args, f"{PROG}: arousal and valence -> {image}")
 
 
 def _inputs(parser: argparse.ArgumentParser, args: argparse.Namespace

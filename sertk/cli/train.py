@@ -57,6 +57,7 @@ import pandas as pd
 from ..evaluation.protocols import evaluate
 from ..files import claim_outputs
 from ..io.model_files import save_model
+from ..models.dimensions import STRONG_AROUSAL
 from ._common import (
     EXIT_OK,
     add_output_options,
@@ -69,6 +70,7 @@ from ._data import (
     add_data_options,
     cache_folder,
     data_inputs,
+    dimension_targets_of,
     extract_features,
     map_labels,
     read_labelled,
@@ -125,6 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
         "used on single new recordings has no speaker batch to normalise with",
     )
     add_model_options(parser)
+    parser.add_argument(
+        "--dimensions",
+        action="store_true",
+        help="also learn arousal and valence in [-1, 1]: from the manifest's "
+        "arousal/valence columns where it has them, else from each label's "
+        "point on Russell's circumplex (strong intensity raises arousal); "
+        "sertk-predict then prints them",
+    )
     parser.add_argument(
         "--evaluate",
         action="store_true",
@@ -184,12 +194,14 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             f"{' and '.join(needs)} need speaker ids, but {data.source} has no "
             f"{args.speaker_column!r} column; name it with --speaker-column",
         )
-    clf = build_classifier(args, speaker_norm=args.speaker_norm)
+    clf = build_classifier(args, speaker_norm=args.speaker_norm,
+                           dimensions="circumplex" if args.dimensions else None)
     protocol = "speaker-normalised" if args.speaker_norm else "strict"
     say(args, f"{PROG}: {data.describe()}")
     with cache_folder(args) as cache:
         features = extract_features(data, args, cache, prog=PROG, speeds=speeds,
                                     augment=augment)
+        targets = dimension_targets_of(features) if args.dimensions else None
         report, chosen = None, None
         if args.evaluate or grid is not None:
             report = evaluate(
@@ -219,10 +231,11 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                 }
             )
             clf.fit(features.paths, features.y, speakers=features.speakers,
-                    augmented=features.augmented, corpus=features.corpus)
+                    augmented=features.augmented, corpus=features.corpus,
+                    dimension_targets=targets)
         else:
             clf.fit(features.X, features.y, speakers=features.speakers,
-                    corpus=features.corpus)
+                    corpus=features.corpus, dimension_targets=targets)
     provenance = {
         "source": data.source,
         "feature_table_params": data.feature_params,
@@ -251,6 +264,15 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         counts = pd.Series(features.corpus).value_counts(sort=False)
         print("Corpora, each normalised with its own statistics: " + ", ".join(
             f"{k} ({v} files)" for k, v in counts.items()))
+    if targets is not None:
+        given = features.dimension_columns
+        source = ("the manifest's arousal/valence columns where given, else "
+                  if given is not None and {"arousal", "valence"} & set(given)
+                  else "")
+        print(f"Arousal and valence learned from {source}each label's point on "
+              "Russell's circumplex (sertk.models.dimensions.CIRCUMPLEX)"
+              + (f", strong intensity {STRONG_AROUSAL:+g} arousal" if given is not None
+                 and "intensity" in given else ""))
     print(f"Saved {args.output} ({_size(args.output)})")
     return EXIT_OK
 

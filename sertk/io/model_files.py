@@ -109,6 +109,7 @@ ALLOWED_TYPES = frozenset(
         "sertk.models.classifier.EmotionClassifier",
         "sertk.models.classifier.CalibratedSVC",
         "sertk.models.classifier._CalibratedSVC",  # files saved before the rename
+        "sertk.models.dimensions.CircumplexRegressor",
         "sertk.features.extractor.FeatureExtractor",
         "sertk.models.normalize.SpeakerNormalizer",
         "sertk.models.novelty.ClassDistance",

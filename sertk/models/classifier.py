@@ -37,6 +37,11 @@ from sertk.models.augment import (
     make_copies,
     with_copies,
 )
+from sertk.models.dimensions import (
+    CircumplexRegressor,
+    check_dimension_table,
+    dimension_targets,
+)
 from sertk.models.normalize import SpeakerNormalizer, check_speakers
 from sertk.models.novelty import ClassDistance, held_out_distances
 
@@ -402,6 +407,16 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         Quantile of the held-out training distances beyond which a row is
         out of distribution: about ``1 - novelty_quantile`` of recordings of
         new speakers in the training conditions fall back.
+    dimensions : "circumplex", mapping or None, default=None
+        Also learn arousal and valence in [-1, 1] (see
+        :mod:`sertk.models.dimensions` and :meth:`predict_dimensions`): each
+        training row's ``dimension_targets`` given to :meth:`fit`, else its
+        label's point in the table: "circumplex" for
+        :data:`sertk.models.dimensions.CIRCUMPLEX` (Russell 1980), or a mapping
+        label -> (arousal, valence). A
+        :class:`~sertk.models.dimensions.CircumplexRegressor` is fitted on
+        the projection the SVM sees (and one on the fallback's, for
+        out-of-distribution rows). None learns no dimensions.
 
     Attributes
     ----------
@@ -434,6 +449,11 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
     novelty_threshold_ : float
         Distance beyond which a row is out of distribution; only with
         ``fallback_columns_``.
+    dimension_model_ : sertk.models.dimensions.CircumplexRegressor
+        Arousal and valence from the projection; only with ``dimensions``.
+    fallback_dimension_model_ : sertk.models.dimensions.CircumplexRegressor
+        The same on the fallback's projection; only with ``dimensions`` and
+        ``fallback_columns_``.
 
     Notes
     -----
@@ -459,8 +479,10 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
     # Row metadata travels by scikit-learn's metadata routing, requested by
     # default: cross_val_score(model, X, y, params={"speakers": ...}) under
     # sklearn.set_config(enable_metadata_routing=True) reaches fit and score.
-    __metadata_request__fit = {"speakers": True, "augmented": True, "corpus": True}
+    __metadata_request__fit = {"speakers": True, "augmented": True, "corpus": True,
+                               "dimension_targets": True}
     __metadata_request__predict = {"speakers": True}
+    __metadata_request__predict_dimensions = {"speakers": True}
     __metadata_request__predict_proba = {"speakers": True}
     __metadata_request__decision_function = {"speakers": True}
     __metadata_request__score = {"speakers": True}
@@ -484,6 +506,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         probability: bool = True,
         fallback: str | Sequence[str] | None = "auto",
         novelty_quantile: float = 0.99,
+        dimensions: str | dict | None = None,
     ):
         self.feature_set = feature_set
         self.speaker_norm = speaker_norm
@@ -502,6 +525,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         self.probability = probability
         self.fallback = fallback
         self.novelty_quantile = novelty_quantile
+        self.dimensions = dimensions
 
     def __setstate__(self, state: dict) -> None:
         # model files saved before the fallback existed had none
@@ -511,6 +535,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         state.setdefault("speed_perturbation", None)
         state.setdefault("augment", None)
         state.setdefault("noise_folder", None)
+        state.setdefault("dimensions", None)
         super().__setstate__(state)
 
     def _check_params(self) -> None:
@@ -543,6 +568,8 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             )
         training_speeds(self.speed_perturbation, normalised=False)  # validates
         check_augment(self.augment)
+        if self.dimensions is not None:
+            check_dimension_table(self.dimensions)
         q = self.novelty_quantile
         if isinstance(q, bool) or not isinstance(q, Real) or not 0 < q < 1:
             raise ParameterError(
@@ -686,6 +713,35 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             ).fit(Xn[:, self.fallback_columns_], y)
         self.novelty_threshold_ = float(np.quantile(held_out, self.novelty_quantile))
 
+    def _dimension_targets(self, y: np.ndarray, given: Any) -> np.ndarray | None:
+        """Arousal and valence of each training row, or None without dimensions."""
+        if self.dimensions is None:
+            if given is not None:
+                raise ParameterError(
+                    "dimension_targets given, but dimensions=None; pass "
+                    "dimensions='circumplex' (or your own table) to learn them")
+            return None
+        if given is None:
+            return dimension_targets(y, table=self.dimensions)
+        values = np.asarray(given, dtype=float)
+        if values.shape != (len(y), 2):
+            raise ParameterError(
+                f"dimension_targets has shape {values.shape}; pass ({len(y)}, 2): "
+                "arousal and valence of each row, NaN where unknown")
+        return dimension_targets(y, table=self.dimensions, arousal=values[:, 0],
+                                 valence=values[:, 1])
+
+    def _fit_dimensions(self, Xn: np.ndarray, targets: np.ndarray | None) -> None:
+        """Fit the arousal/valence regressors on the projections (main, fallback)."""
+        if targets is None:
+            return
+        self.dimension_model_ = CircumplexRegressor().fit(self._project(Xn), targets)
+        if getattr(self, "fallback_columns_", None) is not None:
+            with _quiet_steps():
+                Zf = self.fallback_pipeline_[:-1].transform(
+                    Xn[:, self.fallback_columns_])
+            self.fallback_dimension_model_ = CircumplexRegressor().fit(Zf, targets)
+
     def _project(self, Xn: np.ndarray) -> np.ndarray:
         """Impute, scale and project normalised rows: what the SVM sees.
 
@@ -734,6 +790,9 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         novel = self._novel(Xn, Z)
         outputs = []
         for method in methods:
+            if method == "predict_dimensions":
+                outputs.append(self._dimensions(Xn, Z, novel))
+                continue
             out = getattr(self.pipeline_.named_steps["svc"], method)(Z)
             if novel.any():
                 with _quiet_steps():
@@ -741,6 +800,21 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
                         Xn[novel][:, self.fallback_columns_])
             outputs.append(out)
         return outputs, novel
+
+    def _dimensions(self, Xn: np.ndarray, Z: np.ndarray, novel: np.ndarray
+                    ) -> np.ndarray:
+        """Arousal and valence of projected rows; the fallback's on novel rows."""
+        if not hasattr(self, "dimension_model_"):
+            raise ParameterError(
+                "this classifier has no dimensions (trained with dimensions="
+                "None); train it with dimensions='circumplex'")
+        out = self.dimension_model_.predict(Z)
+        if novel.any():
+            with _quiet_steps():
+                Zf = self.fallback_pipeline_[:-1].transform(
+                    Xn[novel][:, self.fallback_columns_])
+            out[novel] = self.fallback_dimension_model_.predict(Zf)
+        return out
 
     def _with_fallback(self, method: str, X: Any, speakers: Sequence | None,
                        adapt: str | None = None, reference: Any = None
@@ -784,7 +858,8 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         return self._outputs(X, speakers, [], adapt, reference)[1]
 
     def fit(self, X: Any, y: Any, speakers: Sequence | None = None,
-            augmented: Any = None, corpus: Sequence | None = None):
+            augmented: Any = None, corpus: Sequence | None = None,
+            dimension_targets: Any = None):
         """Fit the classifier.
 
         Parameters
@@ -815,6 +890,12 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             recordings of another corpus can be adapted the same way at
             prediction (``adapt``). Without it all rows are one corpus.
             Labels a corpus lacks are simply absent from its rows.
+        dimension_targets : array-like of shape (n_samples, 2), optional
+            Arousal and valence of each row in [-1, 1] (NaN where unknown:
+            the label's point in the ``dimensions`` table is used), such as
+            :func:`sertk.models.dimensions.dimension_targets` gives from a
+            manifest's ``arousal``, ``valence`` or ``intensity`` columns.
+            Only with ``dimensions``.
 
         Returns
         -------
@@ -825,8 +906,9 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         ------
         ParameterError
             If a parameter is out of range, ``y`` has fewer than two classes,
-            ``speakers`` or ``augmented`` has the wrong shape, or the classes
-            are too small for the LDA projection.
+            ``speakers``, ``augmented`` or ``dimension_targets`` has the wrong
+            shape, a label has no point in the ``dimensions`` table, or the
+            classes are too small for the LDA projection.
         ValueError
             If ``X`` holds inf or non-numeric values, or its length differs
             from ``y``'s.
@@ -858,6 +940,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
                 "needs at least two distinct labels"
             )
         speakers = check_speakers(speakers, X.shape[0])
+        targets = self._dimension_targets(y, dimension_targets)
         n_files = X.shape[0]
         self.adapter_ = CorpusNormalizer().fit(X, corpus=corpus, speakers=speakers)
         groups = speakers  # held out together when setting the threshold
@@ -865,6 +948,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         if augmented is not None:
             X, y, speakers, source = with_copies(table, y, speakers, augmented)
             groups = source if speakers is None else speakers
+            targets = None if targets is None else targets[source]
         self.pipeline_ = Pipeline(model_steps(**{
             name: getattr(self, name)
             for name in inspect.signature(model_steps).parameters}))
@@ -879,6 +963,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             with _quiet_steps():
                 self.pipeline_[1:].fit(Xn, y)
             self._fit_fallback(Xn, y, groups, n_files)
+            self._fit_dimensions(Xn, targets)
         except np.linalg.LinAlgError as exc:
             raise ParameterError(
                 "the LDA projection cannot be fitted: the classes have too few "
@@ -1004,6 +1089,48 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             If called before :meth:`fit`.
         """
         return self._with_fallback("decision_function", X, speakers, adapt, reference)
+
+    def predict_dimensions(self, X: Any, speakers: Sequence | None = None
+                           ) -> np.ndarray:
+        """Arousal and valence of each row, in [-1, 1].
+
+        Parameters
+        ----------
+        X : DataFrame, array-like of shape (n_samples, n_features), or audio
+            As in :meth:`predict`.
+        speakers : array-like of shape (n_samples,), optional
+            As in :meth:`predict`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2)
+            Columns in the order of :data:`sertk.models.dimensions.DIMENSIONS`
+            (arousal, valence); on :meth:`out_of_distribution` rows, the
+            fallback's.
+
+        Raises
+        ------
+        ParameterError
+            If the classifier was trained without ``dimensions``, or as
+            :meth:`predict`.
+        ValueError
+            As :meth:`predict`.
+        sklearn.exceptions.NotFittedError
+            If called before :meth:`fit`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> y = np.repeat(["anger", "sadness"], 20)
+        >>> X = rng.normal(size=(40, 3)) + (y == "anger")[:, None] * 3.0
+        >>> clf = EmotionClassifier(speaker_norm=False, dimensions="circumplex")
+        >>> arousal = clf.fit(X, y).predict_dimensions(X)[:, 0]
+        >>> anger, sadness = arousal[y == "anger"], arousal[y == "sadness"]
+        >>> bool(anger.mean() > 0.5), bool(sadness.mean() < -0.5)
+        (True, True)
+        """
+        return self._outputs(X, speakers, ["predict_dimensions"])[0][0]
 
     def score(
         self,

@@ -258,6 +258,44 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X = validate_data(
             self, X, reset=False, dtype=np.float64, ensure_all_finite="allow-nan"
         )
+        mean, scale = self._row_statistics(X, speakers)
+        return (X - mean) / scale
+
+    def statistics(self, X: Any, speakers: Sequence | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """Return the mean and scale :meth:`transform` uses for each cell.
+
+        Parameters
+        ----------
+        X, speakers
+            As in :meth:`transform`.
+
+        Returns
+        -------
+        mean, scale : ndarray of shape (n_samples, n_features)
+            ``transform(X, speakers) == (X - mean) / scale``.
+
+        Raises
+        ------
+        ParameterError, ValueError, sklearn.exceptions.NotFittedError
+            As :meth:`transform`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = np.array([[1.0], [3.0]])
+        >>> mean, scale = SpeakerNormalizer().fit(X).statistics(X)
+        >>> mean.ravel().tolist(), scale.ravel().tolist()
+        ([2.0, 2.0], [1.0, 1.0])
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, reset=False, dtype=np.float64, ensure_all_finite="allow-nan"
+        )
+        return self._row_statistics(X, speakers)
+
+    def _row_statistics(self, X: np.ndarray, speakers: Sequence | None
+                        ) -> tuple[np.ndarray, np.ndarray]:
         codes, uniques = _speaker_codes(speakers, X.shape[0])
         mean = np.broadcast_to(self.mean_, X.shape).copy()
         scale = np.broadcast_to(self.scale_, X.shape).copy()
@@ -279,7 +317,7 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 use = ~np.isnan(m)
                 mean[np.ix_(rows, use)] = m[use]
                 scale[np.ix_(rows, use)] = s[use]
-        return (X - mean) / scale
+        return mean, scale
 
     def fit_transform(
         self, X: Any, y: Any = None, speakers: Sequence | None = None

@@ -76,7 +76,9 @@ from sklearn.utils.validation import check_is_fitted
 from ..errors import AudioError, ParameterError
 from ..features.extractor import FeatureExtractor
 from ..features.feature_sets import get_feature_set
+from ..models import explanations
 from ..models.adaptation import CorpusShiftWarning, check_adapt, corpus_shift
+from ..models.dimensions import DIMENSIONS
 from ..settings import AnalysisSettings
 from .windows import (
     SILENCE,
@@ -163,6 +165,7 @@ def predict_files(
     adapt: str | None = None,
     speakers: Sequence | None = None,
     reference: Sequence[str | os.PathLike] | None = None,
+    explain: int = 0,
 ) -> pd.DataFrame:
     """Predict the emotion of each file, and ``silence`` for files without speech.
 
@@ -191,6 +194,13 @@ def predict_files(
     reference : sequence of str or os.PathLike, optional
         Audio files of the same speaker or setting whose statistics anchor
         the normalisation (see ``adapt``).
+    explain : int in [0, 20], default=0
+        Explain each labelled file by its ``explain`` features that pushed
+        most toward its label (:func:`sertk.models.explanations.explain`, relative
+        to the training average: single files have no speaker statistics):
+        an ``explanation`` column joins their phrases, and
+        ``table.attrs["explanations"]`` holds explain's rows with a ``path``
+        column. 0 explains nothing.
 
     Returns
     -------
@@ -202,7 +212,11 @@ def predict_files(
         where the file is unlike the training data, so that the model's
         fallback labelled it: see
         :meth:`~sertk.models.classifier.EmotionClassifier.out_of_distribution`;
-        missing for files without speech), one ``prob_<class>`` column a class
+        missing for files without speech), ``arousal`` and ``valence`` (in
+        [-1, 1], from
+        :meth:`~sertk.models.classifier.EmotionClassifier.predict_dimensions`;
+        only when the model was trained with ``dimensions``; NaN for files
+        without speech), one ``prob_<class>`` column a class
         in the order of ``model.classes_`` (NaN for files without speech),
         and ``error`` (why the file could not be analysed, else missing; its
         other cells are then missing too).
@@ -255,6 +269,8 @@ def predict_files(
             labels[i] = SILENCE
     proba = np.full((len(paths), len(classes)), np.nan)
     novel = pd.array([pd.NA] * len(paths), dtype="boolean")
+    dimensional = hasattr(model, "dimension_model_")
+    dims = np.full((len(paths), len(DIMENSIONS)), np.nan)
     reference_rows = None
     if reference is not None:
         reference_rows = _reference_rows(model, reference, n_jobs, vad)
@@ -273,14 +289,35 @@ def predict_files(
                        " (adapt='batch' or a reference adapts to them)"),
                     CorpusShiftWarning, stacklevel=2)
         spk = None if speakers is None else np.asarray(speakers, dtype=object)[rows]
-        (labels[rows], proba[rows]), novel[rows] = model._outputs(
-            X, spk, ["predict", "predict_proba"], adapt, reference_rows)
+        outputs, novel[rows] = model._outputs(
+            X, spk, ["predict", "predict_proba"]
+            + ["predict_dimensions"] * dimensional, adapt, reference_rows)
+        labels[rows], proba[rows] = outputs[:2]
+        if dimensional:
+            dims[rows] = outputs[2]
+        if explain:
+            why = explanations.explain(model, X, spk, top=explain, adapt=adapt,
+                                       reference=reference_rows)
+            why.insert(0, "path", [paths[rows[i]] for i in why["row"]])
+            why["row"] = [rows[i] for i in why["row"]]
     # object columns: a name that is not valid UTF-8 fits no pyarrow string
     table = pd.DataFrame({"path": pd.Series(paths, dtype=object),
                           "speech_fraction": fraction,
                           "label": pd.Series(labels, dtype=object),
                           "out_of_distribution": novel})
+    if dimensional:
+        for j, name in enumerate(DIMENSIONS):
+            table[name] = dims[:, j]
     for j, c in enumerate(classes):
         table[f"prob_{c}"] = proba[:, j]
     table["error"] = pd.Series(errors, dtype=object)
+    if explain:
+        phrases = [None] * len(paths)
+        if features:
+            for row, group in why.groupby("row"):
+                phrases[row] = "; ".join(group.sort_values("rank")["text"])
+            table.attrs["explanations"] = why.reset_index(drop=True)
+        table.insert(table.columns.get_loc("error"), "explanation",
+                     pd.Series(phrases, dtype=object))
+        table.attrs.setdefault("explanations", pd.DataFrame())
     return table

@@ -311,7 +311,8 @@ class _Analyser:
                 self.checks.warn("analysis", f"the window {start:g}-{end:g} s could "
                                  f"not be analysed ({type(exc).__name__}: {exc}); "
                                  "such windows are given as silent")
-        row = timeline_table(self.source, bounds, fraction, outputs, self.classes)
+        row = timeline_table(self.source, bounds, fraction, outputs, self.classes,
+                             dimensions=hasattr(self.model, "dimension_model_"))
         self._forget(self._bounds(k + 1)[0])
         return row
 
@@ -480,7 +481,8 @@ def row_columns(model: Any, vad: bool = True) -> list[str]:
         If the model has a class named ``silence`` (with ``vad``).
     """
     empty = timeline_table("", np.empty((0, 2)), np.empty(0), [],
-                            timeline_classes(model, vad))
+                            timeline_classes(model, vad),
+                            dimensions=hasattr(model, "dimension_model_"))
     return [c for c in empty.columns if c != "path"]
 
 

@@ -79,6 +79,7 @@ from ..errors import AudioError, ParameterError
 from ..features.extractor import extract_windows
 from ..features.feature_sets import FEATURE_SETS, FeatureSet, get_feature_set
 from ..files import OutputLock, atomic_output
+from ..models.dimensions import DIMENSIONS
 from ..settings import AnalysisSettings, show_progress
 
 __all__ = [
@@ -483,7 +484,9 @@ def predict_timeline(
         ``out_of_distribution`` (True where the window is unlike the
         model's training data, so that its fallback gave the probabilities:
         see :meth:`~sertk.models.classifier.EmotionClassifier.out_of_distribution`;
-        missing in silent windows) and one ``prob_<class>`` column a class
+        missing in silent windows), ``arousal`` and ``valence`` (in [-1, 1];
+        only from a model trained with ``dimensions``; NaN in silent
+        windows) and one ``prob_<class>`` column a class
         in the order of ``model.classes_`` (NaN in silent windows).
 
     Raises
@@ -529,7 +532,8 @@ def predict_timeline(
         n_jobs=n_jobs, progress=progress)
     timeline = timeline_table(
         name, bounds, fraction,
-        [(rows, window_outputs(model, X)) for rows, X in speech_blocks], classes)
+        [(rows, window_outputs(model, X)) for rows, X in speech_blocks], classes,
+        dimensions=hasattr(model, "dimension_model_"))
     return smooth_timeline(timeline, smooth) if smooth else timeline
 
 
@@ -544,30 +548,48 @@ def timeline_classes(model: Any, vad: bool) -> list[str]:
     return classes
 
 
-def window_outputs(model: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Return the probabilities and out-of-distribution mask of windows' features."""
-    (proba,), novel = model._outputs(X, None, ["predict_proba"])
-    return proba, novel
+def window_outputs(model: Any, X: pd.DataFrame
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Return the probabilities, out-of-distribution mask and dimensions of windows.
+
+    The dimensions (arousal, valence) are None for a model without them.
+    """
+    if not hasattr(model, "dimension_model_"):
+        (proba,), novel = model._outputs(X, None, ["predict_proba"])
+        return proba, novel, None
+    (proba, dims), novel = model._outputs(X, None, ["predict_proba",
+                                                    "predict_dimensions"])
+    return proba, novel, dims
 
 
 def timeline_table(
     name: str, bounds: np.ndarray, fraction: np.ndarray,
-    outputs: list[tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]],
+    outputs: list[tuple[np.ndarray, tuple]],
     classes: list[str],
+    *,
+    dimensions: bool = False,
 ) -> pd.DataFrame:
     """Build a timeline's rows from its windows and the outputs of the speech ones.
 
     ``outputs`` holds, for groups of windows (their indices in ``bounds``),
     what :func:`window_outputs` gives for them; other windows are silent.
+    With ``dimensions``, ``arousal`` and ``valence`` columns follow
+    ``out_of_distribution`` (NaN in silent windows).
     """
     proba = np.full((len(bounds), len(classes)), np.nan)
     novel = pd.array([pd.NA] * len(bounds), dtype="boolean")
-    for rows, (p, n) in outputs:
+    dims = np.full((len(bounds), len(DIMENSIONS)), np.nan)
+    for rows, (p, n, *rest) in outputs:
         proba[rows], novel[rows] = p, n
+        if dimensions and rest and rest[0] is not None:
+            dims[rows] = rest[0]
     timeline = pd.DataFrame({"path": name, "start": bounds[:, 0],
                              "end": bounds[:, 1], "speech_fraction": fraction})
     timeline["label"] = _labels(proba, classes)
     timeline["out_of_distribution"] = novel
+    if dimensions:
+        for j, dimension in enumerate(DIMENSIONS):
+            timeline[dimension] = dims[:, j]
     for i, c in enumerate(classes):
         timeline[_PROB + c] = proba[:, i]
     return timeline
@@ -724,13 +746,14 @@ def smooth_timeline(timeline: pd.DataFrame, smooth: int, *,
     if smooth == 0:
         return out
     classes = [c[len(_PROB):] for c in columns]
-    proba = out[columns].to_numpy(dtype=float, copy=True)
+    dims = [c for c in DIMENSIONS if c in out.columns]
+    proba = out[columns + dims].to_numpy(dtype=float, copy=True)
     labels = out["label"].to_numpy(dtype=object, copy=True)
     after = 0 if causal else smooth
     width = smooth + 1 + after
     for rows in out.groupby("path", sort=False).indices.values():
-        speech = ~np.isnan(proba[rows]).any(axis=1)
-        padded = np.pad(np.where(speech[:, None], proba[rows], 0.0),
+        speech = ~np.isnan(proba[rows, :len(columns)]).any(axis=1)
+        padded = np.pad(np.where(speech[:, None], np.nan_to_num(proba[rows]), 0.0),
                         ((smooth, after), (0, 0)))
         sums = np.lib.stride_tricks.sliding_window_view(padded, width, axis=0)
         counts = np.lib.stride_tricks.sliding_window_view(
@@ -739,8 +762,8 @@ def smooth_timeline(timeline: pd.DataFrame, smooth: int, *,
             mean = np.where(speech[:, None], sums.sum(axis=2) / counts[:, None],
                             np.nan)
         proba[rows] = mean
-        labels[rows] = _labels(mean, classes)
-    out[columns] = proba
+        labels[rows] = _labels(mean[:, :len(columns)], classes)
+    out[columns + dims] = proba
     out["label"] = labels
     return out
 
@@ -759,6 +782,25 @@ def _novel_windows(timeline: pd.DataFrame) -> np.ndarray:
     return timeline["out_of_distribution"].fillna(False).to_numpy(dtype=bool)
 
 
+def _dimension_track(ax: Any, timeline: pd.DataFrame, dims: list[str],
+                     edges: np.ndarray, speech: np.ndarray, step: float,
+                     centre: np.ndarray) -> None:
+    """Draw arousal and valence as steps over time, silence shaded grey."""
+    styles = {"arousal": ("tab:red", "-"), "valence": ("tab:blue", "--")}
+    for dim in dims:
+        values = timeline[dim].to_numpy(dtype=float)
+        colour, line = styles.get(dim, ("black", ":"))
+        ax.plot(edges, np.where(speech, values, np.nan).repeat(2), color=colour,
+                linestyle=line, label=dim)
+    for first, last in _spans(~speech):
+        ax.axvspan(centre[first] - step / 2, centre[last] + step / 2,
+                   color="0.85", linewidth=0)
+    ax.axhline(0, color="0.5", linewidth=0.5)
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_ylabel("dimension")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+
+
 def _clock(seconds: float, _position: Any = None) -> str:
     minutes, secs = divmod(int(round(seconds)), 60)
     hours, minutes = divmod(minutes, 60)
@@ -770,7 +812,9 @@ def plot_timeline(
 ) -> Path:
     """Draw a timeline: class probabilities over time and the top label.
 
-    The lower panel stacks the probabilities of the classes (one colour a
+    When the timeline has ``arousal`` and ``valence`` columns, a panel
+    below the probabilities draws them as lines in [-1, 1]. The lower panel
+    stacks the probabilities of the classes (one colour a
     class) at each window's centre; silent stretches are shaded grey. The
     strip above shows the label of each window, hatched where the window
     was out of distribution (its ``out_of_distribution`` is True). The
@@ -826,7 +870,8 @@ def plot_timeline(
         )
     target = Path(path)
     fmt = target.suffix.lstrip(".").lower()
-    figure = Figure(figsize=(12, 4.8), layout="constrained")
+    dims = [c for c in DIMENSIONS if c in timeline.columns]
+    figure = Figure(figsize=(12, 6.4 if dims else 4.8), layout="constrained")
     if fmt not in figure.canvas.get_supported_filetypes():
         raise ParameterError(
             f"cannot write a figure as {target.name!r}; end the name in one of "
@@ -843,8 +888,9 @@ def plot_timeline(
     colours = {c: cmap(i % cmap.N) for i, c in enumerate(classes)}
     grey = "0.85"
 
-    strip, axes = figure.subplots(2, 1, sharex=True,
-                                  gridspec_kw={"height_ratios": [1, 6]})
+    panels = figure.subplots(2 + bool(dims), 1, sharex=True,
+                             gridspec_kw={"height_ratios": [1, 6, 3][:2 + bool(dims)]})
+    strip, axes = panels[0], panels[1]
     # each window drawn as a flat step one hop wide around its centre
     edges = np.column_stack([centre - step / 2, centre + step / 2]).ravel()
     lower = np.zeros(len(proba))
@@ -873,15 +919,18 @@ def plot_timeline(
     axes.set_ylim(0, 1)
     axes.set_xlim(0, float(end.max()))
     axes.set_ylabel("probability")
+    if dims:
+        _dimension_track(panels[2], timeline, dims, edges, speech, step, centre)
+    bottom = panels[-1]  # the time axis is labelled on the lowest panel
     if end.max() > 120:
         ticks = [t for t in (30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
                  if end.max() / t <= 12]  # round clock times, at most 12
         if ticks:
-            axes.xaxis.set_major_locator(MultipleLocator(ticks[0]))
-        axes.xaxis.set_major_formatter(_clock)
-        axes.set_xlabel("time (h:mm:ss)" if end.max() >= 3600 else "time (m:ss)")
+            bottom.xaxis.set_major_locator(MultipleLocator(ticks[0]))
+        bottom.xaxis.set_major_formatter(_clock)
+        bottom.set_xlabel("time (h:mm:ss)" if end.max() >= 3600 else "time (m:ss)")
     else:
-        axes.set_xlabel("time (s)")
+        bottom.set_xlabel("time (s)")
     handles = [Patch(color=colours[c], label=c) for c in classes]
     handles.append(Patch(color=grey, label=SILENCE))
     if novel.any():

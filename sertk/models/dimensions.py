@@ -1,0 +1,384 @@
+"""Arousal and valence: circumplex coordinates of categories, and a regressor.
+
+Emotion categories travel badly between corpora and people; the activation
+of a voice (*arousal*) travels best, and pleasantness (*valence*) is the
+other axis of Russell's circumplex of affect. sertk gives both, in
+[-1, 1], from a model trained with ``EmotionClassifier(dimensions=...)``
+(``sertk-train --dimensions``): on continuous labels where a corpus has them
+(a manifest's ``arousal`` / ``valence`` columns, already in [-1, 1]), else
+on each recording's category placed on the circumplex by
+:data:`CIRCUMPLEX`.
+
+The circumplex table
+--------------------
+Russell (1980) found that affect words fall on a circle whose eight anchors
+are, counter-clockwise from the positive valence axis: pleasure 0 deg,
+excitement 45 deg, arousal 90 deg, distress 135 deg, displeasure 180 deg,
+depression 225 deg, sleepiness 270 deg, relaxation 315 deg (J. A. Russell,
+"A circumplex model of affect", *Journal of Personality and Social
+Psychology* 39(6), 1161-1178, 1980; the angles are those of its abstract).
+A category at angle ``t`` gets valence ``cos t`` and arousal ``sin t``,
+and ``neutral`` the centre of the circle. Which anchor a corpus category
+sits at is sertk's reading of the category names, not Russell's data:
+
+========== ========================================== ======= ======= =======
+category   anchor                                     angle   arousal valence
+========== ========================================== ======= ======= =======
+anger      distress                                   135     +0.71   -0.71
+fear       distress                                   135     +0.71   -0.71
+disgust    between displeasure and distress           157.5   +0.38   -0.92
+surprise   arousal                                    90      +1.00    0.00
+happiness  excitement                                 45      +0.71   +0.71
+calm       relaxation                                 315     -0.71   +0.71
+neutral    the centre                                 -        0.00    0.00
+boredom    between depression and sleepiness          247.5   -0.92   -0.38
+sadness    depression                                 225     -0.71   -0.71
+========== ========================================== ======= ======= =======
+
+RAVDESS records each emotion at a ``normal`` and a ``strong`` intensity; a
+strong rendering is more activated, so :func:`dimension_targets` adds
+:data:`STRONG_AROUSAL` (0.25) to the arousal of ``strong`` rows (clipped to
+1), a sertk convention. Dominance is not given: neither bundled corpus has
+a label from which it could be measured.
+
+The regressor
+-------------
+:class:`CircumplexRegressor` is one support vector regression (RBF kernel)
+a dimension, fitted on the classifier's discriminant projection (what its
+SVM sees), with predictions clipped to [-1, 1]. On EMO-DB and RAVDESS,
+leave one speaker out, it scored higher concordance than a ridge or an SVR
+on all features (see ``docs/benchmarks.md``, section ``dimensions``).
+
+Examples
+--------
+>>> dimension_targets(["anger", "sadness", "neutral"]).round(2).tolist()
+[[0.71, -0.71], [-0.71, -0.71], [0.0, 0.0]]
+>>> float(concordance([0.0, 1.0, 2.0], [0.0, 1.0, 2.0]))
+1.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from numbers import Real
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.svm import SVR
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from sertk.errors import ParameterError
+
+__all__ = [
+    "CIRCUMPLEX",
+    "DIMENSIONS",
+    "RUSSELL_ANCHORS",
+    "STRONG_AROUSAL",
+    "CircumplexRegressor",
+    "check_dimension_table",
+    "concordance",
+    "dimension_targets",
+]
+
+#: The dimensions sertk predicts, in the order of its arrays and columns.
+DIMENSIONS = ("arousal", "valence")
+
+#: Russell's (1980) eight anchors and their angles in degrees.
+RUSSELL_ANCHORS = {"pleasure": 0.0, "excitement": 45.0, "arousal": 90.0,
+                   "distress": 135.0, "displeasure": 180.0, "depression": 225.0,
+                   "sleepiness": 270.0, "relaxation": 315.0}
+
+#: Category -> angle on the circumplex (degrees), None for its centre.
+_ANGLES: dict[str, float | None] = {
+    "anger": RUSSELL_ANCHORS["distress"],
+    "fear": RUSSELL_ANCHORS["distress"],
+    "disgust": (RUSSELL_ANCHORS["displeasure"] + RUSSELL_ANCHORS["distress"]) / 2,
+    "surprise": RUSSELL_ANCHORS["arousal"],
+    "happiness": RUSSELL_ANCHORS["excitement"],
+    "calm": RUSSELL_ANCHORS["relaxation"],
+    "neutral": None,
+    "boredom": (RUSSELL_ANCHORS["depression"] + RUSSELL_ANCHORS["sleepiness"]) / 2,
+    "sadness": RUSSELL_ANCHORS["depression"],
+}
+
+
+def _point(angle: float | None) -> tuple[float, float]:
+    if angle is None:
+        return 0.0, 0.0
+    t = np.deg2rad(angle)
+    return round(float(np.sin(t)), 6), round(float(np.cos(t)), 6)
+
+
+#: Category -> (arousal, valence), from :data:`RUSSELL_ANCHORS` (see the
+#: module documentation for the table and its source).
+CIRCUMPLEX: dict[str, tuple[float, float]] = {
+    label: _point(angle) for label, angle in _ANGLES.items()}
+
+#: Arousal added to rows whose intensity is ``strong`` (RAVDESS), clipped at 1.
+STRONG_AROUSAL = 0.25
+
+
+def check_dimension_table(table: Any) -> dict[str, tuple[float, float]]:
+    """Return a category -> (arousal, valence) table, checked.
+
+    Parameters
+    ----------
+    table : "circumplex" or mapping of str to (float, float)
+        "circumplex" for :data:`CIRCUMPLEX`, or your own table; every
+        value in [-1, 1].
+
+    Returns
+    -------
+    dict of str to (float, float)
+
+    Raises
+    ------
+    ParameterError
+        If ``table`` is neither, or a value is out of range.
+
+    Examples
+    --------
+    >>> check_dimension_table({"calm": (-0.5, 0.5)})
+    {'calm': (-0.5, 0.5)}
+    """
+    if isinstance(table, str) and table == "circumplex":
+        return dict(CIRCUMPLEX)
+    if not isinstance(table, Mapping):
+        raise ParameterError(
+            f"dimensions={table!r} is not 'circumplex', None or a mapping of "
+            "label to (arousal, valence), e.g. {'anger': (0.7, -0.7)}")
+    checked = {}
+    for label, point in table.items():
+        values = np.asarray(point, dtype=object)
+        if values.shape != (2,) or not all(
+                isinstance(v, Real) and not isinstance(v, bool) and -1 <= v <= 1
+                for v in values):
+            raise ParameterError(
+                f"dimensions[{label!r}]={point!r} is not a pair (arousal, "
+                "valence) of numbers in [-1, 1]")
+        checked[str(label)] = (float(values[0]), float(values[1]))
+    return checked
+
+
+def _continuous(values: Any, name: str, n: int) -> np.ndarray:
+    """Return a column of given dimension values (NaN = not given), checked."""
+    if values is None:
+        return np.full(n, np.nan)
+    column = pd.to_numeric(pd.Series(np.asarray(values, dtype=object)),
+                           errors="coerce").to_numpy(dtype=float)
+    if column.shape != (n,):
+        raise ParameterError(f"{name} has {column.size} values for {n} labels")
+    bad = np.abs(column) > 1
+    if bad.any():
+        raise ParameterError(
+            f"{name} holds {int(bad.sum())} values outside [-1, 1] (e.g. "
+            f"{column[bad][0]:g}); rescale them, e.g. a 1-5 rating r to "
+            "(r - 3) / 2")
+    return column
+
+
+def dimension_targets(
+    labels: Sequence,
+    *,
+    table: Any = "circumplex",
+    intensity: Sequence | None = None,
+    arousal: Sequence | None = None,
+    valence: Sequence | None = None,
+) -> np.ndarray:
+    """Return the (arousal, valence) each row is trained on.
+
+    A row's given ``arousal`` / ``valence`` value is used where it is a
+    number; elsewhere its label's point in ``table``, with
+    :data:`STRONG_AROUSAL` added to the arousal of ``strong`` rows.
+
+    Parameters
+    ----------
+    labels : sequence of str
+        Emotion labels.
+    table : "circumplex" or mapping, default="circumplex"
+        Label -> (arousal, valence), see :func:`check_dimension_table`.
+    intensity : sequence of str, optional
+        ``strong`` / ``normal`` (others ignored), as RAVDESS's manifest has.
+    arousal, valence : sequence of float in [-1, 1], optional
+        Continuous labels (NaN or empty where not given).
+
+    Returns
+    -------
+    ndarray of shape (n_rows, 2)
+        Arousal and valence (columns in :data:`DIMENSIONS` order).
+
+    Raises
+    ------
+    ParameterError
+        If a label lacks from ``table`` where no continuous value is given
+        (the message names them), or a given value is outside [-1, 1].
+
+    Examples
+    --------
+    >>> dimension_targets(["anger", "anger"], intensity=["normal", "strong"]
+    ...                   ).round(2).tolist()
+    [[0.71, -0.71], [0.96, -0.71]]
+    >>> dimension_targets(["other"], arousal=[0.2], valence=[0.1]).tolist()
+    [[0.2, 0.1]]
+    """
+    points = check_dimension_table(table)
+    labels = [str(v) for v in labels]
+    n = len(labels)
+    given = np.column_stack([_continuous(arousal, "arousal", n),
+                             _continuous(valence, "valence", n)])
+    mapped = np.array([points.get(v, (np.nan, np.nan)) for v in labels],
+                      dtype=float).reshape(n, 2)
+    if intensity is not None:
+        strong = np.asarray([str(v).strip().lower() == "strong" for v in intensity])
+        if strong.shape != (n,):
+            raise ParameterError(
+                f"intensity has {strong.size} values for {n} labels")
+        mapped[:, 0] = np.clip(mapped[:, 0] + STRONG_AROUSAL * strong, -1, 1)
+    targets = np.where(np.isnan(given), mapped, given)
+    missing = sorted({v for v, row in zip(labels, targets, strict=True)
+                      if np.isnan(row).any()})
+    if missing:
+        raise ParameterError(
+            f"labels {missing} have no (arousal, valence) point; give them "
+            "arousal and valence values, or a dimensions table with them "
+            f"(the circumplex knows {sorted(points)})")
+    return targets
+
+
+def concordance(y_true: Any, y_pred: Any) -> float:
+    """Lin's concordance correlation coefficient of two series.
+
+    ``2 cov / (var_true + var_pred + (mean_true - mean_pred) ** 2)``, with
+    population moments (L. Lin, *Biometrics* 45, 1989): 1 for identical
+    series; unlike Pearson's r it falls when predictions are shifted or
+    scaled.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n,)
+        Finite values; n >= 2.
+
+    Returns
+    -------
+    float
+        In [-1, 1]; NaN if both series are constant.
+
+    Raises
+    ------
+    ParameterError
+        If the lengths differ or there are fewer than two values.
+
+    Examples
+    --------
+    >>> round(concordance([1.0, 2.0, 3.0], [2.0, 3.0, 4.0]), 3)
+    0.571
+    """
+    a = np.asarray(y_true, dtype=float)
+    b = np.asarray(y_pred, dtype=float)
+    if a.shape != b.shape or a.ndim != 1 or a.size < 2:
+        raise ParameterError(
+            f"concordance needs two series of the same length >= 2; got shapes "
+            f"{a.shape} and {b.shape}")
+    cov = np.mean((a - a.mean()) * (b - b.mean()))
+    denominator = a.var() + b.var() + (a.mean() - b.mean()) ** 2
+    return float(2 * cov / denominator) if denominator > 0 else float("nan")
+
+
+class CircumplexRegressor(RegressorMixin, BaseEstimator):
+    """One RBF support vector regression a dimension, clipped to [-1, 1].
+
+    Fitted on the rows an :class:`~sertk.models.classifier.EmotionClassifier`'s SVM
+    sees (its discriminant projection), with (arousal, valence) targets;
+    rows whose target is NaN in a column are left out of that column's fit.
+
+    Parameters
+    ----------
+    C : float > 0, default=1.0
+        SVR regularisation.
+    epsilon : float >= 0, default=0.1
+        SVR's insensitive zone, in target units.
+
+    Attributes
+    ----------
+    regressors_ : list of sklearn.svm.SVR
+        One a target column.
+    n_features_in_ : int
+        Columns seen in :meth:`fit`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Z = np.linspace(-2, 2, 40)[:, None]
+    >>> T = np.column_stack([np.tanh(Z[:, 0]), -np.tanh(Z[:, 0])])
+    >>> model = CircumplexRegressor().fit(Z, T)
+    >>> model.predict([[2.0]]).round(1).tolist()
+    [[0.9, -0.9]]
+    """
+
+    def __init__(self, C: float = 1.0, epsilon: float = 0.1):
+        self.C = C
+        self.epsilon = epsilon
+
+    def fit(self, X: Any, y: Any):
+        """Fit one SVR a column of ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Finite rows.
+        y : array-like of shape (n_samples, n_targets)
+            Targets in [-1, 1]; NaN where a row has no value.
+
+        Returns
+        -------
+        self : CircumplexRegressor
+
+        Raises
+        ------
+        ParameterError
+            If a parameter is out of range, or a target column has fewer
+            than two values.
+        """
+        for name, low in (("C", "> 0"), ("epsilon", ">= 0")):
+            value = getattr(self, name)
+            if (isinstance(value, bool) or not isinstance(value, Real)
+                    or not (value > 0 if low == "> 0" else value >= 0)):
+                raise ParameterError(f"{name}={value!r} is not a number {low}")
+        X = validate_data(self, X, dtype=np.float64)
+        T = np.asarray(y, dtype=float)
+        T = T.reshape(-1, 1) if T.ndim == 1 else T
+        if T.shape[0] != X.shape[0]:
+            raise ParameterError(f"y has {T.shape[0]} rows, X {X.shape[0]}")
+        self.regressors_ = []
+        for j in range(T.shape[1]):
+            known = ~np.isnan(T[:, j])
+            if known.sum() < 2:
+                raise ParameterError(
+                    f"target column {j} has {int(known.sum())} values; at least "
+                    "2 are needed")
+            svr = SVR(kernel="rbf", C=self.C, epsilon=self.epsilon, gamma="scale")
+            self.regressors_.append(svr.fit(X[known], T[known, j]))
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict each target column, clipped to [-1, 1].
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_targets)
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If called before :meth:`fit`.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return np.clip(np.column_stack([r.predict(X) for r in self.regressors_]),
+                       -1, 1)

@@ -1,0 +1,260 @@
+"""Arousal and valence: circumplex table, targets, regressor, classifier, outputs."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SR, harmonic_tone
+
+from sertk import EmotionClassifier, ParameterError, load_model, save_model
+from sertk.evaluation.dimensions import evaluate_dimensions, scores
+from sertk.io.datasets import LABELS
+from sertk.models.dimensions import (
+    CIRCUMPLEX,
+    RUSSELL_ANCHORS,
+    STRONG_AROUSAL,
+    CircumplexRegressor,
+    concordance,
+    dimension_targets,
+)
+from sertk.timeline.files import predict_files
+from sertk.timeline.windows import plot_timeline, predict_timeline, smooth_timeline
+
+COLUMNS = ["f0_semitone__mean", "loudness__mean", "jitter__local", "hnr_db__mean"]
+
+
+def test_every_common_label_has_a_point_on_the_unit_circle_or_its_centre():
+    for label in LABELS:
+        arousal, valence = CIRCUMPLEX[label]
+        radius = np.hypot(arousal, valence)
+        assert radius == pytest.approx(0.0 if label == "neutral" else 1.0, abs=1e-6)
+
+
+def test_points_are_russells_anchors():
+    def point(angle):
+        t = np.deg2rad(angle)
+        return pytest.approx((np.sin(t), np.cos(t)), abs=1e-6)
+
+    assert CIRCUMPLEX["anger"] == point(RUSSELL_ANCHORS["distress"])
+    assert CIRCUMPLEX["sadness"] == point(RUSSELL_ANCHORS["depression"])
+    assert CIRCUMPLEX["happiness"] == point(RUSSELL_ANCHORS["excitement"])
+    assert CIRCUMPLEX["calm"] == point(RUSSELL_ANCHORS["relaxation"])
+    assert CIRCUMPLEX["surprise"] == point(RUSSELL_ANCHORS["arousal"])
+    # high-arousal categories above low-arousal ones; pleasant right of unpleasant
+    assert min(CIRCUMPLEX[c][0] for c in ("anger", "fear", "happiness")) > max(
+        CIRCUMPLEX[c][0] for c in ("sadness", "boredom", "calm", "neutral"))
+    assert CIRCUMPLEX["happiness"][1] > 0 > CIRCUMPLEX["anger"][1]
+
+
+def test_targets_use_given_values_intensity_and_the_table():
+    targets = dimension_targets(
+        ["anger", "anger", "sadness", "mystery"], intensity=["normal", "strong",
+                                                             "strong", "normal"],
+        arousal=[np.nan, np.nan, np.nan, 0.3], valence=["", None, -0.9, 0.2])
+    assert targets[0] == pytest.approx(CIRCUMPLEX["anger"])
+    anger, sadness = CIRCUMPLEX["anger"][0], CIRCUMPLEX["sadness"][0]
+    assert targets[1, 0] == pytest.approx(min(1.0, anger + STRONG_AROUSAL))
+    assert targets[2] == pytest.approx((sadness + STRONG_AROUSAL, -0.9))
+    assert targets[3].tolist() == [0.3, 0.2]
+
+
+def test_targets_name_labels_without_a_point_and_values_out_of_range():
+    with pytest.raises(ParameterError, match=r"\['joy', 'zeal'\]"):
+        dimension_targets(["joy", "anger", "zeal"])
+    with pytest.raises(ParameterError, match="outside"):
+        dimension_targets(["anger"], arousal=[3.0])
+    with pytest.raises(ParameterError, match="pair"):
+        dimension_targets(["anger"], table={"anger": (2.0, 0.0)})
+
+
+def test_concordance_penalises_shift_and_scale_that_pearson_ignores(rng):
+    a = rng.normal(size=200)
+    assert concordance(a, a) == pytest.approx(1.0)
+    assert np.corrcoef(a, a + 1)[0, 1] == pytest.approx(1.0)
+    b = (a - a.mean()) / a.std()
+    assert concordance(b, -b) == pytest.approx(-1.0)
+    # var 1 + 1 + shift 1 -> 2 / 3 (population moments)
+    assert concordance(b, b + 1) == pytest.approx(2 / 3)
+    assert concordance(b, 2 * b) == pytest.approx(2 * 2 / (1 + 4))
+
+
+def test_regressor_fits_each_column_ignores_missing_targets_and_clips(rng):
+    Z = rng.uniform(-3, 3, size=(200, 1))
+    T = np.column_stack([np.tanh(Z[:, 0]), 2 * np.tanh(-Z[:, 0])])
+    T[::7, 0] = np.nan
+    model = CircumplexRegressor().fit(Z, T)
+    predicted = model.predict(Z)
+    assert np.all(np.abs(predicted) <= 1.0)
+    known = ~np.isnan(T[:, 0])
+    assert np.corrcoef(predicted[known, 0], T[known, 0])[0, 1] > 0.99
+    assert predicted[Z[:, 0] < -2, 1].min() == 1.0  # 2 tanh clipped at 1
+    with pytest.raises(ParameterError, match="C="):
+        CircumplexRegressor(C=0).fit(Z, T)
+
+
+def _voices(rng, n=40, speakers=("a", "b")):
+    """Rows whose first two columns rise with arousal; labels anger/sadness/neutral."""
+    labels = np.tile(["anger", "sadness", "neutral", "happiness"], n // 4)
+    arousal = np.array([CIRCUMPLEX[v][0] for v in labels])
+    X = rng.normal(size=(n, len(COLUMNS)))
+    X[:, 0] += 3 * arousal
+    X[:, 1] += 3 * arousal + 2 * (labels == "happiness")
+    return (pd.DataFrame(X, columns=COLUMNS), labels,
+            np.repeat(speakers, -(-n // len(speakers)))[:n])
+
+
+def test_classifier_learns_arousal_of_categories(rng):
+    X, y, _ = _voices(rng, 80)
+    model = EmotionClassifier(speaker_norm=False, dimensions="circumplex").fit(X, y)
+    Xt, yt, _ = _voices(rng, 40)
+    dims = model.predict_dimensions(Xt)
+    assert dims.shape == (40, 2) and np.all(np.abs(dims) <= 1)
+    assert dims[yt == "anger", 0].mean() > 0.4 > -0.4 > dims[yt == "sadness", 0].mean()
+    assert concordance(dimension_targets(yt)[:, 0], dims[:, 0]) > 0.8
+
+
+def test_classifier_learns_continuous_targets_where_given(rng):
+    X, y, _ = _voices(rng, 120)
+    truth = np.tanh(X["hnr_db__mean"].to_numpy())  # a column the labels ignore
+    given = np.column_stack([np.full(len(y), np.nan), truth])
+    model = EmotionClassifier(speaker_norm=False, projection=None,
+                              dimensions="circumplex")
+    model.fit(X, y, dimension_targets=given)
+    valence = model.predict_dimensions(X)[:, 1]
+    assert np.corrcoef(valence, truth)[0, 1] > 0.9
+
+
+def test_dimensions_need_the_parameter_and_a_trained_regressor(rng):
+    X, y, _ = _voices(rng)
+    with pytest.raises(ParameterError, match="dimensions=None"):
+        EmotionClassifier(speaker_norm=False).fit(X, y,
+                                                  dimension_targets=np.zeros((40, 2)))
+    model = EmotionClassifier(speaker_norm=False).fit(X, y)
+    with pytest.raises(ParameterError, match="no dimensions"):
+        model.predict_dimensions(X)
+    with pytest.raises(ParameterError, match="shape"):
+        EmotionClassifier(dimensions="circumplex").fit(X, y,
+                                                       dimension_targets=np.zeros(40))
+    with pytest.raises(ParameterError, match="dimensions="):
+        EmotionClassifier(dimensions="russell").fit(X, y)
+
+
+def test_copies_carry_their_recordings_targets(rng):
+    X, y, _ = _voices(rng)
+    copies = np.stack([X.to_numpy() + 0.01, X.to_numpy() - 0.01], axis=1)
+    model = EmotionClassifier(speaker_norm=False, dimensions="circumplex",
+                              speed_perturbation=(0.9, 1.1)).fit(X, y, augmented=copies)
+    assert model.training_summary_["n_augmented"] == 80
+    assert model.predict_dimensions(X)[y == "anger", 0].mean() > 0.4
+
+
+def test_out_of_distribution_rows_get_the_fallbacks_dimensions(rng):
+    X, y, _ = _voices(rng, 80)
+    model = EmotionClassifier(speaker_norm=False, dimensions="circumplex").fit(X, y)
+    far = pd.DataFrame([[0.0, 80.0, 0.0, 0.0]], columns=COLUMNS)
+    assert model.out_of_distribution(far).tolist() == [True]
+    dims = model.predict_dimensions(far)
+    # the fallback reads F0 only: a high F0 is aroused whatever the loudness
+    assert dims[0] == pytest.approx(model.fallback_dimension_model_.predict(
+        model.fallback_pipeline_[:-1].transform(far.iloc[[0]][["f0_semitone__mean"]]
+                                                .to_numpy()))[0])
+
+
+@pytest.mark.parametrize("suffix", [".skops", ".joblib"])
+def test_a_saved_model_keeps_its_dimensions(rng, tmp_path, suffix):
+    X, y, _ = _voices(rng)
+    model = EmotionClassifier(speaker_norm=False, dimensions="circumplex").fit(X, y)
+    path = save_model(model, tmp_path / f"m{suffix}")
+    loaded = load_model(path, trusted=False if suffix == ".skops" else True)
+    np.testing.assert_array_equal(loaded.predict_dimensions(X),
+                                  model.predict_dimensions(X))
+
+
+def test_old_model_files_without_the_parameter_load_without_dimensions(rng):
+    X, y, _ = _voices(rng)
+    model = EmotionClassifier(speaker_norm=False).fit(X, y)
+    state = model.__getstate__()
+    del state["dimensions"]
+    old = EmotionClassifier.__new__(EmotionClassifier)
+    old.__setstate__(state)
+    assert old.dimensions is None
+
+
+def test_evaluation_scores_loso_and_batch_adaptation_rescues_a_shifted_corpus(rng):
+    X, y, speakers = _voices(rng, 120, speakers=("a", "b", "c", "d"))
+    report = evaluate_dimensions(X, y, speakers, adapt="none")
+    assert report["cv"] == "loso" and report["arousal"]["ccc"] > 0.7
+    assert set(report["arousal"]) >= {"ccc", "spearman", "pearson", "n",
+                                      "fold_ccc_mean", "fold_ccc_std"}
+    Xt, yt, st = _voices(rng, 80)
+    shifted = Xt * 0.3 - 6.0  # another channel: every level moved and squeezed
+    none = evaluate_dimensions(X, y, speakers, adapt="none", test=(shifted, yt, st))
+    batch = evaluate_dimensions(X, y, speakers, adapt="batch", test=(shifted, yt, st))
+    assert batch["cv"] == "cross-corpus"
+    assert batch["arousal"]["spearman"] > 0.7
+    assert batch["arousal"]["ccc"] > none["arousal"]["ccc"] + 0.3
+    with pytest.raises(ParameterError, match="adapt="):
+        evaluate_dimensions(X, y, speakers, adapt="corpus")
+
+
+def test_scores_of_a_constant_prediction_are_nan_not_an_error():
+    t = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]])
+    out = scores(t, np.zeros_like(t))
+    assert out["arousal"]["ccc"] == 0.0 and np.isnan(out["arousal"]["spearman"])
+
+
+@pytest.fixture(scope="module")
+def audio_model(tmp_path_factory):
+    """A dimensional model trained on short tones: low and quiet vs high and loud."""
+    import soundfile as sf
+
+    folder = tmp_path_factory.mktemp("dims")
+    paths, labels = [], []
+    n = int(0.5 * SR)
+    for i in range(6):
+        for label, f0, amp in (("sadness", 110.0, 0.1), ("anger", 260.0, 0.6)):
+            path = folder / f"{label}{i}.wav"
+            sf.write(path, harmonic_tone(np.linspace(1, 1.2, n) * f0 * (1 + 0.03 * i),
+                                         amplitude=amp), SR)
+            paths.append(str(path))
+            labels.append(label)
+    sf.write(folder / "zeros.wav", np.zeros(SR), SR)
+    model = EmotionClassifier(feature_set="minimal", speaker_norm=False,
+                              dimensions="circumplex",
+                              extractor_params={"progress": False}).fit(paths, labels)
+    return model, paths, folder
+
+
+def test_predict_files_gives_dimensions_and_nan_for_silence(audio_model):
+    model, paths, folder = audio_model
+    table = predict_files(model, [paths[0], paths[1], str(folder / "zeros.wav")],
+                          progress=False)
+    assert list(table.columns[:6]) == ["path", "speech_fraction", "label",
+                                       "out_of_distribution", "arousal", "valence"]
+    assert table["label"].tolist() == ["sadness", "anger", "silence"]
+    assert table.loc[1, "arousal"] > 0.3 > -0.3 > table.loc[0, "arousal"]
+    assert table.loc[2, ["arousal", "valence"]].isna().all()
+
+
+def test_timelines_carry_smooth_and_draw_dimensions(audio_model, tmp_path):
+    import soundfile as sf
+
+    model, paths, _ = audio_model
+    low, _ = sf.read(paths[0])
+    high, _ = sf.read(paths[1])
+    recording = np.concatenate([np.tile(low, 4), np.zeros(2 * SR), np.tile(high, 4)])
+    path = tmp_path / "talk.wav"
+    sf.write(path, recording, SR)
+    timeline = predict_timeline(model, path, window=1.0, hop=0.5, progress=False)
+    assert {"arousal", "valence"} <= set(timeline.columns)
+    silent = timeline["label"] == "silence"
+    assert silent.any() and timeline.loc[silent, "arousal"].isna().all()
+    assert timeline.loc[~silent, "arousal"].notna().all()
+    speech = timeline[~silent]
+    assert speech["arousal"].iloc[-1] > speech["arousal"].iloc[0]
+    smoothed = smooth_timeline(timeline, 1)
+    rows = np.flatnonzero(~silent)[1:3]
+    assert smoothed.loc[rows[0], "arousal"] == pytest.approx(
+        timeline.loc[np.flatnonzero(~silent)[:3], "arousal"].mean())
+    assert smoothed.loc[silent, "arousal"].isna().all()
+    image = plot_timeline(timeline, tmp_path / "t.png")
+    assert image.read_bytes().startswith(b"\x89PNG")
