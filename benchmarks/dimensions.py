@@ -1,0 +1,227 @@
+"""Arousal and valence on EMO-DB and RAVDESS: sertk's features against openSMILE's.
+
+Each corpus's recordings get (arousal, valence) targets from their labels'
+points on Russell's circumplex (:data:`sertk.models.dimensions.CIRCUMPLEX`;
+RAVDESS's ``strong`` intensity adds 0.25 to arousal), and every feature set
+goes through the same regressor: ``EmotionClassifier(dimensions=
+"circumplex", fallback=None, speed_perturbation=None)`` (median imputer,
+scaler, shrinkage-LDA projection, one RBF SVR a dimension on the
+projection; no fallback and no copies, so every set is treated alike).
+Scores: Lin's concordance correlation coefficient (CCC) and Spearman's rho
+over all recordings, pooled across folds (:func:`sertk.evaluate_dimensions`):
+
+- within a corpus, leave one speaker out, *speaker-normalised* (``adapt
+  speaker``: each speaker z-scored with their own recordings) and *strict*
+  (``adapt none``);
+- across corpora (train on all of one, test on all recordings of the
+  other), ``adapt`` ``none``, ``batch`` (each corpus z-scored on itself)
+  and ``speaker``.
+
+ComParE_2016 is run only when named in ``--sets``: one fit of its
+6373-dimensional LDA took 140 CPU-seconds here, and a run needs 74.
+
+Run from the repository root::
+
+    python -m benchmarks.dimensions            # about 30 min on 2 busy cores
+    python -m benchmarks.dimensions --quick    # 4 speakers a corpus, smoke run
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmarks._common import (
+    REPO,
+    benchmark_parser,
+    command_line,
+    corpus_or_exit,
+    feature_sets_or_exit,
+    freeze_sertk,
+    made_with,
+    markdown_table,
+    provenance,
+    sertk_features,
+)
+from benchmarks._report import update_section
+
+CORPORA = {"EMO-DB": REPO.parent / "shared" / "data" / "emodb" / "manifest.csv",
+           "RAVDESS": REPO.parent / "shared" / "data" / "ravdess" / "manifest.csv"}
+ALL_SETS = ("default", "eGeMAPSv02", "ComParE_2016")
+DEFAULT_SETS = ("default", "eGeMAPSv02")
+WITHIN = {"speaker-normalised": "speaker", "strict": "none"}
+ACROSS = ("none", "batch", "speaker")
+QUICK_SPEAKERS = 4
+#: Issue 20's targets.
+TARGETS = {"arousal_ccc": 0.75, "valence_ccc": 0.40, "cross_arousal_spearman": 0.60}
+
+
+@dataclass
+class Row:
+    """One evaluation's figures."""
+
+    features: str
+    data: str
+    setting: str
+    report: dict
+    seconds: float
+
+    def cells(self) -> list[str]:
+        """Return the row's cells for the Markdown table."""
+        a, v = self.report["arousal"], self.report["valence"]
+        return [self.features, self.data, self.setting, f"**{a['ccc']:.3f}**",
+                f"{a['spearman']:.3f}", f"**{v['ccc']:.3f}**", f"{v['spearman']:.3f}",
+                f"{self.seconds:.0f}"]
+
+
+def load(name: str, full, corpus) -> pd.DataFrame:
+    """Return one feature set of the files of ``corpus``, a part of ``full``.
+
+    The whole corpus's table is read from the benchmark cache (made on a
+    miss), so a smoke run on some speakers reuses it.
+    """
+    if name == "default":
+        return sertk_features(full, name, n_jobs=2).loc[corpus.paths]
+    from benchmarks._opensmile import opensmile_features
+
+    return opensmile_features(full.manifest, name, n_jobs=2).loc[corpus.paths]
+
+
+def targets(corpus) -> np.ndarray:
+    """Circumplex targets of a corpus's recordings (intensity where it has one)."""
+    from sertk.models.dimensions import dimension_targets
+
+    table = pd.read_csv(corpus.manifest)
+    table.index = [str((corpus.manifest.parent / p).resolve()) for p in table["path"]]
+    intensity = (table["intensity"].reindex(corpus.paths).to_numpy()
+                 if "intensity" in table else None)
+    return dimension_targets(corpus.labels, intensity=intensity)
+
+
+def model():
+    """Return the regressor every feature set goes through."""
+    from sertk import EmotionClassifier
+
+    return EmotionClassifier(dimensions="circumplex", fallback=None,
+                             speed_perturbation=None)
+
+
+def run(sets, corpora) -> list[Row]:
+    """Score every set within each corpus and across the two.
+
+    ``corpora`` maps a name to (whole corpus, the part of it to use).
+    """
+    from sertk import evaluate_dimensions
+
+    rows = []
+    for name in sets:
+        data = {c: (load(name, full, corpus), targets(corpus), corpus)
+                for c, (full, corpus) in corpora.items()}
+        for c, (X, T, corpus) in data.items():
+            for protocol, adapt in WITHIN.items():
+                started = time.perf_counter()
+                report = evaluate_dimensions(X, corpus.labels, corpus.speakers,
+                                             estimator=model(), targets=T, adapt=adapt)
+                rows.append(Row(name, c, f"LOSO, {protocol}", report,
+                                time.perf_counter() - started))
+                print(rows[-1].cells(), flush=True)
+        names = list(data)
+        for train, test in ((names[0], names[1]), (names[1], names[0])):
+            (X, T, corpus), (Xt, Tt, ct) = data[train], data[test]
+            for adapt in ACROSS:
+                started = time.perf_counter()
+                report = evaluate_dimensions(
+                    X, corpus.labels, corpus.speakers, estimator=model(), targets=T,
+                    adapt=adapt, test=(Xt, ct.labels, ct.speakers, Tt))
+                rows.append(Row(name, f"{train} -> {test}", f"adapt {adapt}", report,
+                                time.perf_counter() - started))
+                print(rows[-1].cells(), flush=True)
+    return rows
+
+
+def verdicts(rows: list[Row]) -> list[str]:
+    """Return the issue's targets, met or not, on the sertk ``default`` rows."""
+    lines = []
+    mine = {(r.data, r.setting): r.report for r in rows if r.features == "default"}
+    others = [r for r in rows if r.features != "default"]
+    for (data, setting), report in mine.items():
+        if setting.startswith("LOSO"):
+            for dim, floor in (("arousal", TARGETS["arousal_ccc"]),
+                               ("valence", TARGETS["valence_ccc"])):
+                value = report[dim]["ccc"]
+                best = max((r.report[dim]["ccc"] for r in others
+                            if (r.data, r.setting) == (data, setting)), default=None)
+                ahead = "" if best is None else (
+                    f"; {'ahead of' if value > best else 'behind'} the best openSMILE "
+                    f"set ({best:.3f})")
+                lines.append(f"- {data}, {setting}: {dim} CCC {value:.3f} against "
+                             f">= {floor} ({'met' if value >= floor else 'missed'} by "
+                             f"{value - floor:+.3f}){ahead}")
+        elif setting == "adapt batch":
+            value = report["arousal"]["spearman"]
+            floor = TARGETS["cross_arousal_spearman"]
+            lines.append(f"- {data}, {setting}: arousal Spearman {value:.3f} against "
+                         f">= {floor} ({'met' if value >= floor else 'missed'} by "
+                         f"{value - floor:+.3f})")
+    return lines
+
+
+def report(rows: list[Row], command: str, seconds: float, quick: bool) -> str:
+    header = ["features", "data", "protocol", "arousal CCC", "arousal ρ",
+              "valence CCC", "valence ρ", "s"]
+    parts = [
+        "Arousal and valence from each recording's category placed on Russell's "
+        "circumplex (`sertk.models.dimensions.CIRCUMPLEX`; RAVDESS `strong` "
+        "intensity +0.25 arousal). Every feature set through the same regressor, "
+        "`EmotionClassifier(dimensions='circumplex', fallback=None, "
+        "speed_perturbation=None)`: median imputer, scaler, shrinkage LDA on the "
+        "categories, one RBF SVR a dimension on the projection. CCC (Lin) and "
+        "Spearman ρ over all recordings, pooled over folds. Within a corpus: "
+        "leave one speaker out; cross-corpus: all of one corpus -> all of the "
+        "other, `adapt` none / batch (each corpus z-scored on itself) / speaker."
+        + (" **Quick run: 4 speakers a corpus.**" if quick else ""),
+        markdown_table(header, [r.cells() for r in rows], align="lll" + "r" * 5),
+        "Targets (issue 20, sertk `default` rows):",
+        "\n".join(verdicts(rows)),
+        provenance("numpy", "scikit-learn", "opensmile"),
+        made_with(command, seconds, cached="features"),
+    ]
+    return "\n\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = benchmark_parser("dimensions", __doc__, manifest=False,
+                              quick=f"the first {QUICK_SPEAKERS} speakers of each "
+                              "corpus, for a smoke run; nothing is written to the docs")
+    parser.add_argument("--sets", default=",".join(DEFAULT_SETS),
+                        help="comma-separated feature sets (default: %(default)s; "
+                        "ComParE_2016 takes hours)")
+    args = parser.parse_args(argv)
+    sets = feature_sets_or_exit(parser, args.sets, ALL_SETS)
+    freeze_sertk()
+    corpora = {}
+    for name, manifest in CORPORA.items():
+        corpus = corpus_or_exit(parser, Path(manifest))
+        corpora[name] = (corpus, corpus.first_speakers(QUICK_SPEAKERS)
+                         if args.quick else corpus)
+    command = command_line("benchmarks.dimensions",
+                           sys.argv[1:] if argv is None else argv)
+    print(f"command: {command}", flush=True)
+    started = time.perf_counter()
+    rows = run(sets, corpora)
+    markdown = report(rows, command, time.perf_counter() - started, args.quick)
+    print("\n" + markdown)
+    if not (args.quick or args.no_docs):
+        page = update_section("dimensions", markdown,
+                              title="Arousal and valence (EMO-DB, RAVDESS)")
+        print(f"\nwritten to {page}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
