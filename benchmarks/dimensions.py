@@ -28,6 +28,7 @@ Run from the repository root::
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -50,8 +51,8 @@ from benchmarks._common import (
 )
 from benchmarks._report import update_section
 
-CORPORA = {"EMO-DB": REPO.parent / "shared" / "data" / "emodb" / "manifest.csv",
-           "RAVDESS": REPO.parent / "shared" / "data" / "ravdess" / "manifest.csv"}
+#: Corpus name -> (environment variable naming its folder, its folder name).
+CORPORA = {"EMO-DB": ("SERTK_EMODB", "emodb"), "RAVDESS": ("SERTK_RAVDESS", "ravdess")}
 ALL_SETS = ("default", "eGeMAPSv02", "ComParE_2016")
 DEFAULT_SETS = ("default", "eGeMAPSv02")
 WITHIN = {"speaker-normalised": "speaker", "strict": "none"}
@@ -198,6 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = benchmark_parser("dimensions", __doc__, manifest=False,
                               quick=f"the first {QUICK_SPEAKERS} speakers of each "
                               "corpus, for a smoke run; nothing is written to the docs")
+    for name, (variable, folder) in CORPORA.items():
+        parser.add_argument(
+            f"--{folder}", type=Path,
+            default=Path(os.environ.get(variable, REPO.parent / "shared" / "data"
+                                        / folder)),
+            help=f"{name} folder with manifest.csv (default: ${variable} or "
+            "../shared/data/%(dest)s beside the repository)")
     parser.add_argument("--sets", default=",".join(DEFAULT_SETS),
                         help="comma-separated feature sets (default: %(default)s; "
                         "ComParE_2016 takes hours)")
@@ -205,8 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     sets = feature_sets_or_exit(parser, args.sets, ALL_SETS)
     freeze_sertk()
     corpora = {}
-    for name, manifest in CORPORA.items():
-        corpus = corpus_or_exit(parser, Path(manifest))
+    for name, (_, folder) in CORPORA.items():
+        corpus = corpus_or_exit(parser, getattr(args, folder) / "manifest.csv")
         corpora[name] = (corpus, corpus.first_speakers(QUICK_SPEAKERS)
                          if args.quick else corpus)
     command = command_line("benchmarks.dimensions",
