@@ -482,7 +482,6 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
     __metadata_request__fit = {"speakers": True, "augmented": True, "corpus": True,
                                "dimension_targets": True}
     __metadata_request__predict = {"speakers": True}
-    __metadata_request__predict_dimensions = {"speakers": True}
     __metadata_request__predict_proba = {"speakers": True}
     __metadata_request__decision_function = {"speakers": True}
     __metadata_request__score = {"speakers": True}
