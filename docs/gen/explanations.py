@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         line = f"## {name}: {got['label']} (labelled {truth.get(name, '?')} in EMO-DB)"
         parts.append(line)
         if dims:
-            parts.append(f"Arousal {got['arousal']:+.2f}, valence {got['valence']:+.2f}.")
+            parts.append(f"Arousal {got['arousal']:+.2f}, "
+                         f"valence {got['valence']:+.2f}.")
         if rows.empty:
             parts.append("No explanation: the file was not labelled with an emotion.")
             continue
