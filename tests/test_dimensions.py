@@ -258,3 +258,33 @@ def test_timelines_carry_smooth_and_draw_dimensions(audio_model, tmp_path):
     assert smoothed.loc[silent, "arousal"].isna().all()
     image = plot_timeline(timeline, tmp_path / "t.png")
     assert image.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_live_stream_gives_the_same_dimensions_as_the_file(audio_model, tmp_path):
+    import soundfile as sf
+
+    import sertk
+    from sertk.timeline.live import causal_timeline, row_columns
+
+    model, paths, _ = audio_model
+    low, _ = sf.read(paths[0])
+    high, _ = sf.read(paths[1])
+    x = np.concatenate([np.tile(low, 3), np.zeros(SR), np.tile(high, 3)])
+    path = tmp_path / "live.wav"
+    sf.write(path, x, SR, subtype="PCM_16")
+    samples = np.round(sf.read(path)[0] * 32767).astype(np.int16)
+    assert {"arousal", "valence"} <= set(row_columns(model))
+    rows = pd.DataFrame(list(sertk.stream([samples[:SR], samples[SR:]], model,
+                                          window=1.0, hop=0.5)))
+    file_rows = causal_timeline(model, path, window=1.0, hop=0.5)
+    # the same windows, the same dimensions (where the stream's analysis of a
+    # window equals the file's: its probabilities agree)
+    same = np.isclose(rows["prob_anger"].to_numpy(dtype=float),
+                      file_rows["prob_anger"].to_numpy(dtype=float), atol=1e-6)
+    assert same.sum() >= 4
+    dims = ["arousal", "valence"]
+    np.testing.assert_allclose(rows.loc[same, dims].to_numpy(float),
+                               file_rows.loc[same, dims].to_numpy(float), atol=1e-4)
+    silent = rows["label"] == "silence"
+    assert rows.loc[silent, "arousal"].isna().all()
+    assert rows.loc[~silent, "arousal"].notna().all()
