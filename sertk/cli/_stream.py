@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..features.contours import import_spectral
 from ..features.tables import format_float
 from ..timeline.live import row_columns, stream
 from ..timeline.microphone import input_devices, microphone
@@ -223,6 +224,9 @@ def predict_stream(parser: argparse.ArgumentParser, args: argparse.Namespace,
         source = "microphone"
         pieces = microphone(args.device, rate=args.rate, channels=args.channels)
     model = load()
+    # librosa (and numba) load now, before the header says start-up is done,
+    # rather than in the first window, whose row would come seconds late
+    import_spectral()
     columns = row_columns(model)
     out = csv.writer(sys.stdout, lineterminator="\n")
     out.writerow(columns)

@@ -32,6 +32,7 @@ import numpy as np
 
 from ...errors import ParameterError
 from ._analysis import Analysis
+from ._librosa import import_spectral
 from .energy import energy_contours
 from .formants import formant_contours
 from .pitch import pitch_contours
@@ -50,6 +51,7 @@ __all__ = [
     "compute_group",
     "contour_info",
     "contour_values",
+    "import_spectral",
 ]
 
 
