@@ -54,14 +54,8 @@ from sertk.errors import ParameterError, SertkError
 from sertk.features.extractor import audio_input, extractor_for
 from sertk.files import OutputLock, atomic_output
 from sertk.models.adaptation import CorpusNormalizer, check_adapt
-from sertk.models.augment import (
-    FoldCopies,
-    check_augment,
-    copies_array,
-    make_copies,
-    with_copies,
-)
-from sertk.models.classifier import EmotionClassifier, training_speeds
+from sertk.models.augment import copies_array, training_copies, with_copies
+from sertk.models.classifier import EmotionClassifier
 from sertk.models.normalize import SpeakerNormalizer, check_speakers
 from sertk.settings import show_progress
 
@@ -654,23 +648,10 @@ def _training_features(
     audio = audio_input(X)
     X = _as_features(X, estimator, n_jobs)
     if augmented is None and audio is not None:
-        params = estimator.get_params(deep=False)
-        factors = training_speeds(params.get("speed_perturbation"), normalised)
-        augment = params.get("augment")
-        seed = params.get("random_state")
-        seed = seed if isinstance(seed, int) else 0
-        entries = check_augment(augment)
-        if any(c.kind == "babble" for e in entries for c in e):
-            if speakers is None:
-                raise ParameterError("babble-* copies need speakers: a copy's "
-                                     "babble is other speakers' speech")
-            return X, FoldCopies(extractor_for(estimator, n_jobs=n_jobs), audio,
-                                 speakers, factors, augment,
-                                 noise_folder=params.get("noise_folder"), seed=seed)
-        if factors or entries:
-            augmented = make_copies(extractor_for(estimator, n_jobs=n_jobs), audio,
-                                    factors, augment,
-                                    noise_folder=params.get("noise_folder"), seed=seed)
+        augmented = training_copies(
+            estimator.get_params(deep=False),
+            lambda: extractor_for(estimator, n_jobs=n_jobs), audio,
+            normalised=normalised, speakers=speakers, per_fold=True)
     if augmented is None or callable(augmented):
         return X, augmented
     return X, copies_array(augmented, X)

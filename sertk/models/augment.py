@@ -43,11 +43,44 @@ __all__ = [
     "condition_copies", "copies_array", "copy_signal", "draw_conditions",
     "load_noise_folder",
     "make_copies",
-    "speed_copies", "with_copies",
+    "speed_copies", "training_copies", "training_speeds", "with_copies",
 ]
 
 #: Default speed-perturbation factors (Ko et al., 2015).
 SPEED_FACTORS = (0.9, 1.1)
+
+
+def training_speeds(speed_perturbation: Any, normalised: bool) -> tuple[float, ...]:
+    """Return the speeds of the copies a classifier trains on (empty for none).
+
+    Parameters
+    ----------
+    speed_perturbation : "auto", sequence of float or None
+        :class:`~sertk.models.classifier.EmotionClassifier`'s parameter.
+    normalised : bool
+        Whether the model normalises per speaker ("auto" then uses none).
+
+    Returns
+    -------
+    tuple of float
+
+    Raises
+    ------
+    ParameterError
+        If ``speed_perturbation`` is not "auto", None or valid speeds.
+
+    Examples
+    --------
+    >>> training_speeds("auto", normalised=False), training_speeds("auto", True)
+    ((0.9, 1.1), ())
+    """
+    if isinstance(speed_perturbation, str):
+        if speed_perturbation != "auto":
+            raise ParameterError(
+                f"speed_perturbation={speed_perturbation!r} is not 'auto', None "
+                "or a list of speeds such as [0.9, 1.1]")
+        return () if normalised else SPEED_FACTORS
+    return check_speed_factors(speed_perturbation)
 
 
 def check_speed_factors(factors: Sequence[float] | None) -> tuple[float, ...]:
@@ -704,3 +737,72 @@ class FoldCopies:
             block[mask] = made[redo][mask]
             copies[redo, self.n_speeds:] = block
         return copies
+
+
+def training_copies(
+    params: dict, extractor: Any, audio: Any, augmented: Any = None, *,
+    normalised: bool, speakers: Sequence | None = None, per_fold: bool = False,
+) -> Any:
+    """Decide and make the copies a classifier trains on: the copy policy.
+
+    The one place the rule lives, for :meth:`EmotionClassifier.fit
+    <sertk.models.classifier.EmotionClassifier.fit>` and for
+    cross-validation: speed copies as ``speed_perturbation`` says under the
+    protocol (:func:`training_speeds`), then one condition copy an entry of
+    ``augment``; none when neither asks for copies.
+
+    Parameters
+    ----------
+    params : dict
+        The classifier's parameters (``speed_perturbation``, ``augment``,
+        ``noise_folder``, ``random_state`` as the seed when an int).
+    extractor : FeatureExtractor or callable
+        Extractor of the recordings, or a function that returns it (called
+        only when copies are made).
+    audio : list of str, DataFrame or None
+        The recordings; None for feature tables, which cannot be re-played.
+    augmented : array-like or callable, optional
+        Copies given by the caller: used as they are when copies are asked
+        for.
+    normalised : bool
+        Whether the model normalises per speaker.
+    speakers : sequence, optional
+        Speaker of each recording (babble comes from other speakers).
+    per_fold : bool, default=False
+        For cross-validation: when a copy draws babble, return a
+        :class:`FoldCopies` that remakes those copies in each fold.
+
+    Returns
+    -------
+    ndarray, FoldCopies or None
+
+    Raises
+    ------
+    ParameterError
+        If a parameter is invalid, or babble copies lack speakers per fold.
+
+    Examples
+    --------
+    >>> training_copies({"speed_perturbation": None}, None, ["a.wav"],
+    ...                 normalised=False) is None
+    True
+    """
+    factors = training_speeds(params.get("speed_perturbation"), normalised)
+    entries = check_augment(params.get("augment"))
+    if not factors and not entries:
+        return None
+    if augmented is not None or audio is None:
+        return augmented
+    seed = params.get("random_state")
+    seed = seed if isinstance(seed, int) else 0
+    noise_folder = params.get("noise_folder")
+    if callable(extractor) and not hasattr(extractor, "transform"):
+        extractor = extractor()
+    if per_fold and any(c.kind == "babble" for e in entries for c in e):
+        if speakers is None:
+            raise ParameterError("babble-* copies need speakers: a copy's babble "
+                                 "is other speakers' speech")
+        return FoldCopies(extractor, audio, speakers, factors, params.get("augment"),
+                          noise_folder=noise_folder, seed=seed)
+    return make_copies(extractor, audio, factors, params.get("augment"),
+                       speakers=speakers, noise_folder=noise_folder, seed=seed)

@@ -31,10 +31,9 @@ from sertk.features.extractor import audio_input, extractor_for
 from sertk.features.feature_sets import parse_feature_name
 from sertk.models.adaptation import CorpusNormalizer, check_adapt
 from sertk.models.augment import (
-    SPEED_FACTORS,
     check_augment,
-    check_speed_factors,
-    make_copies,
+    training_copies,
+    training_speeds,
     with_copies,
 )
 from sertk.models.dimensions import (
@@ -72,39 +71,6 @@ def _quiet_steps() -> Iterator[None]:
             "ignore", message="Skipping features without any observed values")
         warnings.filterwarnings("ignore", message="Only one sample available")
         yield
-
-
-def training_speeds(speed_perturbation: Any, normalised: bool) -> tuple[float, ...]:
-    """Return the speeds of the copies a classifier trains on (empty for none).
-
-    Parameters
-    ----------
-    speed_perturbation : "auto", sequence of float or None
-        :class:`EmotionClassifier`'s parameter.
-    normalised : bool
-        Whether the model normalises per speaker ("auto" then uses none).
-
-    Returns
-    -------
-    tuple of float
-
-    Raises
-    ------
-    ParameterError
-        If ``speed_perturbation`` is not "auto", None or valid speeds.
-
-    Examples
-    --------
-    >>> training_speeds("auto", normalised=False), training_speeds("auto", True)
-    ((0.9, 1.1), ())
-    """
-    if isinstance(speed_perturbation, str):
-        if speed_perturbation != "auto":
-            raise ParameterError(
-                f"speed_perturbation={speed_perturbation!r} is not 'auto', None "
-                "or a list of speeds such as [0.9, 1.1]")
-        return () if normalised else SPEED_FACTORS
-    return check_speed_factors(speed_perturbation)
 
 
 class CalibratedSVC(ClassifierMixin, BaseEstimator):
@@ -918,15 +884,10 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         self._check_params()
         audio = audio_input(X)
         X = self._features(X, fitting=True)
-        factors = training_speeds(self.speed_perturbation,
-                                  bool(self.speaker_norm) and speakers is not None)
-        if not factors and not check_augment(self.augment):
-            augmented = None
-        elif augmented is None and audio is not None:
-            seed = self.random_state if isinstance(self.random_state, int) else 0
-            augmented = make_copies(self.extractor_, audio, factors, self.augment,
-                                    speakers=speakers, noise_folder=self.noise_folder,
-                                    seed=seed)
+        augmented = training_copies(
+            self.get_params(deep=False), lambda: self.extractor_, audio, augmented,
+            normalised=bool(self.speaker_norm) and speakers is not None,
+            speakers=speakers)
         table = X
         X, y = validate_data(
             self, X, y, dtype=np.float64, ensure_all_finite="allow-nan"
