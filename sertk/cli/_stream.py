@@ -227,6 +227,11 @@ def predict_stream(parser: argparse.ArgumentParser, args: argparse.Namespace,
     # librosa (and numba) load now, before the header says start-up is done,
     # rather than in the first window, whose row would come seconds late
     import_spectral()
+    # the analyser is built and warmed up here, before the header says
+    # start-up is done
+    live = stream(_until_interrupted(pieces), model, sr=args.rate,
+                  window=args.window, hop=args.hop, smooth=args.smooth,
+                  source=source)
     columns = row_columns(model)
     out = csv.writer(sys.stdout, lineterminator="\n")
     out.writerow(columns)
@@ -237,9 +242,7 @@ def predict_stream(parser: argparse.ArgumentParser, args: argparse.Namespace,
         warnings.showwarning = (lambda message, *_, **__:
                                 say(args, f"{PROG}: warning: {message}"))
         try:
-            for row in stream(_until_interrupted(pieces), model, sr=args.rate,
-                              window=args.window, hop=args.hop, smooth=args.smooth,
-                              source=source):
+            for row in live:
                 out.writerow(_cells(row, columns))
                 sys.stdout.flush()
                 if args.plot is not None:

@@ -394,12 +394,14 @@ def stream(
     source : str, default="stream"
         Names the audio in warnings.
 
-    Yields
-    ------
-    dict
-        A window's row, the columns of a timeline less ``path``: ``start``,
-        ``end`` (seconds from the first sample; the last window, given once
-        ``frames`` ends, is cut short there), ``speech_fraction``, ``label``,
+    Returns
+    -------
+    iterator of dict
+        Checked and warmed up at the call (options, model; the first
+        analysis loads its code), it yields a window's row: the columns of
+        a timeline less ``path``: ``start``, ``end`` (seconds from the
+        first sample; the last window, given once ``frames`` ends, is cut
+        short there), ``speech_fraction``, ``label``,
         ``out_of_distribution`` (None in silent windows), one
         ``prob_<class>`` a class (NaN in silent windows), and any other
         column the model's timeline has.
@@ -440,6 +442,12 @@ def stream(
     analyser = _Analyser(model, sr=int(sr), window=window, hop=hop, vad=vad,
                          vad_threshold_db=vad_threshold_db, min_speech=min_speech,
                          source=source)
+    return _rows(frames, analyser, smooth)
+
+
+def _rows(frames: Iterable[np.ndarray], analyser: _Analyser, smooth: int
+          ) -> Iterator[dict[str, Any]]:
+    """Push the pieces; yield each window's row (causally smoothed) as it ends."""
     recent: list[pd.DataFrame] = []
 
     def rows(tables: list[pd.DataFrame]) -> Iterator[dict[str, Any]]:
