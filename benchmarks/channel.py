@@ -1,4 +1,4 @@
-"""Noise, telephone and room: UAR of the bundled recipe against clean training.
+"""Noise, telephone and room: UAR of the chosen training mix against clean training.
 
 Test audio of a manifest (EMO-DB by default) is put in each condition of
 :data:`CONDITIONS` (:mod:`sertk.audio.conditions`: noise at an SNR on active
@@ -6,7 +6,7 @@ speech power, the telephone band, G.711 mu-law, the GSM 06.10 codec,
 synthetic rooms of RT60 0.3, 0.6 and 1.0 s, 12 dB of clipping). Models are
 trained leave-one-speaker-out, *strict* protocol, on clean audio (the
 ``EmotionClassifier()`` defaults: recordings and their speed copies), or
-with the condition copies of the bundled models' recipe too
+with the condition copies of the chosen training mix too
 (``augment=sertk.models.augment.AUGMENT_MIX``, chosen by ``benchmarks.noise_mix``).
 sertk ``default`` and openSMILE eGeMAPSv02 side by side, trained the same
 way on the same audio: every copy and every test signal comes from
@@ -258,7 +258,7 @@ def report(results, corpus, augment, conditions, command, seconds) -> str:
     for fs, uar in results.items():
         for regime in ("clean", "recipe"):
             label = "recordings + speed copies" if regime == "clean" else \
-                "+ bundled recipe's condition copies"
+                "+ the chosen mix's condition copies"
             rows.append([f"`{fs}`", label, *(f"{uar[regime, c]:.3f}" for c in names)])
     for fs, uar in results.items():
         for regime in ("clean", "recipe"):
@@ -274,7 +274,7 @@ def report(results, corpus, augment, conditions, command, seconds) -> str:
         "over the clipping level). "
         + " and ".join(f"`{fs}`" for fs in results) + " through `EmotionClassifier()` "
         "(its speed copies 0.9 and 1.1), trained on clean recordings or also on "
-        "the bundled models' condition copies (`augment=AUGMENT_MIX`: "
+        "the chosen mix's condition copies (`augment=AUGMENT_MIX`: "
         + ", ".join(f"`{e}`" for e in augment) + "), the same signals analysed by "
         f"each extractor. One seed ({SEED} for copies, {TEST_SEED} for test "
         "audio). Points lost = 100 × (UAR clean − UAR in the condition), same "
@@ -328,8 +328,9 @@ def main(argv: list[str] | None = None) -> int:
                       time.perf_counter() - started)
     print("\n" + markdown)
     if not (args.quick or args.no_docs):
-        page = update_section("channel", markdown,
-                              title="Noise, telephone and room: the bundled recipe")
+        page = update_section(
+            "channel", markdown,
+            title="Noise, telephone and room: the chosen training mix")
         plot(results, CONDITIONS, page.parent / FIGURE)
         print(f"\nwritten to {page} and {page.parent / FIGURE}")
     return 0
