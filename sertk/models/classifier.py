@@ -588,8 +588,9 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             normalised = not isinstance(self.pipeline_.named_steps["normalize"], str)
             if mode == "speaker" and normalised:
                 mode = "none"  # the speaker normaliser below does it
-            X = adapter.transform(X, adapt=mode, speakers=speakers,
-                                  reference=reference)
+            with np.errstate(over="ignore"):  # _project refuses rows gone inf
+                X = adapter.transform(X, adapt=mode, speakers=speakers,
+                                      reference=reference)
         elif adapt not in (None, "none") or reference is not None:
             raise ParameterError(
                 "this model was saved before adaptation existed; retrain it to "
