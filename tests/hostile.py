@@ -58,6 +58,22 @@ def tone(seconds: float = 0.5, sr: int = SR, f0: float = 180.0) -> np.ndarray:
     return 0.15 * x / 2.3 + 0.003 * noise
 
 
+def two_class_clips(folder: Path) -> tuple[list[str], list[str]]:
+    """Write 12 short clips, 6 quiet low ``sadness`` and 6 loud high ``anger``.
+
+    Enough to train the small audio models the hostile tests load and save.
+    """
+    rng = np.random.default_rng(0)
+    paths, labels = [], []
+    for label, f0, level in (("sadness", 100.0, 0.05), ("anger", 260.0, 0.5)):
+        for i in range(6):
+            path = folder / f"{label}{i}.wav"
+            sf.write(path, level * tone(0.4, SR, f0 * rng.uniform(0.9, 1.1)), SR)
+            paths.append(str(path))
+            labels.append(label)
+    return paths, labels
+
+
 def _write(path: Path, signal: np.ndarray, sr: int = SR, subtype: str | None = None):
     sf.write(path, signal, sr, subtype=subtype)
     return path

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hostile import make_corpus, tone, unlock, write_long
+from hostile import make_corpus, tone, two_class_clips, unlock, write_long
 
 from sertk.audio.reading import (
     MAX_DURATION,
@@ -498,17 +498,8 @@ def test_a_new_speaker_with_only_nan_rows_still_gets_labels(trained):
 @pytest.fixture(scope="module")
 def audio_model(tmp_path_factory):
     """A small model trained on audio (minimal set), saved as .joblib."""
-    import soundfile as sf
-
     folder = tmp_path_factory.mktemp("model")
-    rng = np.random.default_rng(0)
-    paths, labels = [], []
-    for label, f0, level in (("sadness", 100.0, 0.05), ("anger", 260.0, 0.5)):
-        for i in range(6):
-            path = folder / f"{label}{i}.wav"
-            sf.write(path, level * tone(0.4, SR, f0 * rng.uniform(0.9, 1.1)), SR)
-            paths.append(str(path))
-            labels.append(label)
+    paths, labels = two_class_clips(folder)
     clf = EmotionClassifier(feature_set="minimal",
                             extractor_params={"progress": False})
     return save_model(clf.fit(paths, labels), folder / "m.joblib")

@@ -11,10 +11,9 @@ import pickle
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 import soundfile as sf
-from hostile import SR, tone
+from hostile import SR, tone, two_class_clips
 
 from sertk.cli import predict as predict_cli
 from sertk.errors import ModelFileError, UntrustedModelError
@@ -35,14 +34,7 @@ sio = pytest.importorskip("skops.io", reason="the .skops format needs skops")
 @pytest.fixture(scope="module")
 def audio(tmp_path_factory):
     folder = tmp_path_factory.mktemp("audio")
-    rng = np.random.default_rng(0)
-    paths, labels = [], []
-    for label, f0, level in (("sadness", 100.0, 0.05), ("anger", 260.0, 0.5)):
-        for i in range(6):
-            path = folder / f"{label}{i}.wav"
-            sf.write(path, level * tone(0.4, SR, f0 * rng.uniform(0.9, 1.1)), SR)
-            paths.append(str(path))
-            labels.append(label)
+    paths, labels = two_class_clips(folder)
     clf = EmotionClassifier(feature_set="minimal", speaker_norm=False,
                             fallback=None, extractor_params={"progress": False})
     return clf.fit(paths, labels), paths

@@ -16,11 +16,10 @@ import textwrap
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from hostile import SR, tone
+from hostile import SR, tone, two_class_clips
 from synthetic_corpus import write_feature_table
 
 from sertk.cli import evaluate as evaluate_cli
@@ -80,14 +79,7 @@ def skops_model(tmp_path_factory):
     """A small audio model saved as .skops (loaded without --trust)."""
     pytest.importorskip("skops")
     folder = tmp_path_factory.mktemp("model")
-    rng = np.random.default_rng(0)
-    paths, labels = [], []
-    for label, f0, level in (("sadness", 100.0, 0.05), ("anger", 260.0, 0.5)):
-        for i in range(6):
-            path = folder / f"{label}{i}.wav"
-            sf.write(path, level * tone(0.4, SR, f0 * rng.uniform(0.9, 1.1)), SR)
-            paths.append(str(path))
-            labels.append(label)
+    paths, labels = two_class_clips(folder)
     clf = EmotionClassifier(feature_set="minimal", speaker_norm=False,
                             fallback=None, extractor_params={"progress": False})
     return str(save_model(clf.fit(paths, labels), folder / "m.skops"))
