@@ -48,10 +48,17 @@ def test_features_are_finite_or_nan_never_inf(rng):
         assert not np.isinf(row.to_numpy()).any()
 
 
-def test_transform_returns_dataframe_indexed_by_path(wav_files):
+def test_transform_returns_dataframe_indexed_by_path_start_end(wav_files, write_wav):
     fx = FeatureExtractor(feature_set="minimal", progress=False)
     table = fx.transform(wav_files)
-    assert list(table.index) == wav_files and table.index.name == "path"
+    assert list(table.index.names) == ["path", "start", "end"]
+    assert table.index.get_level_values("path").tolist() == wav_files
+    assert (table.index.get_level_values("start") == 0.0).all()
+    assert table.index.get_level_values("end").tolist() == [0.6] * len(wav_files)
+    # a whole file ends at its duration from the header, whatever its rate
+    odd = write_wav("odd.wav", harmonic_tone(200.0, sr=44100)[:22051], sr=44100)
+    _, start, end = fx.transform([odd]).index[0]
+    assert (start, end) == (0.0, 22051 / 44100)
     assert list(table.columns) == list(fx.get_feature_names_out())
     f0 = table["f0_semitone__mean"].to_numpy()
     assert np.all(np.diff(f0) > 0)  # the tones rise from file to file
@@ -70,9 +77,12 @@ def test_dataframe_input_and_segments(wav_files):
     frame = pd.DataFrame({"path": wav_files[:2], "start": [0.0, 0.1],
                           "end": [0.3, None]})
     table = fx.transform(frame)
-    assert table.index.names == ["path", "start", "end"]
+    assert list(table.index.names) == ["path", "start", "end"]
     first = table.loc[(wav_files[0], 0.0, 0.3), "duration__seconds"]
     assert first == pytest.approx(0.3)
+    # a segment keeps its bounds; one without an end runs to the file's end
+    assert table.index.tolist() == [(wav_files[0], 0.0, 0.3), (wav_files[1], 0.1, 0.6)]
+    assert table["duration__seconds"].iloc[1] == pytest.approx(0.5)
     with pytest.raises(ParameterError, match="'path' column"):
         fx.transform(pd.DataFrame({"file": wav_files}))
 
@@ -87,6 +97,8 @@ def test_on_error_raise_and_nan(wav_files, tmp_path):
     with pytest.warns(UserWarning, match="1 of 3 files"):
         table = fx.transform(files)
     assert table.iloc[1].isna().all() and table.iloc[[0, 2]].notna().any(axis=None)
+    assert table.index[1][1] == 0.0 and np.isnan(table.index[1][2])  # no duration
+    assert table.index[0][2] == pytest.approx(0.6)
     assert fx.errors_["path"].tolist() == [str(bad)]
     assert "not readable as audio" in fx.errors_["error"].iloc[0]
 
@@ -138,7 +150,12 @@ def test_extract_windows_follows_the_signal():
     assert f0[0] == pytest.approx(150, rel=0.02)
     assert f0[1] == pytest.approx(300, rel=0.02)
     assert table["duration__seconds"].tolist() == pytest.approx([2.0, 2.0, 2.0])
-    assert table.index.names == ["start", "end"]
+    assert list(table.index.names) == ["path", "start", "end"]
+    assert table.index.get_level_values("path").isna().all()  # from no file
+    bounds = table.index.droplevel("path").tolist()
+    assert bounds == [(0.0, 2.0), (2.0, 4.0), (1.0, 3.0)]
+    named = extract_windows(x, SR, [(1.0, 3.0)], feature_set="minimal", path="a.wav")
+    assert named.index.tolist() == [("a.wav", 1.0, 3.0)]
     assert table["jitter__local"].notna().all()
 
 

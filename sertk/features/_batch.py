@@ -32,7 +32,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .._version import package_version
-from ..audio.reading import load
+from ..audio.reading import audio_duration, load
 from ..errors import AudioError, SertkError
 from ..settings import AnalysisSettings, show_progress
 from ._summary import feature_row, one_blas_thread
@@ -45,6 +45,7 @@ __all__ = [
     "extraction_params",
     "iter_extract",
     "library_versions",
+    "segment_bounds",
 ]
 
 #: Files handed to a worker at a time.
@@ -157,6 +158,39 @@ class FileResult:
         return self.error is None
 
 
+def segment_bounds(segment: Segment) -> tuple[float, float]:
+    """Return the ``start`` and ``end`` a segment's row is indexed by.
+
+    A segment keeps its bounds; a missing ``start`` is 0 and a missing
+    ``end`` is the file's duration, read from its header (NaN when the file
+    cannot be read).
+
+    Parameters
+    ----------
+    segment : Segment or str
+        A segment, or the path of a whole file.
+
+    Returns
+    -------
+    tuple of float
+        ``(start, end)`` in seconds from the start of the file.
+
+    Examples
+    --------
+    >>> segment_bounds(Segment("a.wav", 1.0, 2.5)), segment_bounds("no/such.wav")
+    ((1.0, 2.5), (0.0, nan))
+    """
+    if not isinstance(segment, Segment):
+        segment = Segment(os.fspath(segment))
+    end = segment.end
+    if end is None:
+        try:
+            end = audio_duration(segment.path)
+        except AudioError:
+            end = np.nan
+    return (0.0 if segment.start is None else float(segment.start)), float(end)
+
+
 def _extract_one(
     segment: Segment, feature_set: FeatureSet, settings: AnalysisSettings
 ) -> FileResult:
@@ -191,17 +225,24 @@ def _code_version() -> str:
     The analysis code is what extraction imports: ``sertk/audio/``,
     ``sertk/features/`` and the shared ground (``settings``, ``errors``);
     an edit to a model, the evaluation or a command keeps the cache valid,
-    and so does one to ``sertk/audio/conditions.py``, which makes training
-    copies and degraded audio but is never imported by extraction.
+    and so does one to a module the workers never import (:data:`_UNHASHED`):
+    ``audio/conditions.py`` makes training copies and degraded audio,
+    ``features/tables.py`` writes and reads tables, ``features/_dask.py``
+    hands batches to a cluster.
     """
     digest = hashlib.sha256(json.dumps(library_versions(), sort_keys=True).encode())
     package = Path(__file__).resolve().parents[1]  # sertk/
     sources = [*package.glob("audio/**/*.py"), *package.glob("features/**/*.py"),
                package / "settings.py", package / "errors.py"]
     for source in sorted(sources):
-        if source.name != "conditions.py" or source.parent.name != "audio":
+        if source.relative_to(package).as_posix() not in _UNHASHED:
             digest.update(source.read_bytes())
     return digest.hexdigest()[:16]
+
+
+#: Modules below ``sertk/`` that extraction never imports, left out of
+#: :func:`_code_version`.
+_UNHASHED = ("audio/conditions.py", "features/tables.py", "features/_dask.py")
 
 
 def _cached_one(

@@ -8,11 +8,24 @@ Three layers, as in openSMILE's Python interface:
   cluster), never holding the whole batch; bad files become results with an
   ``error`` rather than exceptions;
 - :class:`FeatureExtractor`: a scikit-learn transformer over file paths that
-  returns a DataFrame indexed by path.
+  returns a DataFrame indexed by ``path``, ``start`` and ``end``.
 
-:func:`iter_extract`, :class:`Segment`, :class:`FileResult` and
-:func:`library_versions` live in :mod:`sertk.features._batch`, which the worker
-processes import, and are re-exported here; the numerical core, one signal
+The index
+---------
+Every table of features or predictions sertk makes says where each row
+came from in the same three keys, as audinterface does: ``path`` (the
+file), ``start`` and ``end`` (seconds from the start of the file). A whole
+file has ``start`` 0 and ``end`` its duration, read from its header (NaN
+when it cannot be read); a segment or window keeps its bounds. Feature
+tables carry the keys as their index (:func:`index_of` builds it), so that
+their columns are features only; prediction tables
+(:func:`sertk.timeline.files.predict_files`, timelines) and every CSV carry
+them as their first columns, so the two join on them.
+
+:func:`iter_extract`, :class:`Segment`, :class:`FileResult`,
+:func:`segment_bounds` and :func:`library_versions` live in
+:mod:`sertk.features._batch`, which the worker processes import, and are
+re-exported here; the numerical core, one signal
 to one row, is :mod:`sertk.features._summary`. Neither imports pandas or
 scikit-learn: this module does, for the Series, DataFrames and transformer.
 
@@ -46,6 +59,7 @@ from ._batch import (
     extraction_params,
     iter_extract,
     library_versions,
+    segment_bounds,
 )
 from ._summary import Summary, feature_row, one_blas_thread
 from .feature_sets import FeatureSet, get_feature_set
@@ -58,8 +72,10 @@ __all__ = [
     "extract_signal",
     "extract_windows",
     "extractor_for",
+    "index_of",
     "iter_extract",
     "library_versions",
+    "segment_bounds",
 ]
 
 
@@ -120,6 +136,7 @@ def extract_windows(
     *,
     feature_set: str | FeatureSet = "default",
     settings: AnalysisSettings | None = None,
+    path: str | None = None,
 ) -> pd.DataFrame:
     """Extract one row of features for each window of a signal.
 
@@ -143,11 +160,15 @@ def extract_windows(
         The feature set.
     settings : AnalysisSettings, optional
         Analysis parameters; the defaults when omitted.
+    path : str, optional
+        The file the signal was read from, for the index's ``path`` level
+        (missing, NaN, when it comes from no file).
 
     Returns
     -------
     pd.DataFrame, shape (n_windows, n_features)
-        Indexed by ``start`` and ``end`` (seconds).
+        Indexed by ``path``, ``start`` and ``end`` (seconds), as every
+        feature table (see the module notes).
 
     Raises
     ------
@@ -164,8 +185,8 @@ def extract_windows(
     >>> t = np.arange(3 * 16000) / 16000
     >>> x = 0.3 * np.sin(2 * np.pi * 200 * t)
     >>> table = extract_windows(x, 16000, [(0, 2), (1, 3)], feature_set="minimal")
-    >>> table.shape
-    (2, 114)
+    >>> table.shape, list(table.index.names)
+    ((2, 114), ['path', 'start', 'end'])
     """
     fs = get_feature_set(feature_set)
     settings = settings or AnalysisSettings()
@@ -185,20 +206,44 @@ def extract_windows(
         rows = [summary.row(slice(int(np.ceil(a / hop - 1e-9)),
                                   int(np.floor(b / hop + 1e-9)) + 1))
                 for a, b in bounds]
-    index = pd.MultiIndex.from_arrays([bounds[:, 0], bounds[:, 1]],
-                                      names=["start", "end"])
+    index = index_of([path] * len(bounds), bounds[:, 0], bounds[:, 1])
     return pd.DataFrame(np.asarray(rows).reshape(len(rows), -1), index=index,
                         columns=fs.feature_names(settings.n_mfcc, settings.n_mels))
 
 
-def _path_index(paths: list[str]) -> pd.Index:
+def index_of(paths: Sequence[str | None], starts: Sequence[float],
+             ends: Sequence[float]) -> pd.MultiIndex:
+    """Return the index of a feature table: ``path``, ``start``, ``end``.
+
+    Parameters
+    ----------
+    paths : sequence of str or None
+        The file of each row.
+    starts, ends : sequence of float
+        Bounds of each row in seconds from the start of its file (NaN where
+        unknown).
+
+    Returns
+    -------
+    pd.MultiIndex
+
+    Examples
+    --------
+    >>> index = index_of(["a.wav", "a.wav"], [0.0, 1.0], [1.0, 2.5])
+    >>> list(index.names), index.get_level_values("end").tolist()
+    (['path', 'start', 'end'], [1.0, 2.5])
+    """
     try:
-        return pd.Index(paths, name="path")
+        names = pd.Index(list(paths), name="path")
     except UnicodeEncodeError:  # a name not valid in UTF-8: no pyarrow string
-        return pd.Index(paths, name="path", dtype=object)
+        names = pd.Index(list(paths), name="path", dtype=object)
+    return pd.MultiIndex.from_arrays(
+        [names, np.asarray(starts, dtype=np.float64),
+         np.asarray(ends, dtype=np.float64)],
+        names=["path", "start", "end"])
 
 
-def _as_segments(X) -> tuple[list[Segment], pd.Index]:
+def _as_segments(X) -> list[Segment]:
     if isinstance(X, (str, os.PathLike)):
         X = [X]
     if isinstance(X, pd.DataFrame):
@@ -208,31 +253,14 @@ def _as_segments(X) -> tuple[list[Segment], pd.Index]:
                 f"it has {list(X.columns)}"
             )
         paths = [os.fspath(p) for p in X["path"]]
-        if "start" in X.columns or "end" in X.columns:
-            starts = X["start"] if "start" in X.columns else [None] * len(X)
-            ends = X["end"] if "end" in X.columns else [None] * len(X)
-            segments = [
-                Segment(
-                    p,
-                    None if pd.isna(s) else float(s),
-                    None if pd.isna(e) else float(e),
-                )
-                for p, s, e in zip(paths, starts, ends, strict=True)
-            ]
-            index = pd.MultiIndex.from_arrays(
-                [
-                    _path_index(paths),
-                    [s.start for s in segments],
-                    [s.end for s in segments],
-                ],
-                names=["path", "start", "end"],
-            )
-            return segments, index
-        return [Segment(p) for p in paths], _path_index(paths)
+        starts = X["start"] if "start" in X.columns else [None] * len(X)
+        ends = X["end"] if "end" in X.columns else [None] * len(X)
+        return [Segment(p, None if pd.isna(s) else float(s),
+                        None if pd.isna(e) else float(e))
+                for p, s, e in zip(paths, starts, ends, strict=True)]
     if isinstance(X, pd.Series):
         X = X.tolist()
-    paths = [os.fspath(p) for p in np.asarray(X, dtype=object).ravel()]
-    return [Segment(p) for p in paths], _path_index(paths)
+    return [Segment(os.fspath(p)) for p in np.asarray(X, dtype=object).ravel()]
 
 
 class FeatureExtractor(TransformerMixin, BaseEstimator):
@@ -241,7 +269,8 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
     A stateless scikit-learn transformer: ``transform`` takes file paths (or a
     DataFrame with a ``path`` column, and optionally ``start``/``end`` columns
     in seconds for segments) and returns a DataFrame with one row a file,
-    indexed by path.
+    indexed by ``path``, ``start`` and ``end`` (a whole file: 0 and its
+    duration; see the module notes).
 
     Parameters
     ----------
@@ -436,7 +465,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         FileResult
         """
         fs, settings = self._validated()
-        segments, _ = _as_segments(X)
+        segments = _as_segments(X)
         yield from iter_extract(
             segments,
             feature_set=fs,
@@ -459,8 +488,9 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         Returns
         -------
         pd.DataFrame, shape (n_files, n_features)
-            Indexed by path (by ``path, start, end`` for segments), in input
-            order.
+            Indexed by ``path``, ``start`` and ``end``, in input order: a
+            whole file has ``start`` 0 and ``end`` its duration (NaN when
+            its header cannot be read), a segment its bounds.
 
         Raises
         ------
@@ -470,7 +500,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             If a parameter is invalid.
         """
         fs, settings = self._validated()
-        segments, index = _as_segments(X)
+        segments = _as_segments(X)
         columns = fs.feature_names(settings.n_mfcc, settings.n_mels)
         data = np.full((len(segments), len(columns)), np.nan)
         errors = []
@@ -488,6 +518,8 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                 "analysed; their rows are NaN (see errors_)",
                 stacklevel=2,
             )
+        bounds = np.array([segment_bounds(s) for s in segments]).reshape(-1, 2)
+        index = index_of([s.path for s in segments], bounds[:, 0], bounds[:, 1])
         return pd.DataFrame(data, index=index, columns=columns)
 
 
@@ -545,12 +577,16 @@ def extractor_for(estimator: Any, **defaults: Any) -> FeatureExtractor:
     Parameters
     ----------
     estimator : estimator
-        A model with ``feature_set`` and ``extractor_params`` parameters
-        (such as :class:`~sertk.EmotionClassifier`); others get the
-        ``default`` set.
+        A model with a ``features`` parameter holding a
+        :class:`FeatureExtractor`, or with ``feature_set`` and
+        ``extractor_params`` parameters (such as
+        :class:`~sertk.EmotionClassifier`); others get the ``default`` set.
+        ``features``, when not None, is used and the other two are not.
     **defaults
         Keyword arguments of :class:`FeatureExtractor` (run-time ones such as
-        ``n_jobs``) that the model's ``extractor_params`` override.
+        ``n_jobs``) that the model's ``extractor_params`` override; of a
+        ``features`` extractor, they set the parameters it leaves at their
+        defaults.
 
     Returns
     -------
@@ -566,6 +602,13 @@ def extractor_for(estimator: Any, **defaults: Any) -> FeatureExtractor:
     ('minimal', 60.0, 2)
     """
     params = estimator.get_params(deep=False)
-    kwargs = {**defaults, **(params.get("extractor_params") or {})}
-    return FeatureExtractor(feature_set=params.get("feature_set", "default"),
-                            **kwargs).fit()
+    features = params.get("features")
+    if features is None:
+        feature_set = params.get("feature_set", "default")
+        given = dict(params.get("extractor_params") or {})
+    else:
+        base = FeatureExtractor().get_params(deep=False)
+        feature_set = features.get_params(deep=False)["feature_set"]
+        given = {k: v for k, v in features.get_params(deep=False).items()
+                 if k != "feature_set" and (k not in defaults or v != base[k])}
+    return FeatureExtractor(feature_set=feature_set, **{**defaults, **given}).fit()
