@@ -18,16 +18,24 @@ over all recordings, pooled across folds (:func:`sertk.evaluate_dimensions`):
   and ``speaker``.
 
 ComParE_2016 is run only when named in ``--sets``: one fit of its
-6373-dimensional LDA took 140 CPU-seconds here, and a run needs 74.
+6373-dimensional LDA takes about 150 CPU-seconds here (a generalised
+eigenproblem of that size), and leave-one-speaker-out needs 74 fits, so it is
+run with ``--cv 5`` (five speaker-grouped folds a corpus: 26 fits), with the
+other sets' 5-fold rows beside it. ``--save`` keeps a run's rows as JSON and
+``--include`` adds saved rows to the section, so the sets can be run apart.
 
 Run from the repository root::
 
     python -m benchmarks.dimensions            # about 30 min on 2 busy cores
     python -m benchmarks.dimensions --quick    # 4 speakers a corpus, smoke run
+    python -m benchmarks.dimensions --sets ComParE_2016,default,eGeMAPSv02 \
+        --cv 5 --save compare.json --no-docs
+    python -m benchmarks.dimensions --include compare.json
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -71,6 +79,7 @@ class Row:
     setting: str
     report: dict
     seconds: float
+    commit: str = ""
 
     def cells(self) -> list[str]:
         """Return the row's cells for the Markdown table."""
@@ -112,10 +121,11 @@ def model():
                              speed_perturbation=None)
 
 
-def run(sets, corpora) -> list[Row]:
+def run(sets, corpora, cv: str | int = "loso") -> list[Row]:
     """Score every set within each corpus and across the two.
 
-    ``corpora`` maps a name to (whole corpus, the part of it to use).
+    ``corpora`` maps a name to (whole corpus, the part of it to use); ``cv``
+    is "loso" or a number of speaker-grouped folds (within a corpus).
     """
     from sertk import evaluate_dimensions
 
@@ -127,8 +137,10 @@ def run(sets, corpora) -> list[Row]:
             for protocol, adapt in WITHIN.items():
                 started = time.perf_counter()
                 report = evaluate_dimensions(X, corpus.labels, corpus.speakers,
-                                             estimator=model(), targets=T, adapt=adapt)
-                rows.append(Row(name, c, f"LOSO, {protocol}", report,
+                                             estimator=model(), targets=T, adapt=adapt,
+                                             cv=cv)
+                folds = "LOSO" if cv == "loso" else f"{cv}-fold"
+                rows.append(Row(name, c, f"{folds}, {protocol}", report,
                                 time.perf_counter() - started))
                 print(rows[-1].cells(), flush=True)
         names = list(data)
@@ -151,7 +163,7 @@ def verdicts(rows: list[Row]) -> list[str]:
     mine = {(r.data, r.setting): r.report for r in rows if r.features == "default"}
     others = [r for r in rows if r.features != "default"]
     for (data, setting), report in mine.items():
-        if setting.startswith("LOSO"):
+        if "," in setting:  # within a corpus
             for dim, floor in (("arousal", TARGETS["arousal_ccc"]),
                                ("valence", TARGETS["valence_ccc"])):
                 value = report[dim]["ccc"]
@@ -172,7 +184,32 @@ def verdicts(rows: list[Row]) -> list[str]:
     return lines
 
 
-def report(rows: list[Row], command: str, seconds: float, quick: bool) -> str:
+def save(path: Path, rows: list[Row], command: str, seconds: float) -> None:
+    """Write a run's rows (scores without predictions) and provenance as JSON."""
+    kept = [{"features": r.features, "data": r.data, "setting": r.setting,
+             "seconds": r.seconds, "commit": r.commit,
+             "report": {d: r.report[d] for d in ("arousal", "valence")}}
+            for r in rows]
+    path.write_text(json.dumps({"command": command, "seconds": seconds,
+                                "rows": kept}, indent=1))
+
+
+def included(paths: list[Path]) -> tuple[list[Row], list[str]]:
+    """Rows saved by earlier runs (``--save``), and a line on each run."""
+    rows, notes = [], []
+    for path in paths:
+        saved = json.loads(path.read_text())
+        part = [Row(**r) for r in saved["rows"]]
+        rows += part
+        commits = sorted({r.commit for r in part})
+        notes.append(f"Rows of {', '.join(sorted({r.features for r in part}))} "
+                     f"with `{saved['command']}`: {saved['seconds'] / 60:.0f} min, "
+                     f"sertk at {', '.join(commits)}.")
+    return rows, notes
+
+
+def report(rows: list[Row], command: str, seconds: float, quick: bool,
+           notes: list[str] = ()) -> str:
     header = ["features", "data", "protocol", "arousal CCC", "arousal ρ",
               "valence CCC", "valence ρ", "s"]
     parts = [
@@ -191,8 +228,19 @@ def report(rows: list[Row], command: str, seconds: float, quick: bool) -> str:
         "\n".join(verdicts(rows)),
         provenance("numpy", "scikit-learn", "opensmile"),
         made_with(command, seconds, cached="features"),
+        *notes,
     ]
     return "\n\n".join(parts)
+
+
+def provenance_commit() -> str:
+    """Return the commit measured (``+dirty`` with edits in sertk/)."""
+    from benchmarks._common import _frozen, _git
+
+    commit = _frozen.get("commit") or _git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = _frozen["dirty"] if "dirty" in _frozen else _git(
+        "status", "--porcelain", "--", "sertk")
+    return commit + ("+dirty" if dirty else "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,6 +257,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sets", default=",".join(DEFAULT_SETS),
                         help="comma-separated feature sets (default: %(default)s; "
                         "ComParE_2016 takes hours)")
+    parser.add_argument("--cv", default="loso",
+                        type=lambda v: v if v == "loso" else int(v),
+                        help="within a corpus: 'loso' or a number of speaker-grouped "
+                        "folds (default: %(default)s)")
+    parser.add_argument("--save", type=Path,
+                        help="also write this run's rows to this JSON file")
+    parser.add_argument("--include", type=Path, nargs="+", default=[],
+                        help="add the rows of earlier runs' --save files to the report")
     args = parser.parse_args(argv)
     sets = feature_sets_or_exit(parser, args.sets, ALL_SETS)
     freeze_sertk()
@@ -221,8 +277,15 @@ def main(argv: list[str] | None = None) -> int:
                            sys.argv[1:] if argv is None else argv)
     print(f"command: {command}", flush=True)
     started = time.perf_counter()
-    rows = run(sets, corpora)
-    markdown = report(rows, command, time.perf_counter() - started, args.quick)
+    rows = run(sets, corpora, args.cv)
+    commit = provenance_commit()
+    for row in rows:
+        row.commit = commit
+    seconds = time.perf_counter() - started
+    if args.save:
+        save(args.save, rows, command, seconds)
+    earlier, notes = included(args.include)
+    markdown = report(rows + earlier, command, seconds, args.quick, notes)
     print("\n" + markdown)
     if not (args.quick or args.no_docs):
         page = update_section("dimensions", markdown,
