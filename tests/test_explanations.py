@@ -80,8 +80,58 @@ def test_the_reference_is_the_speakers_usual_with_per_speaker_normalisation(rng)
     assert table.attrs["reference"] == "the speaker's usual"
     texts = " ".join(table["text"])
     assert "the speaker's usual" in texts and " SD " in texts
-    # the model adapts its training corpus (median/IQR): no raw units are given
-    assert table["reference"].isna().all() and table["difference"].isna().all()
+    # raw units through the adapter (median/IQR) and the speaker normaliser
+    pitch = table[table["feature"] == "f0_semitone__p50"]
+    assert pitch["text"].str.contains("semitones").all()
+    ref = pitch.groupby(speakers[pitch["row"]])["reference"].agg(["min", "max"])
+    assert np.allclose(ref["min"], ref["max"])  # one usual a speaker
+    assert ref.loc["b", "min"] - ref.loc[["a", "c", "d"], "min"].mean() == \
+        pytest.approx(12, abs=1.5)
+    assert np.allclose(pitch["value"] - pitch["reference"], pitch["difference"])
+
+
+@pytest.mark.parametrize(("speaker_norm", "adapt"), [
+    (False, None), (False, "batch"), (False, "speaker"), (True, "batch"),
+    (True, "speaker")])
+def test_raw_units_follow_a_shift_of_the_recordings(rng, speaker_norm, adapt):
+    # Explained relative to what the rows are normalised by, a shift of every
+    # recording moves the reference with it and leaves the difference; with
+    # the training corpus as reference (adapt none), the difference moves.
+    X, y = _data(rng, 120)
+    speakers = np.tile(["a", "b", "c", "d"], 30)
+    model = EmotionClassifier(speaker_norm=speaker_norm, fallback=None).fit(
+        X, y, speakers=speakers)
+    shifted = X.copy()
+    shifted["f0_semitone__p50"] += 5.0
+    before, after = (explain(model, data, speakers=speakers, adapt=adapt, top=6)
+                     for data in (X, shifted))
+    pick = before["feature"] == "f0_semitone__p50"
+    assert pick.any()
+    a = before[pick].set_index("row")
+    b = after[after["feature"] == "f0_semitone__p50"].set_index("row")
+    rows = a.index.intersection(b.index)
+    if adapt is None:
+        assert np.allclose(b.loc[rows, "reference"], a.loc[rows, "reference"])
+        assert np.allclose(b.loc[rows, "difference"] - a.loc[rows, "difference"], 5)
+    else:
+        assert np.allclose(b.loc[rows, "reference"] - a.loc[rows, "reference"], 5)
+        assert np.allclose(b.loc[rows, "difference"], a.loc[rows, "difference"])
+    # the SD is the raw difference over the spread the model divides by
+    assert (np.sign(a["difference"]) == np.sign(a["sd"])).all()
+
+
+def test_the_raw_reference_is_where_the_scaled_feature_is_zero(rng):
+    X, y = _data(rng)
+    model = EmotionClassifier(speaker_norm=False, fallback=None).fit(X, y)
+    table = explain(model, X.iloc[:5], top=3)
+    scaler = model.pipeline_.named_steps["scale"]
+    for row in table.itertuples():
+        moved = X.iloc[[row.row]].copy()
+        moved[row.feature] = row.reference
+        j = COLUMNS.index(row.feature)
+        scaled = (model._prepare(moved, None)[0, j] - scaler.mean_[j]) / scaler.scale_[j]
+        assert scaled == pytest.approx(0, abs=1e-9)
+        assert row.difference / row.sd > 0  # raw units per SD
 
 
 def test_a_model_trained_on_an_array_explains_by_column_index(rng):

@@ -21,6 +21,16 @@ How the recordings being tested are normalised (``adapt``):
     each speaker is z-scored with their own recordings, test speakers
     included (the *speaker-normalised* protocol).
 
+Within a corpus, ``speaker`` and ``batch`` train with the speaker
+normaliser (each speaker, or each side as one group) and ``none`` without
+it. Across
+corpora the model is trained once without it and predicts the other corpus
+with :meth:`~sertk.models.classifier.EmotionClassifier.predict_dimensions`'s
+``adapt`` (:mod:`sertk.models.adaptation`: median / IQR statistics of the
+training corpus, of the test batch, or of each test speaker), as
+``sertk-predict --adapt`` does and as categories are evaluated across
+corpora.
+
 Examples
 --------
 >>> import numpy as np
@@ -215,14 +225,10 @@ def _cross_corpus(X, y, speakers, targets, test, estimator, adapt, augmented):
     X_test, y_test, speakers_test, *rest = test
     y_test, speakers_test, targets_test = _check(
         adapt, X_test, y_test, speakers_test, rest[0] if rest else None)
-    if adapt == "speaker" and (speakers is None or speakers_test is None):
-        raise ParameterError("adapt='speaker' needs speakers on both sides")
-    model = _model(estimator, adapt)
-    model.fit(X, y, speakers=_groups(adapt, speakers if speakers is not None
-                                     else np.zeros(len(y)), "train"),
-              augmented=augmented, dimension_targets=targets)
-    groups = _groups(adapt, speakers_test if speakers_test is not None
-                     else np.zeros(len(y_test)), "test")
-    predictions = model.predict_dimensions(X_test, speakers=groups)
+    if adapt == "speaker" and speakers_test is None:
+        raise ParameterError("adapt='speaker' needs the test rows' speakers")
+    model = _model(estimator, "none")
+    model.fit(X, y, speakers=speakers, augmented=augmented, dimension_targets=targets)
+    predictions = model.predict_dimensions(X_test, speakers=speakers_test, adapt=adapt)
     return {**scores(targets_test, predictions), "adapt": adapt, "cv": "cross-corpus",
             "predictions": predictions, "targets": targets_test}

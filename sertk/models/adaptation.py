@@ -396,7 +396,7 @@ class CorpusNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "needed to adapt on its own statistics: its rows use the training "
                 "statistics (adapt='none'). Predict more recordings together, or "
                 "give a few recordings of the same speaker or setting as reference",
-                AdaptationWarning, stacklevel=4)
+                AdaptationWarning, stacklevel=5)
             return self.center_, self.scale_
         center, scale = self._own(X[rows])
         nan = np.isnan(center)
@@ -438,11 +438,56 @@ class CorpusNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             When a batch or speaker has fewer than ``min_samples`` rows (its
             rows then use the training statistics).
         """
+        X = validate_data(self, X, reset=False, dtype=np.float64,
+                          ensure_all_finite="allow-nan")
+        center, scale = self.statistics(X, adapt, speakers=speakers, corpus=corpus,
+                                        reference=reference)
+        return (X - center) / scale
+
+    def statistics(self, X: Any, adapt: str = "none", speakers: Sequence | None = None,
+                   corpus: Sequence | None = None, reference: Any = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """Return the centre and scale :meth:`transform` uses for each cell.
+
+        What turns a z-score back into the feature's own units (an
+        explanation's "3.1 semitones above the speaker's usual").
+
+        Parameters
+        ----------
+        X, adapt, speakers, corpus, reference
+            As in :meth:`transform`.
+
+        Returns
+        -------
+        center, scale : ndarray of shape (n_samples, n_features)
+            ``transform(X, ...) == (X - center) / scale`` (with
+            ``adapt="speaker"`` the scale includes ``speaker_ratio_``).
+
+        Raises
+        ------
+        ParameterError
+            As :meth:`transform`.
+
+        Warns
+        -----
+        AdaptationWarning
+            As :meth:`transform`.
+
+        Examples
+        --------
+        >>> X = np.array([[1.0], [2.0], [3.0], [5.0]])
+        >>> norm = CorpusNormalizer(min_samples=2).fit(X)
+        >>> center, scale = norm.statistics(np.array([[2.5], [9.0]]))
+        >>> center.ravel().tolist(), scale.ravel().round(3).tolist()
+        ([2.5, 2.5], [1.112, 1.112])
+        """
         check_is_fitted(self)
         adapt = check_adapt(adapt) or "none"
         X = validate_data(self, X, reset=False, dtype=np.float64,
                           ensure_all_finite="allow-nan")
         n = X.shape[0]
+        center = np.empty_like(X)
+        scale = np.empty_like(X)
         if reference is not None:
             if adapt == "speaker":
                 raise ParameterError(
@@ -450,45 +495,44 @@ class CorpusNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                     "with adapt='none' or 'batch', not 'speaker'")
             R = validate_data(self, reference, reset=False, dtype=np.float64,
                               ensure_all_finite="allow-nan")
-            center, scale, count = robust_stats(R)
-            center = np.where(count > 0, center, self.center_)
-            scale = np.where(count >= self.min_samples, scale, self.scale_)
-            return (X - center) / scale
+            c, s, count = robust_stats(R)
+            center[:] = np.where(count > 0, c, self.center_)
+            scale[:] = np.where(count >= self.min_samples, s, self.scale_)
+            return center, scale
         if adapt == "speaker":
             if speakers is None:
                 raise ParameterError(
                     "adapt='speaker' needs one speaker id a row (a manifest's "
                     "speaker column, or --speaker-column)")
             codes, ids = _groups(speakers, n, "speakers")
-            out = np.empty_like(X)
             for code in np.unique(codes):
                 rows = codes == code
                 name = ("rows without speaker id" if code < 0
                         else f"speaker {ids[code]!r}")
-                center, scale = self._group_stats(X, rows, name)
-                out[rows] = (X[rows] - center) / scale * (
-                    self.speaker_ratio_ if rows.sum() >= self.min_samples else 1.0)
-            return out
+                center[rows], s = self._group_stats(X, rows, name)
+                scale[rows] = s / (self.speaker_ratio_
+                                   if rows.sum() >= self.min_samples else 1.0)
+            return center, scale
         if corpus is None:
             codes, ids = np.zeros(n, dtype=np.intp), np.array([None], dtype=object)
         else:
             codes, ids = _groups(corpus, n, "corpus")
-        out = np.empty_like(X)
         known = {c: i for i, c in enumerate(self.corpora_)}
         for code in np.unique(codes):
-            rows = codes == code
+            rows = np.flatnonzero(codes == code)
             if adapt == "batch":
                 what = "the batch" if corpus is None else f"corpus {ids[code]!r}"
-                center, scale = self._group_stats(X, rows, what)
+                center[rows], scale[rows] = self._group_stats(X, codes == code, what)
             elif code >= 0 and ids[code] in known and ids[code] is not None:
-                center, scale = self._stats_of(known[ids[code]])
+                center[rows], scale[rows] = self._stats_of(known[ids[code]])
             elif self.corpora_.size > 1:
-                out[rows] = self._nearest(X[rows])
-                continue
+                pick = self.nearest_corpus(X[rows])
+                for i in np.unique(pick):
+                    center[rows[pick == i]], scale[rows[pick == i]] = \
+                        self._stats_of(int(i))
             else:
-                center, scale = self.center_, self.scale_
-            out[rows] = (X[rows] - center) / scale
-        return out
+                center[rows], scale[rows] = self.center_, self.scale_
+        return center, scale
 
     def nearest_corpus(self, X: Any) -> np.ndarray:
         """Return the index (in ``corpora_``) of the training corpus each row is like.
@@ -514,15 +558,6 @@ class CorpusNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 center, scale = self._stats_of(i)
                 distance[:, i] = np.nanmedian(np.abs((X - center) / scale), axis=1)
         return np.argmin(np.nan_to_num(distance, nan=np.inf), axis=1)
-
-    def _nearest(self, X: np.ndarray) -> np.ndarray:
-        """Z-score each row with the statistics of its nearest training corpus."""
-        pick = self.nearest_corpus(X)
-        out = np.empty_like(X)
-        for i in np.unique(pick):
-            center, scale = self._stats_of(int(i))
-            out[pick == i] = (X[pick == i] - center) / scale
-        return out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -572,37 +572,53 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
     def _prepare(self, X: Any, speakers: Sequence | None, adapt: str | None = None,
                  reference: Any = None) -> np.ndarray:
         """Validate ``X``, adapt it (see ``adapt``) and normalise it per speaker."""
+        X, reference = self._validated(X, reference)
+        mode, groups = self._routes(adapt, speakers, reference, X.shape[0])
+        if mode is not None:
+            with np.errstate(over="ignore"):  # _project refuses rows gone inf
+                X = self.adapter_.transform(X, adapt=mode, speakers=speakers,
+                                            reference=reference)
+        normalizer = self.pipeline_.named_steps["normalize"]
+        if isinstance(normalizer, str):
+            return X
+        return normalizer.transform(X, speakers=groups)
+
+    def _validated(self, X: Any, reference: Any) -> tuple[np.ndarray, Any]:
+        """Return ``X`` and ``reference`` (or None) as checked float arrays."""
         check_is_fitted(self)
-        adapt = check_adapt(adapt)
         X = self._features(X, fitting=False)
         X = validate_data(
             self, X, reset=False, dtype=np.float64, ensure_all_finite="allow-nan"
         )
-        adapter = getattr(self, "adapter_", None)
         if reference is not None:
             reference = validate_data(
                 self, self._features(reference, fitting=False), reset=False,
                 dtype=np.float64, ensure_all_finite="allow-nan")
-        if adapter is not None:
+        return X, reference
+
+    def _routes(self, adapt: str | None, speakers: Sequence | None, reference: Any,
+                n_rows: int) -> tuple[str | None, Sequence | None]:
+        """Return the adapter's mode (None: no adapter) and the normaliser's ids.
+
+        Raises a :class:`ParameterError` when adaptation is asked of a model
+        saved before it existed.
+        """
+        adapt = check_adapt(adapt)
+        mode = None
+        if getattr(self, "adapter_", None) is not None:
             mode = adapt or "none"
             normalised = not isinstance(self.pipeline_.named_steps["normalize"], str)
             if mode == "speaker" and normalised:
-                mode = "none"  # the speaker normaliser below does it
-            with np.errstate(over="ignore"):  # _project refuses rows gone inf
-                X = adapter.transform(X, adapt=mode, speakers=speakers,
-                                      reference=reference)
+                mode = "none"  # the speaker normaliser does it
         elif adapt not in (None, "none") or reference is not None:
             raise ParameterError(
                 "this model was saved before adaptation existed; retrain it to "
                 "use adapt or reference")
-        normalizer = self.pipeline_.named_steps["normalize"]
-        if isinstance(normalizer, str):
-            return X
         if adapt == "batch":  # the batch is one speaker
-            speakers = np.zeros(X.shape[0], dtype=object)
-        elif adapt == "none" or reference is not None:
-            speakers = None
-        return normalizer.transform(X, speakers=speakers)
+            return mode, np.zeros(n_rows, dtype=object)
+        if adapt == "none" or reference is not None:
+            return mode, None
+        return mode, speakers
 
     def _column_names(self) -> np.ndarray | None:
         """Names of the training columns, whatever the type of ``X``.
@@ -1051,7 +1067,8 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         """
         return self._with_fallback("decision_function", X, speakers, adapt, reference)
 
-    def predict_dimensions(self, X: Any, speakers: Sequence | None = None
+    def predict_dimensions(self, X: Any, speakers: Sequence | None = None,
+                           adapt: str | None = None, reference: Any = None
                            ) -> np.ndarray:
         """Arousal and valence of each row, in [-1, 1].
 
@@ -1060,6 +1077,10 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         X : DataFrame, array-like of shape (n_samples, n_features), or audio
             As in :meth:`predict`.
         speakers : array-like of shape (n_samples,), optional
+            As in :meth:`predict`.
+        adapt : {"none", "batch", "speaker"}, optional
+            As in :meth:`predict`.
+        reference : features or audio, optional
             As in :meth:`predict`.
 
         Returns
@@ -1091,7 +1112,8 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         >>> bool(anger.mean() > 0.5), bool(sadness.mean() < -0.5)
         (True, True)
         """
-        return self._outputs(X, speakers, ["predict_dimensions"])[0][0]
+        return self._outputs(X, speakers, ["predict_dimensions"], adapt,
+                             reference)[0][0]
 
     def score(
         self,

@@ -63,6 +63,7 @@ from sertk.errors import ParameterError
 from sertk.features.contours import DESCRIPTORS, contour_info
 from sertk.features.extractor import audio_input
 from sertk.features.feature_sets import parse_feature_name
+from sertk.models.adaptation import AdaptationWarning
 from sertk.models.normalize import SpeakerNormalizer
 
 __all__ = ["METHOD", "explain", "feature_words", "removal_effect"]
@@ -261,15 +262,30 @@ def _reference_words(model: Any, speakers: Any, adapt: str | None) -> str:
     return "the training average"
 
 
-def _raw_reference(model: Any, X: np.ndarray, speakers: Any, chain: _Chain
-                   ) -> np.ndarray:
-    """Raw feature values at which a row's scaled features are 0 (the reference)."""
+def _raw_reference(model: Any, X: np.ndarray, speakers: Any, adapt: str | None,
+                   reference: Any, chain: _Chain) -> np.ndarray:
+    """Raw feature values at which a row's scaled features are 0 (the reference).
+
+    Every step before the scaler is a per-cell affine map, ``(x - centre) /
+    scale``: the corpus adapter's (median and IQR of the training corpus,
+    batch, speaker or reference recordings, as ``adapt`` says), then the
+    speaker normaliser's. Composing them and inverting at the scaler's mean
+    gives the reference in the feature's own units.
+    """
+    X, reference = model._validated(X, reference)
+    mode, groups = model._routes(adapt, speakers, reference, X.shape[0])
+    center, scale = np.zeros_like(X), np.ones_like(X)
+    if mode is not None:
+        with warnings.catch_warnings():  # predicting warned already
+            warnings.simplefilter("ignore", AdaptationWarning)
+            center, scale = model.adapter_.statistics(
+                X, adapt=mode, speakers=speakers, reference=reference)
     normaliser = model.pipeline_.named_steps["normalize"]
-    cols = chain.columns
     if isinstance(normaliser, SpeakerNormalizer):
-        mean, scale = normaliser.statistics(X, speakers)
-        return mean[:, cols] + scale[:, cols] * chain.scale.mean_
-    return np.broadcast_to(chain.scale.mean_, (X.shape[0], cols.size))
+        mean, spread = normaliser.statistics((X - center) / scale, groups)
+        center, scale = center + scale * mean, scale * spread
+    cols = chain.columns
+    return center[:, cols] + scale[:, cols] * chain.scale.mean_
 
 
 def _number(value: float) -> str:
@@ -305,10 +321,10 @@ def explain(model: Any, X: Any, speakers: Any = None, *, top: int = 5,
         Points on the integration path.
     adapt, reference : optional
         As for ``model.predict`` (adaptation to a batch, speakers or
-        reference recordings): the explanation is of the label given so.
-        With adaptation (or a model that adapts its training corpora), the
-        raw-unit ``reference`` and ``difference`` are not given (NaN): the
-        standard deviations are.
+        reference recordings): the explanation is of the label given so,
+        and ``reference`` / ``difference`` are in the feature's units
+        relative to what the row was normalised by (the adapter's and the
+        speaker normaliser's statistics inverted).
 
     Returns
     -------
@@ -343,14 +359,12 @@ def explain(model: Any, X: Any, speakers: Any = None, *, top: int = 5,
             "X is audio; extract its features first (model.extractor_.transform)")
     names = getattr(model, "feature_names_in_", None)
     by_index = names is None
-    raw = np.asarray(X, dtype=float)
+    raw = model._validated(X, None)[0]
     Xn = model._prepare(X, speakers, adapt, reference)
     (labels,), novel = model._outputs(X, speakers, ["predict"], adapt, reference)
     main, fallback = _chains(model)
-    adapted = getattr(model, "adapter_", None) is not None
     words = _reference_words(model, speakers, adapt)
-    references = {id(c): _raw_reference(model, raw, speakers, c) if not adapted
-                  else np.full((raw.shape[0], c.columns.size), np.nan)
+    references = {id(c): _raw_reference(model, X, speakers, adapt, reference, c)
                   for c in (main, fallback) if c is not None}
     rows, worst = [], 0.0
     for i in range(raw.shape[0]):
