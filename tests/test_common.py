@@ -18,12 +18,13 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sertk import EmotionClassifier, FeatureExtractor, SpeakerNormalizer
 from sertk.evaluation.protocols import ProtocolClassifier
 from sertk.models.classifier import CalibratedSVC
+from sertk.models.dimensions import CircumplexRegressor
 from sertk.models.novelty import ClassDistance
 
 
 @parametrize_with_checks([EmotionClassifier(), SpeakerNormalizer(), CalibratedSVC(),
                           ClassDistance(), ProtocolClassifier(),
-                          ProtocolClassifier(protocol="strict")])
+                          ProtocolClassifier(protocol="strict"), CircumplexRegressor()])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 

@@ -129,8 +129,9 @@ def test_the_raw_reference_is_where_the_scaled_feature_is_zero(rng):
         moved = X.iloc[[row.row]].copy()
         moved[row.feature] = row.reference
         j = COLUMNS.index(row.feature)
-        scaled = (model._prepare(moved, None)[0, j] - scaler.mean_[j]) / scaler.scale_[j]
-        assert scaled == pytest.approx(0, abs=1e-9)
+        normalised = model._prepare(moved, None)[0, j]
+        assert (normalised - scaler.mean_[j]) / scaler.scale_[j] == pytest.approx(
+            0, abs=1e-9)
         assert row.difference / row.sd > 0  # raw units per SD
 
 

@@ -304,6 +304,9 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
     ----------
     regressors_ : list of sklearn.svm.SVR
         One a target column.
+    single_output_ : bool
+        Whether ``y`` was one-dimensional (:meth:`predict` then returns one
+        column as a 1-D array, as scikit-learn regressors do).
     n_features_in_ : int
         Columns seen in :meth:`fit`.
 
@@ -346,8 +349,13 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
             if (isinstance(value, bool) or not isinstance(value, Real)
                     or not (value > 0 if low == "> 0" else value >= 0)):
                 raise ParameterError(f"{name}={value!r} is not a number {low}")
+        if y is None:
+            raise ParameterError(
+                "CircumplexRegressor requires y to be passed, but the target y is "
+                "None")
         X = validate_data(self, X, dtype=np.float64)
         T = np.asarray(y, dtype=float)
+        self.single_output_ = T.ndim == 1
         T = T.reshape(-1, 1) if T.ndim == 1 else T
         if T.shape[0] != X.shape[0]:
             raise ParameterError(f"y has {T.shape[0]} rows, X {X.shape[0]}")
@@ -356,8 +364,8 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
             known = ~np.isnan(T[:, j])
             if known.sum() < 2:
                 raise ParameterError(
-                    f"target column {j} has {int(known.sum())} values; at least "
-                    "2 are needed")
+                    f"target column {j} has {int(known.sum())} sample(s) with a "
+                    "value; at least 2 are needed")
             svr = SVR(kernel="rbf", C=self.C, epsilon=self.epsilon, gamma="scale")
             self.regressors_.append(svr.fit(X[known], T[known, j]))
         return self
@@ -371,7 +379,8 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of shape (n_samples, n_targets)
+        ndarray of shape (n_samples, n_targets), or (n_samples,)
+            One column a target; 1-D when fitted on a 1-D ``y``.
 
         Raises
         ------
@@ -380,5 +389,10 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        return np.clip(np.column_stack([r.predict(X) for r in self.regressors_]),
-                       -1, 1)
+        out = np.clip(np.column_stack([r.predict(X) for r in self.regressors_]), -1, 1)
+        return out[:, 0] if getattr(self, "single_output_", False) else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
