@@ -68,6 +68,8 @@ ALL_SETS = ("default", "minimal", "eGeMAPSv02", "ComParE_2016")
 DEFAULT_SETS = ("default", "eGeMAPSv02")
 WITHIN = {"speaker-normalised": "speaker", "strict": "none"}
 ACROSS = ("none", "batch", "speaker")
+#: What a run scores: across the corpora, and within each by these protocols.
+PROTOCOLS = ("cross-corpus", *WITHIN)
 QUICK_SPEAKERS = 4
 #: Issue 20's targets.
 TARGETS = {"arousal_ccc": 0.75, "valence_ccc": 0.40, "cross_arousal_spearman": 0.60}
@@ -126,32 +128,44 @@ def model():
                              speed_perturbation=None, speaker_norm=False)
 
 
-def run(sets, corpora, cv: str | int = "loso", feature_cache: Path | None = None
-        ) -> list[Row]:
-    """Score every set within each corpus and across the two.
+def run(sets, corpora, cv: str | int = "loso", feature_cache: Path | None = None,
+        protocols: tuple[str, ...] = PROTOCOLS, on_row=None) -> list[Row]:
+    """Score every set across the two corpora and within each.
 
     ``corpora`` maps a name to (whole corpus, the part of it to use); ``cv``
-    is "loso" or a number of speaker-grouped folds (within a corpus).
+    is "loso" or a number of speaker-grouped folds (within a corpus);
+    ``protocols`` are some of :data:`PROTOCOLS`; ``on_row(rows)`` is called
+    after each row (to save a long run's rows as they come).
     """
     from sertk import evaluate_dimensions
 
     rows = []
+
+    def add(new: list[Row]) -> None:
+        for row in new:
+            rows.append(row)
+            print(row.cells(), flush=True)
+        if on_row is not None:
+            on_row(rows)
+
     for name in sets:
         data = {c: (load(name, full, corpus, feature_cache), targets(corpus), corpus)
                 for c, (full, corpus) in corpora.items()}
+        names = list(data)
+        if "cross-corpus" in protocols:
+            for train, test in ((names[0], names[1]), (names[1], names[0])):
+                add(across(name, (train, *data[train]), (test, *data[test])))
         for c, (X, T, corpus) in data.items():
             for protocol, adapt in WITHIN.items():
+                if protocol not in protocols:
+                    continue
                 started = time.perf_counter()
                 report = evaluate_dimensions(X, corpus.labels, corpus.speakers,
                                              estimator=model(), targets=T, adapt=adapt,
                                              cv=cv)
                 folds = "LOSO" if cv == "loso" else f"{cv}-fold"
-                rows.append(Row(name, c, f"{folds}, {protocol}", report,
-                                time.perf_counter() - started))
-                print(rows[-1].cells(), flush=True)
-        names = list(data)
-        for train, test in ((names[0], names[1]), (names[1], names[0])):
-            rows += across(name, (train, *data[train]), (test, *data[test]))
+                add([Row(name, c, f"{folds}, {protocol}", report,
+                         time.perf_counter() - started)])
     return rows
 
 
@@ -239,7 +253,8 @@ def report(rows: list[Row], command: str, seconds: float, quick: bool,
         "circumplex (`sertk.models.dimensions.CIRCUMPLEX`; RAVDESS `strong` "
         "intensity +0.25 arousal). Every feature set through the same regressor, "
         "`EmotionClassifier(dimensions='circumplex', fallback=None, "
-        "speed_perturbation=None)`: median imputer, scaler, shrinkage LDA on the "
+        "speed_perturbation=None)` (per-speaker normalisation only in the "
+        "speaker-normalised protocol): median imputer, scaler, shrinkage LDA on the "
         "categories, one RBF SVR a dimension on the projection. CCC (Lin) and "
         "Spearman ρ over all recordings, pooled over folds. Within a corpus: "
         "leave one speaker out (or speaker-grouped folds where the protocol says "
@@ -285,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
                         type=lambda v: v if v == "loso" else int(v),
                         help="within a corpus: 'loso' or a number of speaker-grouped "
                         "folds (default: %(default)s)")
+    parser.add_argument("--protocols", default=",".join(PROTOCOLS),
+                        help="comma-separated, some of %(default)s")
     parser.add_argument("--feature-cache", type=Path,
                         help="per-file sertk feature cache folder used on a "
                         "benchmark-cache miss (FeatureExtractor(cache=...))")
@@ -304,13 +321,19 @@ def main(argv: list[str] | None = None) -> int:
                            sys.argv[1:] if argv is None else argv)
     print(f"command: {command}", flush=True)
     started = time.perf_counter()
-    rows = run(sets, corpora, args.cv, args.feature_cache)
+    protocols = tuple(args.protocols.split(","))
+    if not set(protocols) <= set(PROTOCOLS):
+        parser.error(f"--protocols: choose from {', '.join(PROTOCOLS)}")
     commit = provenance_commit()
-    for row in rows:
-        row.commit = commit
+
+    def keep(rows: list[Row]) -> None:
+        for row in rows:
+            row.commit = commit
+        if args.save:
+            save(args.save, rows, command, time.perf_counter() - started)
+
+    rows = run(sets, corpora, args.cv, args.feature_cache, protocols, on_row=keep)
     seconds = time.perf_counter() - started
-    if args.save:
-        save(args.save, rows, command, seconds)
     earlier, notes = included(args.include)
     markdown = report(rows + earlier, command, seconds, args.quick, notes)
     print("\n" + markdown)
