@@ -36,7 +36,7 @@ import pandas as pd
 from ..errors import AudioError, OutputError, ParameterError
 from ..models.dimensions import DIMENSIONS
 from ..timeline.live import causal_timeline
-from ..timeline.windows import plot_timeline, predict_timeline
+from ..timeline.windows import plot_timeline, predict_timeline, reference_windows
 from ._common import say, usage_error
 
 __all__ = ["add_timeline_options", "check_timeline_options", "plot_paths",
@@ -73,7 +73,9 @@ def add_timeline_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--window", type=_seconds, metavar="SECONDS",
-        help="classify windows of this length along each file (e.g. 2.0)")
+        help="classify windows of this length along each file (e.g. 2.0); "
+        "--adapt batch z-scores a file's speech windows with their own "
+        "statistics")
     group.add_argument(
         "--hop", type=_seconds, metavar="SECONDS",
         help="seconds between window starts, at most the window (default: 0.5)")
@@ -175,8 +177,8 @@ def predict_timelines(model, files: Sequence[tuple[str, str | None]],
     files : sequence of (path, error or None)
         The files; those with an error already are not analysed.
     args : argparse.Namespace
-        ``window``, ``hop``, ``smooth``, ``causal``, ``plot``, ``n_jobs``,
-        ``progress``, ``quiet``.
+        ``window``, ``hop``, ``smooth``, ``causal``, ``plot``, ``adapt``,
+        ``reference_files``, ``n_jobs``, ``progress``, ``quiet``.
 
     Returns
     -------
@@ -197,6 +199,11 @@ def predict_timelines(model, files: Sequence[tuple[str, str | None]],
     columns = ["path", "start", "end", "speech_fraction", "label",
                "out_of_distribution", *dims, *(f"prob_{c}" for c in classes),
                "error"]
+    reference = None
+    if args.reference_files:  # the same anchor for every file: analysed once
+        reference = reference_windows(model, args.reference_files,
+                                      window=args.window, hop=args.hop,
+                                      n_jobs=args.n_jobs, progress=args.progress)
     images = dict(zip([p for p, _ in files],
                       plot_paths(args.plot, [p for p, _ in files]) if args.plot
                       else [None] * len(files), strict=True))
@@ -210,7 +217,8 @@ def predict_timelines(model, files: Sequence[tuple[str, str | None]],
                 else:
                     timeline = predict_timeline(
                         model, path, window=args.window, hop=args.hop,
-                        smooth=args.smooth, n_jobs=args.n_jobs, progress=args.progress)
+                        smooth=args.smooth, adapt=args.adapt, reference=reference,
+                        n_jobs=args.n_jobs, progress=args.progress)
             except ParameterError:
                 raise
             except AudioError as exc:

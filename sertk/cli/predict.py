@@ -153,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE|FOLDER",
         help="a few recordings of the same speaker or setting (neutral speech, "
         "a minute is enough): their statistics anchor the normalisation, for "
-        "files predicted one at a time; with --adapt none or batch",
+        "files predicted one at a time (with --window: their speech windows "
+        "anchor each timeline's); with --adapt none or batch",
     )
     parser.add_argument(
         "-m",
@@ -477,14 +478,18 @@ def _inputs(parser: argparse.ArgumentParser, args: argparse.Namespace
         if args.speaker_column in frame.columns:
             args.speaker_of = dict(zip(map(os.path.abspath, paths),
                                        frame[args.speaker_column], strict=True))
+    if args.window is not None:
+        if args.causal and (args.adapt != "none" or args.reference):
+            usage_error(parser, "--causal sees only the past of a recording; "
+                        "leave out --adapt and --reference, or --causal")
+        if args.adapt == "speaker":
+            usage_error(parser, "--window: a recording is one speaker; use --adapt "
+                        "batch (its own speech windows) or --reference FILES|FOLDER")
     if args.adapt == "speaker" and not args.speaker_of:
         usage_error(parser, "--adapt speaker needs a speaker a file: give "
                     "--manifest CSV with a speaker column (--speaker-column)")
-    if args.window is not None and (args.adapt != "none" or args.reference):
-        usage_error(parser, "--adapt and --reference apply to whole files; leave "
-                    "them out with --window")
     n_files = sum(error is None for _, error in files)
-    if args.adapt == "batch" and n_files < 2:
+    if args.adapt == "batch" and n_files < 2 and args.window is None:
         usage_error(parser, f"--adapt batch z-scores the recordings predicted "
                     f"together with their own statistics, and there is "
                     f"{n_files}: give --reference FILES|FOLDER (recordings of the "

@@ -63,7 +63,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
@@ -96,6 +96,7 @@ __all__ = [
     "model_analysis",
     "plot_timeline",
     "predict_timeline",
+    "reference_windows",
     "smooth_timeline",
     "speech_fractions",
     "speech_frames",
@@ -419,6 +420,8 @@ def predict_timeline(
     vad_threshold_db: float = VAD_THRESHOLD_DB,
     min_speech: float = 0.5,
     block: float = 60.0,
+    adapt: str = "none",
+    reference: Sequence[str | os.PathLike] | pd.DataFrame | None = None,
     n_jobs: int = 1,
     progress: bool | str = "auto",
 ) -> pd.DataFrame:
@@ -465,6 +468,21 @@ def predict_timeline(
         Seconds of windows analysed at a time (read with the window length
         and 2 x :data:`CONTEXT` s more); memory grows with it, by about
         2 MB a second of block with the default feature set.
+    adapt : {"none", "batch"}, default="none"
+        Whose statistics z-score the windows before the model sees them, for
+        a model trained with adaptation
+        (:mod:`sertk.models.adaptation`): the training corpora's ("none"), or
+        this recording's own speech windows ("batch": they are analysed
+        first and adapted together, so it assumes the recording mixes
+        emotions; one of a single emotion, z-scored on itself, loses its
+        level; fewer than 10 speech windows fall back to "none" with a
+        warning). A recording is one speaker: for per-speaker adaptation use
+        "batch" or ``reference``.
+    reference : sequence of paths, or DataFrame, optional
+        Recordings of the same speaker or setting (neutral speech is best, a
+        minute is enough) whose speech windows anchor the adaptation instead,
+        or their window features from :func:`reference_windows` (compute
+        them once for many recordings).
     n_jobs : int, default=1
         Worker processes analysing blocks (joblib's convention: -1 means all
         cores); the rows are identical whatever the value.
@@ -496,7 +514,9 @@ def predict_timeline(
     ParameterError
         If an option is out of range, or the model gives no probabilities,
         has a class named :data:`SILENCE` (with ``vad``), or was trained on
-        other features than a built-in feature set gives now.
+        other features than a built-in feature set gives now; if ``adapt``
+        or ``reference`` is given to a model trained without adaptation, or
+        no ``reference`` recording holds a speech window.
     sklearn.exceptions.NotFittedError
         If the model is not fitted.
 
@@ -523,18 +543,112 @@ def predict_timeline(
     ['calm', 'calm', 'calm', 'silence', 'silence', 'silence', 'anger', 'anger', 'anger']
     """
     check_options(window, hop, smooth, vad_threshold_db, min_speech, block, n_jobs)
+    _check_timeline_adapt(adapt)
     name = os.fspath(path)
     fs, settings, names = model_analysis(model)
     classes = timeline_classes(model, vad)
+    options = dict(window=window, hop=hop, vad_threshold_db=vad_threshold_db,
+                   min_speech=min_speech, block=block, n_jobs=n_jobs)
+    if reference is not None and not isinstance(reference, pd.DataFrame):
+        reference = reference_windows(model, reference, progress=progress,
+                                      **options)
     bounds, fraction, speech_blocks = _speech_windows(
-        name, fs, settings, names, window=window, hop=hop, vad=vad,
-        vad_threshold_db=vad_threshold_db, min_speech=min_speech, block=block,
-        n_jobs=n_jobs, progress=progress)
-    timeline = timeline_table(
-        name, bounds, fraction,
-        [(rows, window_outputs(model, X)) for rows, X in speech_blocks], classes,
-        dimensions=hasattr(model, "dimension_model_"))
+        name, fs, settings, names, vad=vad, progress=progress, **options)
+    if adapt == "batch" or reference is not None:
+        # the windows are adapted together: all of them first
+        blocks = list(speech_blocks)
+        rows = np.concatenate([r for r, _ in blocks]) if blocks else []
+        outputs = [(rows, window_outputs(
+            model, pd.concat([X for _, X in blocks], ignore_index=True), adapt,
+            reference))] if blocks else []
+    else:
+        outputs = [(rows, window_outputs(model, X)) for rows, X in speech_blocks]
+    timeline = timeline_table(name, bounds, fraction, outputs, classes,
+                              dimensions=hasattr(model, "dimension_model_"))
     return smooth_timeline(timeline, smooth) if smooth else timeline
+
+
+def _check_timeline_adapt(adapt: Any) -> None:
+    if adapt not in ("none", "batch"):
+        raise ParameterError(
+            f"adapt must be 'none' or 'batch' for a timeline, got {adapt!r}: a "
+            "recording is one speaker, so 'batch' (its own speech windows) or a "
+            "reference adapts to that speaker")
+
+
+def reference_windows(
+    model: Any,
+    paths: Sequence[str | os.PathLike],
+    *,
+    window: float = 2.0,
+    hop: float = 0.5,
+    vad_threshold_db: float = VAD_THRESHOLD_DB,
+    min_speech: float = 0.5,
+    block: float = 60.0,
+    n_jobs: int = 1,
+    progress: bool | str = "auto",
+) -> pd.DataFrame:
+    """Return the features of the speech windows of reference recordings.
+
+    The windows are cut and analysed as :func:`predict_timeline` cuts a
+    recording, so their statistics match the windows they anchor. A file
+    that cannot be read is left out.
+
+    Parameters
+    ----------
+    model : EmotionClassifier
+        The fitted classifier the timelines will use.
+    paths : sequence of str or os.PathLike
+        Recordings of the same speaker or setting.
+    window, hop, vad_threshold_db, min_speech, block, n_jobs, progress
+        As in :func:`predict_timeline`.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row a speech window, the model's feature columns.
+
+    Raises
+    ------
+    ParameterError
+        If no recording holds a speech window.
+
+    Examples
+    --------
+    >>> import numpy as np, soundfile as sf, tempfile, os
+    >>> from sertk.models.classifier import EmotionClassifier
+    >>> from sertk.features.extractor import extract_windows
+    >>> sr = 16000
+    >>> t = np.arange(3 * sr) / sr
+    >>> low, high = (0.3 * np.sin(2 * np.pi * f * t) for f in (120, 300))
+    >>> spans = [(s, s + 0.5) for s in np.arange(0, 3, 0.5)]
+    >>> X = pd.concat([extract_windows(x, sr, spans, feature_set="minimal")
+    ...                for x in (low, high)])
+    >>> model = EmotionClassifier(speaker_norm=False).fit(X, ["calm"] * 6 + ["anger"] * 6)
+    >>> path = os.path.join(tempfile.mkdtemp(), "calm.wav")
+    >>> sf.write(path, low, sr)
+    >>> reference_windows(model, [path], window=0.5, hop=0.5,
+    ...                   progress=False).shape[0]
+    6
+    """
+    check_options(window, hop, 0, vad_threshold_db, min_speech, block, n_jobs)
+    fs, settings, names = model_analysis(model)
+    tables = []
+    for path in paths:
+        try:
+            _, _, speech_blocks = _speech_windows(
+                os.fspath(path), fs, settings, names, window=window, hop=hop,
+                vad=True, vad_threshold_db=vad_threshold_db, min_speech=min_speech,
+                block=block, n_jobs=n_jobs, progress=progress)
+            tables += [X for _, X in speech_blocks]
+        except AudioError:
+            continue
+    if not tables:
+        raise ParameterError(
+            f"none of the {len(paths)} reference file(s) holds a window of speech "
+            "that can be analysed; give a few recordings of the same speaker or "
+            "setting (speech, a minute is enough), or leave out the reference")
+    return pd.concat(tables, ignore_index=True)
 
 
 def timeline_classes(model: Any, vad: bool) -> list[str]:
@@ -548,18 +662,20 @@ def timeline_classes(model: Any, vad: bool) -> list[str]:
     return classes
 
 
-def window_outputs(model: Any, X: pd.DataFrame
+def window_outputs(model: Any, X: pd.DataFrame, adapt: str | None = None,
+                   reference: pd.DataFrame | None = None
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Return the probabilities, out-of-distribution mask and dimensions of windows.
 
     The dimensions (arousal, valence) are None for a model without them.
+    ``adapt`` and ``reference`` are the model's (see
+    :meth:`~sertk.models.classifier.EmotionClassifier.predict`).
     """
-    if not hasattr(model, "dimension_model_"):
-        (proba,), novel = model._outputs(X, None, ["predict_proba"])
-        return proba, novel, None
-    (proba, dims), novel = model._outputs(X, None, ["predict_proba",
-                                                    "predict_dimensions"])
-    return proba, novel, dims
+    methods = ["predict_proba"]
+    if hasattr(model, "dimension_model_"):
+        methods.append("predict_dimensions")
+    outputs, novel = model._outputs(X, None, methods, adapt, reference)
+    return outputs[0], novel, outputs[1] if len(outputs) > 1 else None
 
 
 def timeline_table(
