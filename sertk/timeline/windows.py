@@ -624,7 +624,8 @@ def reference_windows(
     >>> spans = [(s, s + 0.5) for s in np.arange(0, 3, 0.5)]
     >>> X = pd.concat([extract_windows(x, sr, spans, feature_set="minimal")
     ...                for x in (low, high)])
-    >>> model = EmotionClassifier(speaker_norm=False).fit(X, ["calm"] * 6 + ["anger"] * 6)
+    >>> y = ["calm"] * 6 + ["anger"] * 6
+    >>> model = EmotionClassifier(speaker_norm=False).fit(X, y)
     >>> path = os.path.join(tempfile.mkdtemp(), "calm.wav")
     >>> sf.write(path, low, sr)
     >>> reference_windows(model, [path], window=0.5, hop=0.5,
