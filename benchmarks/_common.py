@@ -393,7 +393,8 @@ def sertk_features(corpus: Corpus, feature_set: str, n_jobs: int = 2,
     Returns
     -------
     pd.DataFrame
-        One row a file, in corpus order, indexed by path.
+        One row a file, in corpus order, indexed by path, start and end (as
+        :class:`sertk.FeatureExtractor` gives it; ``.loc[paths]`` selects by path).
 
     Raises
     ------

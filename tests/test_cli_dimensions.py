@@ -34,8 +34,9 @@ def test_train_dimensions_then_predict_prints_and_writes_them(dims_model, tmp_pa
     out = tmp_path / "p.csv"
     assert predict(["-m", str(model), *files, "-o", str(out), "-q"]) == 0
     table = pd.read_csv(out)
-    assert list(table.columns[:6]) == ["path", "speech_fraction", "label",
-                                       "out_of_distribution", "arousal", "valence"]
+    assert list(table.columns[:8]) == ["path", "start", "end", "speech_fraction",
+                                       "label", "out_of_distribution", "arousal",
+                                       "valence"]
     assert table.loc[0, "arousal"] > table.loc[1, "arousal"]
     capsys.readouterr()
     assert predict(["-m", str(model), *files, "-q"]) == 0

@@ -237,3 +237,26 @@ def test_any_numeric_feature_table_is_evaluated_with_features(tmp_path, capsys):
     assert main([str(path), "--features", "--report", str(report), "-q"]) == 0
     data = json.loads(report.read_text())
     assert data["n_features"] == 24 and data["uar"] > 0.8
+
+
+@pytest.mark.parametrize("foreign", [False, True])
+def test_start_and_end_are_the_index_never_features(tmp_path, foreign):
+    # tables made before start/end existed, and those with them, give one result
+    frame = write_feature_table(tmp_path / "old.csv")
+    if foreign:  # bring your own: numeric columns, chosen by --features
+        frame = frame.rename(columns={c: f"F{i}" for i, c in enumerate(FEATURES)})
+        frame.to_csv(tmp_path / "old.csv", index=False)
+    durations = np.random.default_rng(0).uniform(1.0, 4.0, len(frame))
+    frame.insert(1, "start", 0.0)
+    frame.insert(2, "end", durations)
+    frame.to_csv(tmp_path / "new.csv", index=False)
+    reports = []
+    for name in ("old", "new"):
+        report = tmp_path / f"{name}.json"
+        extra = ["--features"] if foreign else []
+        assert main([str(tmp_path / f"{name}.csv"), *extra, "--report", str(report),
+                     "-q"]) == 0
+        reports.append(json.loads(report.read_text()))
+    assert reports[0]["n_features"] == reports[1]["n_features"] == len(FEATURES)
+    assert reports[0]["folds"] == reports[1]["folds"]
+    assert reports[0]["uar"] == reports[1]["uar"] > 0.8

@@ -48,9 +48,11 @@ def test_files_and_folders(tmp_path, capsys):
     out = tmp_path / "f.csv"
     assert extract(single, folder, "-o", out) == 0
     table = read_feature_table(out)
-    assert list(table.columns) == ["path", *MINIMAL]
+    assert list(table.columns) == ["path", "start", "end", *MINIMAL]
     assert table["path"].tolist() == [str(single), str(folder / "b.wav"),
                                       str(folder / "sub" / "a.wav")]
+    # whole files: from 0 to their duration, as FeatureExtractor indexes them
+    assert table["start"].tolist() == [0.0] * 3 and table["end"].tolist() == [0.5] * 3
     f0 = table["f0_semitone__mean"].to_numpy()
     assert f0 == pytest.approx(12 * np.log2(np.array([150, 200, 300]) / 27.5),
                                abs=0.2)
@@ -83,12 +85,14 @@ def test_manifest_carries_columns_and_resolves_relative_paths(tmp_path):
     out = tmp_path / "f.csv"
     assert extract("--manifest", corpus / "manifest.csv", "-o", out) == 0
     table = read_feature_table(out)
-    assert list(table.columns[:4]) == ["path", "label", "speaker", "note"]
-    assert list(table.columns[4:]) == MINIMAL
+    assert list(table.columns[:6]) == ["path", "start", "end", "label", "speaker",
+                                       "note"]
+    assert list(table.columns[6:]) == MINIMAL
     assert table["path"].tolist() == [str(corpus / "wav" / "y.wav"),
                                       str(corpus / "wav" / "x.wav")]
     assert table["speaker"].tolist() == ["03", "10"]
-    assert data_lines(out)[0].startswith(f"{corpus / 'wav' / 'y.wav'},anger,03,,")
+    assert data_lines(out)[0].startswith(
+        f"{corpus / 'wav' / 'y.wav'},0.0,0.5,anger,03,,")
 
 
 def test_a_broken_file_is_listed_and_the_others_go_on(tmp_path, capsys):
@@ -186,7 +190,7 @@ def test_resume_keeps_done_rows_as_they_are_and_adds_the_rest(tmp_path, capsys):
     assert extract(*paths[:3], "-o", out) == 0
     lines = out.read_text().splitlines()
     marked = lines[1].split(",")
-    marked[1] = "123.0"  # a value no analysis gives: proves the row was kept
+    marked[3] = "123.0"  # a value no analysis gives: proves the row was kept
     lines[1] = ",".join(marked)
     out.write_text("\n".join(lines) + "\n")
     capsys.readouterr()
@@ -195,6 +199,25 @@ def test_resume_keeps_done_rows_as_they_are_and_adds_the_rest(tmp_path, capsys):
     new = out.read_text().splitlines()
     assert new[:4] == lines[:4]
     assert [line.split(",")[0] for line in new[1:]] == [str(p) for p in paths]
+
+
+def test_resume_goes_on_from_a_table_written_before_start_and_end(tmp_path, capsys):
+    paths = tones(tmp_path / "wavs", 4)
+    reference = tmp_path / "reference.csv"
+    assert extract(tmp_path / "wavs", "-o", reference) == 0
+    out = tmp_path / "f.csv"  # as an older sertk-extract wrote it: path, features
+    old = read_feature_table(reference).drop(columns=["start", "end"]).iloc[:2]
+    old.loc[0, MINIMAL[0]] = 123.0  # a value no analysis gives: proves it was kept
+    old.to_csv(out, index=False)
+    (tmp_path / "f.params.json").write_bytes(
+        (tmp_path / "reference.params.json").read_bytes())
+    capsys.readouterr()
+    assert extract(*paths, "-o", out, "--resume") == 0
+    assert "2 files (+2 kept from before), 0 failed" in capsys.readouterr().err
+    table = read_feature_table(out)
+    expected = read_feature_table(reference)
+    expected.loc[0, MINIMAL[0]] = 123.0
+    pd.testing.assert_frame_equal(table, expected)  # start 0 and end 0.5 added
 
 
 def test_resume_goes_on_from_a_partial_with_a_cut_last_line(tmp_path):
@@ -250,7 +273,8 @@ def test_emodb_minimal(emodb_root, tmp_path, capsys):
     table = read_feature_table(out)
     assert len(table) == 535
     assert table["path"].is_unique
-    assert list(table.columns[:5]) == ["path", "label", "speaker", "gender", "text"]
+    assert list(table.columns[:7]) == ["path", "start", "end", "label", "speaker",
+                                       "gender", "text"]
     assert not table[MINIMAL].isna().all().any()
     assert not (tmp_path / "emodb.errors.csv").exists()
     assert summary.startswith("535 files, 0 failed")

@@ -120,9 +120,14 @@ def test_csv_output_with_an_error_row_for_each_bad_file(audio_model, tmp_path,
     assert main(["-m", str(model), *inputs, "-o", str(out)]) == 1
     assert "2 of 4 files failed" in capsys.readouterr().err
     table = pd.read_csv(out, dtype={"label": str})
-    assert list(table.columns) == ["path", "speech_fraction", "label",
-                                   "out_of_distribution", "prob_anger",
+    assert list(table.columns) == ["path", "start", "end", "speech_fraction",
+                                   "label", "out_of_distribution", "prob_anger",
                                    "prob_sadness", "error"]
+    # the index of every sertk table; unknown for what is no file or unreadable
+    assert table["start"].tolist()[::3] == [0.0, 0.0]
+    assert table["end"].tolist()[::3] == [sf.info(inputs[0]).duration,
+                                          sf.info(inputs[3]).duration]
+    assert table[["start", "end"]].iloc[2].isna().all()
     assert table["out_of_distribution"].tolist()[::3] == [False, False]
     assert table["path"].tolist() == inputs
     assert table["label"].tolist()[::3] == ["anger", "sadness"]

@@ -228,8 +228,9 @@ def test_predict_files_gives_dimensions_and_nan_for_silence(audio_model):
     model, paths, folder = audio_model
     table = predict_files(model, [paths[0], paths[1], str(folder / "zeros.wav")],
                           progress=False)
-    assert list(table.columns[:6]) == ["path", "speech_fraction", "label",
-                                       "out_of_distribution", "arousal", "valence"]
+    assert list(table.columns[:8]) == ["path", "start", "end", "speech_fraction",
+                                       "label", "out_of_distribution", "arousal",
+                                       "valence"]
     assert table["label"].tolist() == ["sadness", "anger", "silence"]
     assert table.loc[1, "arousal"] > 0.3 > -0.3 > table.loc[0, "arousal"]
     assert table.loc[2, ["arousal", "valence"]].isna().all()

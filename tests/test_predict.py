@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 from conftest import SR, harmonic_tone
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from sertk import predict_files
@@ -77,9 +78,12 @@ def files(write_wav):
 
 def test_speech_gets_an_emotion_and_the_rest_silence(model, files):
     table = predict_files(model, list(files.values()), progress=False)
-    assert list(table.columns) == ["path", "speech_fraction", "label",
+    assert list(table.columns) == ["path", "start", "end", "speech_fraction", "label",
                                    "out_of_distribution", *PROBS, "error"]
     assert table["path"].tolist() == list(files.values())
+    # whole files: from 0 to their duration (unknown for a missing file)
+    assert (table["start"] == 0.0).all()
+    np.testing.assert_array_equal(table["end"], [1.5, 1.5, *[1.0] * 6, np.nan])
     rows = table.set_index(pd.Index(list(files)))
     assert rows.loc[["calm", "anger"], "label"].tolist() == ["calm", "anger"]
     np.testing.assert_allclose(rows.loc[["calm", "anger"], PROBS].sum(axis=1), 1.0)
@@ -97,6 +101,22 @@ def test_speech_gets_an_emotion_and_the_rest_silence(model, files):
     assert broken["error"] == "no such file"
     assert broken[["speech_fraction", "label", "out_of_distribution",
                    *PROBS]].isna().all()
+
+
+def test_predictions_and_features_share_one_index(model, files, write_wav):
+    # predict_files' rows and FeatureExtractor's join on path, start, end
+    paths = [files["calm"], files["zeros"], files["anger"], files["broken"]]
+    table = predict_files(model, paths, progress=False)
+    extractor = clone(model.extractor_).set_params(on_error="nan")
+    with pytest.warns(UserWarning, match="could not be analysed"):
+        features = extractor.transform(paths)
+    joined = table.set_index(["path", "start", "end"]).join(features, how="inner")
+    assert joined.index.equals(features.index)  # the missing file too (NaN end)
+    assert joined["label"].tolist()[:3] == ["calm", SILENCE, "anger"]
+    np.testing.assert_array_equal(joined[features.columns], features)
+    # and a segment's row keeps its bounds
+    segment = pd.DataFrame({"path": [files["calm"]], "start": [0.25], "end": [1.0]})
+    assert extractor.transform(segment).index.tolist() == [(files["calm"], 0.25, 1.0)]
 
 
 def test_predict_keeps_scikit_learns_contract(model, files):

@@ -8,8 +8,11 @@ Shell usage::
     sertk-extract --manifest corpus/manifest.csv -o features.parquet
     sertk-extract --manifest corpus/manifest.csv -o features.csv --resume
 
-The table has one row a file: ``path`` (absolute) first, the manifest's other
-columns next, then the features. It is written to ``<output>.partial`` as the
+The table has one row a file: ``path`` (absolute), ``start`` (0) and ``end``
+(the file's duration in seconds) first, as every table sertk makes (see
+:mod:`sertk.features.extractor`), the manifest's other columns next, then the
+features. ``--resume`` also goes on from a table written before ``start`` and
+``end`` existed, adding them to its rows. It is written to ``<output>.partial`` as the
 files are analysed and moved into place when the run completes, so an
 interrupted run leaves the previous output untouched and ``--resume`` goes on
 where it stopped. The settings and library versions are saved in
@@ -43,9 +46,10 @@ from collections.abc import Sequence
 
 from ..audio.reading import find_audio_files
 from ..errors import DatasetError
-from ..features._batch import extraction_params, iter_extract
+from ..features._batch import extraction_params, iter_extract, segment_bounds
 from ..features.feature_sets import get_feature_set
 from ..features.tables import (
+    BOUNDS,
     TableWriter,
     excel_safe,
     partial_path,
@@ -383,12 +387,14 @@ def _extract(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         seconds_audio = 0.0
         writer = TableWriter(
             output,
-            ["path", *carried, *features],
+            ["path", *BOUNDS, *carried, *features],
             text_columns=["path", *carried],
             resume=args.resume,
             sidecars={params_path: json.dumps(params, indent=2) + "\n"},
             inputs=listing,
             excel_safe=args.excel_safe,
+            filled={"start": lambda path: 0.0,
+                    "end": lambda path: segment_bounds(path)[1]},
         )
         try:
             with writer:
@@ -404,7 +410,8 @@ def _extract(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                 )
                 for row, result in zip(todo, results, strict=True):
                     if result.ok:
-                        writer.write_row([*row, *result.values])
+                        writer.write_row([row[0], *segment_bounds(result.segment),
+                                          *row[1:], *result.values])
                         seconds_audio += result.duration
                     else:
                         errors.append((result.segment.path, result.error))

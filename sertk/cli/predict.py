@@ -8,6 +8,8 @@ Shell usage::
     sertk-predict -m model.joblib recordings/ -o predictions.csv --n-jobs 2
 
 One row a file (:func:`sertk.timeline.files.predict_files`): ``path``,
+``start`` (0) and ``end`` (the file's duration in seconds), the index every
+sertk table shares (``sertk-extract``'s rows join on them), then
 ``speech_fraction`` (the share of its 10 ms frames that are speech by the
 timeline's voice activity detection), the predicted ``label``,
 ``out_of_distribution`` (the file is unlike the model's training data, most
@@ -21,9 +23,10 @@ most probable class), and ``error`` (empty unless the file could not be
 analysed). A file without speech, one with no frame louder than -70 dBFS or
 no voiced frame (silence, a DC offset, steady noise, hum), is labelled
 ``silence`` with empty probabilities rather than given an emotion. Without
-``-o`` the rows are printed as an aligned table; with it they are written as
-CSV. A file that cannot be read or analysed gets a row with its error
-instead of stopping the run.
+``-o`` the rows are printed as an aligned table (without ``start`` and
+``end`` for whole files); with it they are written as CSV. A file that
+cannot be read or analysed gets a row with its error instead of stopping
+the run.
 
 Without ``-m`` the bundled model is used: trained on all of EMO-DB (German
 acted speech, 7 classes, 10 speakers) without speaker normalisation; with
@@ -529,6 +532,8 @@ def _emit(table: pd.DataFrame, args: argparse.Namespace, too_long: int = 0) -> i
     if args.output:
         atomic_write_text(args.output, _csv(table, args.excel_safe))
         say(args, f"{PROG}: {n_files} files -> {args.output}")
+    elif args.window is None:  # whole files: start and end are only in the CSV
+        print(_aligned(table.drop(columns=["start", "end"])))
     else:
         print(_aligned(table))
     if failed.any():

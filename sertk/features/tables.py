@@ -1,12 +1,14 @@
 """Feature tables on disk: written row by row, committed atomically, resumable.
 
-A feature table has one row a file: a key column (``path``) first, then text
-columns carried from a manifest (``label``, ``speaker``, ...), then float
-feature columns. :class:`TableWriter` streams rows to ``<table>.partial``
-(flushed after each row) and moves it into place with :func:`os.replace`
-when the run completes, so a run killed at any moment leaves either the
-previous table or the complete new one, never a truncated one; a later run
-can resume from the partial. Floats are written with :func:`format_float`
+A feature table has one row a file: a key column (``path``) first, then
+``start`` and ``end`` (seconds; the index every sertk table shares, see
+:mod:`sertk.features.extractor`), then text columns carried from a manifest
+(``label``, ``speaker``, ...), then float feature columns.
+:class:`TableWriter` streams rows to ``<table>.partial`` (flushed after
+each row) and moves it into place with :func:`os.replace` when the run
+completes, so a run killed at any moment leaves either the previous table
+or the complete new one, never a truncated one; a later run can resume from
+the partial. Floats are written with :func:`format_float`
 (shortest round-trip form), so the same rows always give the same bytes.
 
 A table whose name ends in ``.parquet`` is streamed to a CSV partial and
@@ -35,7 +37,7 @@ import json
 import math
 import os
 from collections import Counter
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -53,6 +55,7 @@ if TYPE_CHECKING:  # pandas is imported by the readers only: writing needs none
     import pandas as pd
 
 __all__ = [
+    "BOUNDS",
     "TableWriter",
     "atomic_write_json",
     "atomic_write_text",
@@ -69,6 +72,9 @@ __all__ = [
     "temporary_beside",
     "unescape_text",
 ]
+
+#: The columns after ``path`` that say which part of the file a row is of.
+BOUNDS = ("start", "end")
 
 #: Suffix of the file a table is written to until it is complete.
 PARTIAL_SUFFIX = ".partial"
@@ -266,6 +272,22 @@ def _check_header(header: list[str] | None, columns: list[str], where: str) -> N
     )
 
 
+def _header(path: str) -> list[str] | None:
+    """Return the column names of a stored table (None if it has none yet)."""
+    if _is_parquet(path):
+        import pyarrow.parquet as pq
+
+        try:
+            return list(pq.ParquetFile(path).schema_arrow.names)
+        except Exception:  # noqa: BLE001 - reported when the records are read
+            return None
+    with open(path, encoding="utf-8", newline="") as handle:
+        line = handle.readline()
+    if not line.endswith("\n"):
+        return None
+    return next(csv.reader([line]), None)
+
+
 def _csv_records(
     path: str, columns: list[str], *, complete: bool
 ) -> Iterator[list[str]]:
@@ -387,11 +409,16 @@ class TableWriter:
         opening the CSV never runs a cell as a formula (a file named
         ``=cmd|...``); sertk's readers undo it.
     inputs : sequence of sequences, optional
-        With `resume`: the leading cells (key first, then the text columns
-        carried from a manifest) of every row this run is to write. A kept
-        row must be one of them, cell for cell; one for a file not among
-        them, or with another label or speaker, is refused: it was made
-        from other inputs.
+        With `resume`: the text cells (key first, then the text columns
+        carried from a manifest, in column order) of every row this run is
+        to write. A kept row must be one of them, cell for cell; one for a
+        file not among them, or with another label or speaker, is refused:
+        it was made from other inputs.
+    filled : mapping of str to callable, optional
+        With `resume`: columns a table written by an older version may lack
+        (such as ``start`` and ``end``), each with a function of a row's key
+        that gives its value. A table or partial whose columns are this
+        run's without them is resumed, its rows given those values.
 
     Attributes
     ----------
@@ -407,8 +434,8 @@ class TableWriter:
         it.
     DatasetError
         On entering with `resume`, if the table or partial to resume from
-        has other columns, cannot be read, ends inside a row, or holds a
-        row not among `inputs`.
+        has other columns (besides lacking `filled` ones), cannot be read,
+        ends inside a row, or holds a row not among `inputs`.
     OutputError
         On entering, if `path` is a folder or another run is writing it.
 
@@ -435,10 +462,12 @@ class TableWriter:
         sidecars: Mapping[str | os.PathLike, str] | None = None,
         inputs: Sequence[Sequence[Any]] | None = None,
         excel_safe: bool = False,
+        filled: Mapping[str, Callable[[str], Any]] | None = None,
     ):
         self.path = os.fspath(path)
         self.columns = list(columns)
         self.text_columns = set(text_columns)
+        self.filled = dict(filled or {})
         self.resume = resume
         self.sidecars = {os.fspath(k): v for k, v in (sidecars or {}).items()}
         self.excel_safe = excel_safe
@@ -452,9 +481,10 @@ class TableWriter:
                 f"a table needs unique column names; got {len(self.columns)} "
                 f"columns, duplicated: {duplicated}"
             )
-        unknown = sorted(self.text_columns - set(self.columns))
+        unknown = sorted((self.text_columns | set(self.filled)) - set(self.columns))
         if unknown:
-            raise ParameterError(f"text_columns {unknown} are not among the columns")
+            raise ParameterError(
+                f"text_columns or filled {unknown} are not among the columns")
         self._formatters = [
             text if c in self.text_columns else format_float for c in self.columns
         ]
@@ -479,31 +509,52 @@ class TableWriter:
                 "which this run does not list; use the same inputs, or start "
                 "afresh without --resume"
             )
-        if record[: len(expected)] != expected:
-            column = next(
-                c for c, a, b in zip(self.columns, record, expected, strict=False)
-                if a != b
-            )
-            raise DatasetError(
-                f"cannot resume {self.path}: its row for {record[0]} has "
-                f"{column} {record[self.columns.index(column)]!r} where this "
-                f"run's inputs say {expected[self.columns.index(column)]!r}; use "
-                "the same inputs, or start afresh without --resume"
-            )
+        text = [c for c in self.columns if c in self.text_columns]
+        for column, b in zip(text, expected, strict=False):
+            a = record[self.columns.index(column)]
+            if a != b:
+                raise DatasetError(
+                    f"cannot resume {self.path}: its row for {record[0]} has "
+                    f"{column} {a!r} where this run's inputs say {b!r}; use "
+                    "the same inputs, or start afresh without --resume"
+                )
+
+    def _layout(self, path: str) -> list[str]:
+        """Return the columns to read `path` by: this run's, or an older table's."""
+        older = [c for c in self.columns if c not in self.filled]
+        if self.filled and _header(path) == older:
+            return older
+        return self.columns
+
+    def _upgraded(self, records: Iterator[list[str]],
+                  layout: list[str]) -> Iterator[list[str]]:
+        """Give the records of an older table the `filled` columns."""
+        if layout == self.columns:
+            yield from records
+            return
+        formats = dict(zip(self.columns, self._formatters, strict=True))
+        for record in records:
+            cells = dict(zip(layout, record, strict=True))
+            key = unescape_text(record[0]) if self.excel_safe else record[0]
+            yield [cells[c] if c in cells else formats[c](self.filled[c](key))
+                   for c in self.columns]
 
     def _stored_records(self) -> Iterator[list[str]]:
         seen: set[str] = set()
+        sources = []
         if os.path.exists(self.path):
+            layout = self._layout(self.path)
             if _is_parquet(self.path):
-                records = _parquet_records(self.path, self.columns, self.text_columns)
+                records = _parquet_records(self.path, layout, self.text_columns)
             else:
-                records = _csv_records(self.path, self.columns, complete=True)
-            for record in records:
-                if record[0] not in seen:
-                    seen.add(record[0])
-                    yield record
+                records = _csv_records(self.path, layout, complete=True)
+            sources.append(self._upgraded(records, layout))
         if os.path.exists(self.partial):
-            for record in _csv_records(self.partial, self.columns, complete=False):
+            layout = self._layout(self.partial)
+            sources.append(self._upgraded(
+                _csv_records(self.partial, layout, complete=False), layout))
+        for records in sources:
+            for record in records:
                 if record[0] not in seen:
                     seen.add(record[0])
                     yield record
@@ -634,10 +685,12 @@ def read_feature_table(path: str | os.PathLike) -> pd.DataFrame:
     r"""Read a feature table written by :class:`TableWriter` (CSV or Parquet).
 
     Feature columns (names following the feature grammar, see
-    :func:`is_feature_column`) are read as float64, exactly as written; the
-    others (``path``, ``label``, ``speaker``, ...) as strings, so speaker
-    ``03`` stays ``"03"``. Empty cells are NaN; text written by
-    :func:`excel_safe` is read back as it was.
+    :func:`is_feature_column`) and the bounds ``start`` and ``end`` are read
+    as float64, exactly as written; the others (``path``, ``label``,
+    ``speaker``, ...) as strings, so speaker ``03`` stays ``"03"``. A table
+    written before the bounds existed has none; its rows are whole files.
+    Empty cells are NaN; text written by :func:`excel_safe` is read back as
+    it was.
 
     Parameters
     ----------
@@ -709,7 +762,7 @@ def _read_table(name: str) -> pd.DataFrame:
     )
     header = pd.read_csv(name, nrows=0).columns
     dtypes: dict[str, Any] = {
-        c: "float64" if is_feature_column(c) else str for c in header
+        c: "float64" if is_feature_column(c) or c in BOUNDS else str for c in header
     }
     extra["keep_default_na"] = False
     extra["na_values"] = na_values(header, {c for c in header if dtypes[c] is str})

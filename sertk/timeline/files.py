@@ -74,7 +74,7 @@ from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import AudioError, ParameterError
-from ..features.extractor import FeatureExtractor
+from ..features.extractor import FeatureExtractor, segment_bounds
 from ..features.feature_sets import get_feature_set
 from ..models import explanations
 from ..models.adaptation import CorpusShiftWarning, check_adapt, corpus_shift
@@ -205,8 +205,11 @@ def predict_files(
     Returns
     -------
     pd.DataFrame
-        One row a file, in input order: ``path``, ``speech_fraction`` (share
-        of its 10 ms frames that are speech), ``label`` (from
+        One row a file, in input order: ``path``, ``start`` (0) and ``end``
+        (the file's duration in seconds, NaN when its header cannot be
+        read), the index every sertk table shares (a feature table from
+        :class:`~sertk.features.extractor.FeatureExtractor` joins on them),
+        ``speech_fraction`` (share of its 10 ms frames that are speech), ``label`` (from
         ``model.predict``, the SVM's decision, or
         :data:`~sertk.timeline.windows.SILENCE`), ``out_of_distribution`` (True
         where the file is unlike the training data, so that the model's
@@ -251,10 +254,12 @@ def predict_files(
     voiced = extracted.index(VOICED)
     paths = [os.fspath(p) for p in paths]
     fraction = np.full(len(paths), np.nan)
+    bounds = np.full((len(paths), 2), np.nan)
     errors: list[str | None] = [None] * len(paths)
     labels = np.full(len(paths), None, dtype=object)
     features: dict[int, np.ndarray] = {}
     for i, result in enumerate(extractor.iter_results(paths)):
+        bounds[i] = segment_bounds(result.segment)
         if not result.ok:
             errors[i] = result.error
             continue
@@ -302,6 +307,7 @@ def predict_files(
             why["row"] = [rows[i] for i in why["row"]]
     # object columns: a name that is not valid UTF-8 fits no pyarrow string
     table = pd.DataFrame({"path": pd.Series(paths, dtype=object),
+                          "start": bounds[:, 0], "end": bounds[:, 1],
                           "speech_fraction": fraction,
                           "label": pd.Series(labels, dtype=object),
                           "out_of_distribution": novel})
