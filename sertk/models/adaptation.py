@@ -479,7 +479,7 @@ class CorpusNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         >>> norm = CorpusNormalizer(min_samples=2).fit(X)
         >>> center, scale = norm.statistics(np.array([[2.5], [9.0]]))
         >>> center.ravel().tolist(), scale.ravel().round(3).tolist()
-        ([2.5, 2.5], [1.112, 1.112])
+        ([2.5, 2.5], [1.297, 1.297])
         """
         check_is_fitted(self)
         adapt = check_adapt(adapt) or "none"

@@ -45,7 +45,7 @@ Examples
 >>> table[["feature", "rank"]].values.tolist()  # the only one for "anger"
 [['loudness__mean', 1]]
 >>> print(table.loc[0, "text"])
-loudness (mean) +0.9 SD above the training average
+loudness (mean) +0.9 SD above the training average (+1.79 sone-like units)
 """
 
 from __future__ import annotations
