@@ -123,6 +123,53 @@ def test_classifier_learns_continuous_targets_where_given(rng):
     assert np.corrcoef(valence, truth)[0, 1] > 0.9
 
 
+def test_held_out_calibration_restores_the_spread_of_new_speakers(rng):
+    # The projection separates its training rows better than new ones, so
+    # uncalibrated predictions of unseen speakers come out squeezed; the
+    # held-out folds measure that on training speakers only.
+    X, y, speakers = _voices(rng, 160, speakers=tuple("abcdefgh"))
+    X.iloc[:, :] += rng.normal(scale=1.5, size=X.shape)  # a harder task
+    reports = {k: evaluate_dimensions(
+        X, y, speakers, adapt="none",
+        estimator=EmotionClassifier(dimensions="circumplex", dimension_folds=k))
+        for k in (None, 3)}
+    spread = {k: r["predictions"][:, 0].std() for k, r in reports.items()}
+    truth = reports[3]["targets"][:, 0].std()
+    assert spread[None] < spread[3] <= 1.2 * truth
+    assert reports[3]["arousal"]["ccc"] > reports[None]["arousal"]["ccc"]
+    # a monotone rescaling: the ranks are the same
+    assert reports[3]["arousal"]["spearman"] == pytest.approx(
+        reports[None]["arousal"]["spearman"], abs=0.02)
+
+
+def test_calibration_is_fitted_on_held_out_predictions_and_can_be_off(rng):
+    X, y, speakers = _voices(rng, 80)
+    model = EmotionClassifier(dimensions="circumplex").fit(X, y, speakers=speakers)
+    assert np.all(model.dimension_model_.gain_ > 0)
+    off = EmotionClassifier(dimensions="circumplex", dimension_folds=None,
+                            fallback=None).fit(X, y, speakers=speakers)
+    assert not hasattr(off.dimension_model_, "gain_")
+    raw = np.clip(off.dimension_model_._raw(off._project(off._prepare(X, speakers))),
+                  -1, 1)
+    np.testing.assert_allclose(off.predict_dimensions(X, speakers), raw)
+    for bad in (1, 2.5, True, "3"):
+        with pytest.raises(ParameterError, match="dimension_folds"):
+            EmotionClassifier(dimensions="circumplex", dimension_folds=bad).fit(X, y)
+
+
+def test_calibrate_matches_mean_and_spread_and_skips_unrelated_columns(rng):
+    Z = rng.normal(size=(60, 2))
+    T = np.column_stack([np.tanh(Z[:, 0]), np.tanh(Z[:, 1])])
+    model = CircumplexRegressor().fit(Z, T)
+    held = np.column_stack([0.5 * T[:, 0] + 0.1, -T[:, 1]])  # 2nd: anti-correlated
+    model.calibrate(held, T)
+    assert model.gain_[0] == pytest.approx(2.0)
+    assert model.offset_[0] == pytest.approx(T[:, 0].mean() - 2.0 * held[:, 0].mean())
+    assert (model.gain_[1], model.offset_[1]) == (1.0, 0.0)
+    with pytest.raises(ParameterError, match="shape"):
+        model.calibrate(held[:, :1], T)
+
+
 def test_dimensions_need_the_parameter_and_a_trained_regressor(rng):
     X, y, _ = _voices(rng)
     with pytest.raises(ParameterError, match="dimensions=None"):

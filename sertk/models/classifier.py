@@ -40,6 +40,7 @@ from sertk.models.dimensions import (
     CircumplexRegressor,
     check_dimension_table,
     dimension_targets,
+    held_out_dimensions,
 )
 from sertk.models.normalize import SpeakerNormalizer, check_speakers
 from sertk.models.novelty import ClassDistance, held_out_distances
@@ -383,6 +384,13 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         :class:`~sertk.models.dimensions.CircumplexRegressor` is fitted on
         the projection the SVM sees (and one on the fallback's, for
         out-of-distribution rows). None learns no dimensions.
+    dimension_folds : int >= 2 or None, default=3
+        With ``dimensions``: speaker-grouped folds (stratified folds without
+        speakers) of the training rows whose held-out predictions set the
+        spread of the arousal and valence outputs
+        (:meth:`~sertk.models.dimensions.CircumplexRegressor.calibrate`);
+        it costs that many extra fits of the projection. None leaves the
+        regressor's own spread, which is too small on new recordings.
 
     Attributes
     ----------
@@ -472,6 +480,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         fallback: str | Sequence[str] | None = "auto",
         novelty_quantile: float = 0.99,
         dimensions: str | dict | None = None,
+        dimension_folds: int | None = 3,
     ):
         self.feature_set = feature_set
         self.speaker_norm = speaker_norm
@@ -491,6 +500,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         self.fallback = fallback
         self.novelty_quantile = novelty_quantile
         self.dimensions = dimensions
+        self.dimension_folds = dimension_folds
 
     def __setstate__(self, state: dict) -> None:
         # model files saved before the fallback existed had none
@@ -501,6 +511,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         state.setdefault("augment", None)
         state.setdefault("noise_folder", None)
         state.setdefault("dimensions", None)
+        state.setdefault("dimension_folds", None)  # fitted before calibration
         super().__setstate__(state)
 
     def _check_params(self) -> None:
@@ -535,6 +546,12 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         check_augment(self.augment)
         if self.dimensions is not None:
             check_dimension_table(self.dimensions)
+        k = self.dimension_folds
+        if k is not None and (isinstance(k, bool) or not isinstance(k, int | np.integer)
+                              or k < 2):
+            raise ParameterError(
+                f"dimension_folds={k!r} is not a whole number >= 2 or None; the "
+                "default is 3")
         q = self.novelty_quantile
         if isinstance(q, bool) or not isinstance(q, Real) or not 0 < q < 1:
             raise ParameterError(
@@ -713,11 +730,24 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         return dimension_targets(y, table=self.dimensions, arousal=values[:, 0],
                                  valence=values[:, 1])
 
-    def _fit_dimensions(self, Xn: np.ndarray, targets: np.ndarray | None) -> None:
-        """Fit the arousal/valence regressors on the projections (main, fallback)."""
+    def _fit_dimensions(self, Xn: np.ndarray, y: np.ndarray,
+                        targets: np.ndarray | None, groups: np.ndarray | None,
+                        n_files: int) -> None:
+        """Fit the arousal/valence regressors on the projections (main, fallback).
+
+        The main one's output spread is calibrated on held-out predictions
+        of the first ``n_files`` rows (the recordings, not their copies),
+        folds holding ``groups`` out whole.
+        """
         if targets is None:
             return
         self.dimension_model_ = CircumplexRegressor().fit(self._project(Xn), targets)
+        if self.dimension_folds is not None:
+            with _quiet_steps():
+                held = held_out_dimensions(
+                    self.pipeline_[1:4], Xn, y, targets, groups,
+                    n_splits=self.dimension_folds)[:n_files]
+            self.dimension_model_.calibrate(held, targets[:n_files])
         if getattr(self, "fallback_columns_", None) is not None:
             with _quiet_steps():
                 Zf = self.fallback_pipeline_[:-1].transform(
@@ -940,7 +970,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             with _quiet_steps():
                 self.pipeline_[1:].fit(Xn, y)
             self._fit_fallback(Xn, y, groups, n_files)
-            self._fit_dimensions(Xn, targets)
+            self._fit_dimensions(Xn, y, targets, groups, n_files)
         except np.linalg.LinAlgError as exc:
             raise ParameterError(
                 "the LDA projection cannot be fitted: the classes have too few "
