@@ -201,7 +201,6 @@ def across(name: str, train: tuple, test: tuple, calibrated: bool) -> list[Row]:
                         scores(Tt, predicted),
                         fit_seconds + time.perf_counter() - started,
                         calibrated=calibrated))
-        print(rows[-1].cells(), flush=True)
     return rows
 
 
