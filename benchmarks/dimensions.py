@@ -20,20 +20,29 @@ over all recordings, pooled across folds (:func:`sertk.evaluate_dimensions`):
   their own): :mod:`sertk.models.adaptation`'s median / IQR statistics, as
   the categories' cross-corpus benchmark.
 
+The regressor's output spread is *calibrated* (``dimension_folds=3``, the
+default: mean and spread set on held-out training speakers) or not
+(``--calibration yes|no|both``); rows say which.
+
 ComParE_2016 is run only when named in ``--sets``: one fit of its
 6373-dimensional LDA takes about 150 CPU-seconds here (a generalised
-eigenproblem of that size), and leave-one-speaker-out needs 74 fits, so it is
-run with ``--cv 5`` (five speaker-grouped folds a corpus: 26 fits), with the
-other sets' 5-fold rows beside it. ``--save`` keeps a run's rows as JSON and
-``--include`` adds saved rows to the section, so the sets can be run apart.
+eigenproblem of that size), and leave-one-speaker-out with calibration
+needs about 300, so on a shared machine it is run uncalibrated, across
+corpora and strict with ``--cv 3`` (three speaker-grouped folds a corpus),
+with the other sets' 3-fold rows beside it. ``--save`` keeps a run's rows
+as JSON (as they come) and ``--include`` adds saved rows to the section, so
+the sets can be run apart.
 
-Run from the repository root::
+Run from the repository root (the section in ``docs/benchmarks.md`` was
+made so, with ``--feature-cache`` naming a per-file cache)::
 
-    python -m benchmarks.dimensions            # about 30 min on 2 busy cores
     python -m benchmarks.dimensions --quick    # 4 speakers a corpus, smoke run
-    python -m benchmarks.dimensions --sets ComParE_2016,default,eGeMAPSv02 \
-        --cv 5 --save compare.json --no-docs
-    python -m benchmarks.dimensions --include compare.json
+    python -m benchmarks.dimensions --sets ComParE_2016 --cv 3 \
+        --protocols cross-corpus,strict --save compare3.json --no-docs
+    python -m benchmarks.dimensions --sets default,eGeMAPSv02 --cv 3 \
+        --protocols strict --calibration no --save fold3.json --no-docs
+    python -m benchmarks.dimensions --sets default,eGeMAPSv02 --calibration both \
+        --include fold3.json compare3.json
 """
 
 from __future__ import annotations
