@@ -6,6 +6,7 @@ import pytest
 import sklearn
 import soundfile as sf
 from conftest import SR, harmonic_tone
+from sklearn.base import clone
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import (
     GridSearchCV,
@@ -17,6 +18,7 @@ from sklearn.pipeline import Pipeline
 
 import sertk.features.extractor
 from sertk.errors import ParameterError
+from sertk.features.extractor import FeatureExtractor
 from sertk.models.classifier import EmotionClassifier, emotion_pipeline, model_steps
 
 LABELS = np.array(["anger", "neutral", "sadness"])
@@ -274,3 +276,71 @@ def test_a_grid_search_reaches_the_extractor_through_the_pipeline(tmp_path):
     assert list(search.cv_results_["param_features__f0_min"]) == [60.0, 90.0]
     assert search.best_estimator_.named_steps["features"].f0_min in (60.0, 90.0)
     assert search.best_score_ > 0.9
+
+
+def tone_corpus(folder):
+    """Low and high voices of four speakers: 32 files of 0.5 s."""
+    paths, labels, speakers = [], [], []
+    for s, base in enumerate((100.0, 120.0, 140.0, 160.0)):
+        for i in range(4):
+            for label, factor in (("low", 1.0), ("high", 1.8)):
+                path = folder / f"s{s}_{label}{i}.wav"
+                sf.write(path, harmonic_tone(base * factor + 3 * i, 0.5), SR)
+                paths.append(str(path))
+                labels.append(label)
+                speakers.append(f"s{s}")
+    return paths, labels, speakers
+
+
+@pytest.mark.filterwarnings("ignore:Skipping features without any observed")
+def test_a_grid_search_reaches_the_classifiers_extractor(tmp_path):
+    # the scikit-learn way: features__f0_min, on the one-line default
+    paths, labels, speakers = tone_corpus(tmp_path)
+    model = EmotionClassifier("minimal", probability=False,
+                              extractor_params={"progress": False})
+    with sklearn.config_context(enable_metadata_routing=True):
+        search = GridSearchCV(model, {"features__f0_min": [60.0, 90.0]},
+                              cv=GroupKFold(n_splits=2))
+        search.fit(paths, labels, groups=speakers, speakers=speakers)
+    assert list(search.cv_results_["param_features__f0_min"]) == [60.0, 90.0]
+    best = search.best_estimator_
+    assert best.extractor_.f0_min == search.best_params_["features__f0_min"]
+    assert best.extractor_.progress is False  # extractor_params moved into it
+    assert search.best_score_ > 0.9
+    # the parameter reaches the analysis: a floor above a voice loses its pitch
+    model = EmotionClassifier("minimal", speaker_norm=False, probability=False,
+                              fallback=None)
+    low = [p for p, y in zip(paths, labels, strict=True) if y == "low"][:1]
+    f0 = [clone(model).set_params(features__f0_min=f0_min, features__progress=False)
+          .fit(paths, labels).extractor_.transform(low)["f0_semitone__mean"].iloc[0]
+          for f0_min in (60.0, 400.0)]
+    assert not np.isnan(f0[0]) and np.isnan(f0[1])
+
+
+def test_features_and_extractor_params_make_the_same_model(tmp_path):
+    paths, labels, _ = tone_corpus(tmp_path)
+    settings = {"f0_min": 60.0, "progress": False}
+    given = EmotionClassifier(features=FeatureExtractor("minimal", **settings),
+                              speaker_norm=False).fit(paths, labels)
+    old = EmotionClassifier("minimal", speaker_norm=False,
+                            extractor_params=settings).fit(paths, labels)
+    assert given.extractor_.get_params() == old.extractor_.get_params()
+    np.testing.assert_array_equal(given.decision_function(paths),
+                                  old.decision_function(paths))
+    assert "features__f0_min" in given.get_params(deep=True)
+    assert clone(given).features is not given.features  # a sub-estimator
+
+
+def test_features_is_checked_against_the_other_extractor_settings():
+    X, y = np.random.default_rng(0).normal(size=(20, 3)), np.repeat(["a", "b"], 10)
+    for params, message in (
+            ({"features": "minimal"}, "not a FeatureExtractor"),
+            ({"features": FeatureExtractor(), "extractor_params": {"f0_min": 60.0}},
+             "not both"),
+            ({"features": FeatureExtractor("default"), "feature_set": "minimal"},
+             "differs")):
+        with pytest.raises(ParameterError, match=message):
+            EmotionClassifier(**params).fit(X, y)
+    # given, an extractor's own feature set may be repeated
+    EmotionClassifier(features=FeatureExtractor("minimal"), feature_set="minimal",
+                      fallback=None).fit(X, y)

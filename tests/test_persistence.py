@@ -13,6 +13,7 @@ from conftest import harmonic_tone
 from sklearn.exceptions import NotFittedError
 
 from sertk.errors import ModelFileError, ParameterError
+from sertk.features.extractor import FeatureExtractor
 from sertk.io import model_files as persistence
 from sertk.io.model_files import (
     ALLOWED_TYPES,
@@ -136,12 +137,15 @@ def audio_corpus(tmp_path_factory):
 
 
 @pytest.mark.parametrize("suffix", [".joblib", ".skops"])
-def test_round_trip_of_a_model_trained_on_audio(audio_corpus, tmp_path, suffix):
+@pytest.mark.parametrize("given", ["extractor_params", "features"])
+def test_round_trip_of_a_model_trained_on_audio(audio_corpus, tmp_path, suffix,
+                                                given):
     paths, y, _ = audio_corpus
+    settings = {"n_jobs": 1, "cache": str(tmp_path / "cache"), "progress": False}
     clf = EmotionClassifier(
         feature_set="minimal", speaker_norm=False,
-        extractor_params={"n_jobs": 1, "cache": str(tmp_path / "cache"),
-                          "progress": False},
+        **({"extractor_params": settings} if given == "extractor_params" else
+           {"features": FeatureExtractor("minimal", **settings)}),
     ).fit(paths, y)
     path = save_model(clf, tmp_path / f"audio{suffix}")
     loaded = load_model(path)
@@ -155,6 +159,9 @@ def test_round_trip_of_a_model_trained_on_audio(audio_corpus, tmp_path, suffix):
     assert loaded.extractor_.cache is None and loaded.extractor_.n_jobs == 1
     assert "cache" not in (loaded.extractor_params or {})
     assert clf.extractor_.cache == str(tmp_path / "cache")
+    if given == "features":  # the sub-estimator: saved as its settings, no cache
+        assert loaded.features.cache is None and loaded.features.f0_min == 75.0
+        assert loaded.model_info_["params"]["features"]["feature_set"] == "minimal"
 
 
 def test_save_refuses_bad_models_and_endings(model, tmp_path):

@@ -278,6 +278,10 @@ def _metadata(
         k: v for k, v in model.get_params(deep=False).items()
         if k != "extractor_params" and k not in RUNTIME_PARAMS
     }
+    if isinstance(params.get("features"), BaseEstimator):  # its settings
+        params["features"] = {
+            k: v for k, v in params["features"].get_params(deep=False).items()
+            if k not in RUNTIME_PARAMS}
     return json_safe(
         {
             "format": FORMAT,

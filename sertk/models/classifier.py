@@ -27,7 +27,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sertk.errors import ParameterError
 from sertk.features.contours import contour_info
-from sertk.features.extractor import audio_input, extractor_for
+from sertk.features.extractor import FeatureExtractor, audio_input, extractor_for
 from sertk.features.feature_sets import parse_feature_name
 from sertk.models.adaptation import CorpusNormalizer, check_adapt
 from sertk.models.augment import (
@@ -315,7 +315,8 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
     extractor_params : dict, optional
         More keyword arguments of :class:`sertk.features.extractor.FeatureExtractor`
         (``sr``, ``f0_min``, ``f0_max``, ``n_jobs``, ``cache``, ...), not
-        ``feature_set``.
+        ``feature_set``. ``features`` is the alternative a grid search
+        reaches.
     speed_perturbation : "auto", sequence of float or None, default="auto"
         Speeds of copies of each training recording to train on too, with
         their recording's label and speaker (see :mod:`sertk.models.augment`): when
@@ -391,6 +392,16 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         (:meth:`~sertk.models.dimensions.CircumplexRegressor.calibrate`);
         it costs that many extra fits of the projection. None leaves the
         regressor's own spread, which is too small on new recordings.
+    features : FeatureExtractor, optional
+        The extractor for audio, as a sub-estimator: its parameters are the
+        classifier's ``features__<name>`` (``features__f0_min``, ...), which
+        ``get_params``, ``set_params`` and so a grid search reach. None
+        builds it from ``feature_set`` and ``extractor_params``; setting a
+        ``features__`` parameter on such a classifier first makes it that
+        extractor (``extractor_params`` moves into it), so
+        ``GridSearchCV(EmotionClassifier(), {"features__f0_min": [60, 75]})``
+        works. Given, it decides: ``extractor_params`` must be None and
+        ``feature_set`` its own or the default.
 
     Attributes
     ----------
@@ -481,6 +492,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         novelty_quantile: float = 0.99,
         dimensions: str | dict | None = None,
         dimension_folds: int | None = 3,
+        features: FeatureExtractor | None = None,
     ):
         self.feature_set = feature_set
         self.speaker_norm = speaker_norm
@@ -501,6 +513,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         self.novelty_quantile = novelty_quantile
         self.dimensions = dimensions
         self.dimension_folds = dimension_folds
+        self.features = features
 
     def __setstate__(self, state: dict) -> None:
         # model files saved before the fallback existed had none
@@ -512,6 +525,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         state.setdefault("noise_folder", None)
         state.setdefault("dimensions", None)
         state.setdefault("dimension_folds", None)  # fitted before calibration
+        state.setdefault("features", None)
         super().__setstate__(state)
 
     def _check_params(self) -> None:
@@ -571,6 +585,53 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
                 "extractor_params holds 'feature_set'; set the classifier's "
                 "feature_set parameter instead"
             )
+        self._check_features()
+
+    def _check_features(self) -> None:
+        features = self.features
+        if features is None:
+            return
+        if not isinstance(features, FeatureExtractor):
+            raise ParameterError(
+                f"features={features!r} is not a FeatureExtractor (or None)")
+        if self.extractor_params:
+            raise ParameterError(
+                "give the extractor's settings in features or in extractor_params, "
+                f"not both (extractor_params={self.extractor_params!r})")
+        if not (isinstance(self.feature_set, str) and self.feature_set == "default"
+                or self.feature_set == features.feature_set):
+            raise ParameterError(
+                f"feature_set={self.feature_set!r} differs from the features "
+                f"extractor's {features.feature_set!r}; set it in features only")
+
+    def set_params(self, **params: Any) -> EmotionClassifier:
+        """Set parameters, ``features__<name>`` even while ``features`` is None.
+
+        Parameters
+        ----------
+        **params
+            Parameters, and those of ``features`` as ``features__<name>``.
+            When ``features`` is None (and not given), it first becomes a
+            :class:`FeatureExtractor` of ``feature_set`` with
+            ``extractor_params``, which becomes None.
+
+        Returns
+        -------
+        self : EmotionClassifier
+
+        Examples
+        --------
+        >>> model = EmotionClassifier(feature_set="minimal")
+        >>> model.set_params(features__f0_min=60.0).features
+        FeatureExtractor(f0_min=60.0, feature_set='minimal')
+        """
+        nested = any(k.startswith("features__") for k in params)
+        if nested and params.get("features", self.features) is None:
+            extractor = FeatureExtractor(
+                params.get("feature_set", self.feature_set),
+                **(params.get("extractor_params", self.extractor_params) or {}))
+            params = {**params, "features": extractor, "extractor_params": None}
+        return super().set_params(**params)
 
     def _features(self, X: Any, fitting: bool) -> Any:
         """Return the features of ``X``: itself, or extracted if it is audio."""
