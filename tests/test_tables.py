@@ -215,3 +215,30 @@ def test_read_path_table_rejects_bad_manifests(tmp_path, text, match):
 def test_read_path_table_names_a_missing_manifest(tmp_path):
     with pytest.raises(DatasetError, match="does not exist"):
         read_path_table(tmp_path / "m.csv")
+
+
+@pytest.mark.parametrize("name", ["f.csv", "f.parquet"])
+def test_resume_fills_the_columns_an_older_table_lacks(tmp_path, name):
+    if name.endswith(".parquet"):
+        pytest.importorskip("pyarrow")
+    out = tmp_path / name
+    write(out, [["a.wav", "x", 1.0, 2.0]])  # an older layout: no start, end
+    with open(partial_path(out), "w", encoding="utf-8") as handle:
+        handle.write(",".join(COLUMNS) + "\nb.wav,y,3.0,4.0\n")
+    columns = ["path", "start", "end", *COLUMNS[1:]]
+    ends = {"a.wav": 1.5, "b.wav": 2.25, "c.wav": 0.5}
+    with TableWriter(out, columns, text_columns=TEXT, resume=True,
+                     inputs=[("a.wav", "x"), ("b.wav", "y"), ("c.wav", "z")],
+                     filled={"start": lambda key: 0.0, "end": ends.get}) as table:
+        assert table.done == {"a.wav", "b.wav"}
+        table.write_row(["c.wav", 0.0, 0.5, "z", 5.0, 6.0])
+    back = read_feature_table(out)
+    assert list(back.columns) == columns
+    assert back["end"].tolist() == [1.5, 2.25, 0.5] and back["end"].dtype == float
+    assert back["label"].tolist() == ["x", "y", "z"]
+    assert back["f0_semitone__mean"].tolist() == [1.0, 3.0, 5.0]
+    # without `filled`, the older layout is refused as before
+    old = tmp_path / "old.csv"
+    write(old, [["a.wav", "x", 1.0, 2.0]])
+    with pytest.raises(DatasetError, match="does not match"):
+        TableWriter(old, columns, text_columns=TEXT, resume=True).__enter__()
