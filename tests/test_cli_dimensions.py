@@ -58,6 +58,7 @@ def test_explain_prints_the_reasons_and_writes_them_beside_the_csv(dims_model,
     assert main["explanation"].notna().all()
     why = pd.read_csv(tmp_path / "p.explanations.csv")
     assert set(why["path"]) == set(files)
+    assert list(why.columns[:3]) == ["path", "start", "end"]  # the shared index
     assert {"feature", "words", "value", "reference", "sd", "share", "text"} <= set(
         why.columns)
     assert why.groupby("path").size().max() <= 5

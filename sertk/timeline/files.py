@@ -199,8 +199,8 @@ def predict_files(
         most toward its label (:func:`sertk.models.explanations.explain`, relative
         to the training average: single files have no speaker statistics):
         an ``explanation`` column joins their phrases, and
-        ``table.attrs["explanations"]`` holds explain's rows with a ``path``
-        column. 0 explains nothing.
+        ``table.attrs["explanations"]`` holds explain's rows with ``path``,
+        ``start`` and ``end`` columns first. 0 explains nothing.
 
     Returns
     -------
@@ -303,8 +303,10 @@ def predict_files(
         if explain:
             why = explanations.explain(model, X, spk, top=explain, adapt=adapt,
                                        reference=reference_rows)
-            why.insert(0, "path", [paths[rows[i]] for i in why["row"]])
             why["row"] = [rows[i] for i in why["row"]]
+            why.insert(0, "path", [paths[i] for i in why["row"]])
+            why.insert(1, "start", bounds[why["row"], 0])
+            why.insert(2, "end", bounds[why["row"], 1])
     # object columns: a name that is not valid UTF-8 fits no pyarrow string
     table = pd.DataFrame({"path": pd.Series(paths, dtype=object),
                           "start": bounds[:, 0], "end": bounds[:, 1],
