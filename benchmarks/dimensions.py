@@ -346,8 +346,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="also write this run's rows to this JSON file")
     parser.add_argument("--include", type=Path, nargs="+", default=[],
                         help="add the rows of earlier runs' --save files to the report")
+    parser.add_argument("--report-only", action="store_true",
+                        help="run nothing: write the section from the --include files")
     args = parser.parse_args(argv)
-    sets = feature_sets_or_exit(parser, args.sets, ALL_SETS)
+    if args.report_only and not args.include:
+        parser.error("--report-only needs --include files")
+    sets = [] if args.report_only else feature_sets_or_exit(parser, args.sets, ALL_SETS)
     freeze_sertk()
     corpora = {}
     for name, (_, folder) in CORPORA.items():
