@@ -408,8 +408,15 @@ def sertk_features(corpus: Corpus, feature_set: str, n_jobs: int = 2,
     key = {"params": extractor.extraction_params(), "source": sertk_source_hash(),
            "files": corpus.paths,
            "stamps": [os.stat(p).st_mtime_ns for p in corpus.paths]}
-    return cached_table(f"{corpus.manifest.parent.name}-sertk-{feature_set}", key,
-                        lambda: extractor.transform(corpus.paths))
+    table = cached_table(f"{corpus.manifest.parent.name}-sertk-{feature_set}", key,
+                         lambda: extractor.transform(corpus.paths))
+    if table.index.nlevels == 1:  # cached before the index had start and end
+        from sertk.features.extractor import index_of, segment_bounds
+
+        paths = table.index.tolist()
+        starts, ends = zip(*map(segment_bounds, paths), strict=True)
+        table.index = index_of(paths, starts, ends)
+    return table
 
 
 def sertk_copies(corpus: Corpus, feature_set: str,
