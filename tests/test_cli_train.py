@@ -222,14 +222,14 @@ def test_the_shrinkage_option(table, tmp_path, capsys):
     path, _ = table
     out = tmp_path / "m.joblib"
     assert main([str(path), "-o", str(out), "-q"]) == 0
-    assert load_model(out).shrinkage == "auto"
+    assert load_model(out).shrinkage == "cv"
     assert main([str(path), "-o", str(out), "--shrinkage", "0.5", "-q"]) == 0
     model = load_model(out)
     assert model.shrinkage == 0.5
     assert model.pipeline_.named_steps["project"].shrinkage == 0.5
     for bad in ("1.5", "ledoit", "nan"):
         assert main([str(path), "-o", str(out), "--shrinkage", bad]) == 2
-        assert "--shrinkage must be auto or a number from 0 to 1" in \
+        assert "--shrinkage must be cv, auto or a number from 0 to 1" in \
             capsys.readouterr().err
     assert main([str(path), "-o", str(out), "--shrinkage", "auto", "0.5"]) == 2
     assert "--shrinkage has 2 values" in capsys.readouterr().err
