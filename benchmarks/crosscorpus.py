@@ -16,11 +16,16 @@ Two studies, same classifier for every feature set:
    and ``minimal``, without and with speed-perturbed copies of the training
    recordings (0.9, 1.1), openSMILE eGeMAPSv02 and ComParE_2016 without
    copies.
-2. **Small corpora.** Four classes (anger, happiness, neutral, sadness), at
-   most 100 recordings a class, 10 speakers: EMO-DB's ten, RAVDESS's actors
-   01-10; strict leave-one-speaker-out. Does ``EmotionClassifier()`` on the
-   976 ``default`` columns lose to its 114 ``minimal`` ones when recordings
-   are few?
+2. **Small corpora.** Five subsets of each corpus, each four classes
+   (anger, happiness, neutral, sadness), 8 to 10 speakers drawn at random,
+   at most 100 recordings a class; strict leave-one-speaker-out, no copies.
+   Does ``EmotionClassifier()`` (``shrinkage="cv"``, see
+   :mod:`sertk.models.shrinkage`) on the 976 ``default`` columns keep up
+   with the better of ``default`` and its 114 ``minimal`` columns under the
+   former ``shrinkage="auto"``, chosen afterwards on each subset?
+3. **Whole corpora.** Leave-one-speaker-out on all of EMO-DB and of
+   RAVDESS, both protocols, ``shrinkage="cv"`` against ``"auto"``: the
+   default must not lose within-corpus accuracy.
 
 Features: the benchmark caches (``~/.cache/sertk-bench/``); ``minimal`` is
 the ``default`` table's ``minimal`` columns (the same functionals of the
@@ -30,7 +35,7 @@ same contours). Classifier: ``EmotionClassifier()`` defaults
 Prints the tables and writes them to the ``crosscorpus`` section of
 ``docs/benchmarks.md``. Run from the repository root::
 
-    python -m benchmarks.crosscorpus            # ~25 min on 2 cores, first run
+    python -m benchmarks.crosscorpus            # ~40 min, features cached
     python -m benchmarks.crosscorpus --quick    # sertk rows only, no docs
 """
 
@@ -73,7 +78,20 @@ ROWS = (
 )
 SMALL_CLASSES = ("anger", "happiness", "neutral", "sadness")
 SMALL_PER_CLASS = 100
-SMALL_SPEAKERS = 10
+#: Fewest and most speakers of a small subset.
+SMALL_SPEAKERS = (8, 10)
+#: Seeds of the small subsets drawn from each corpus.
+SMALL_SEEDS = (0, 1, 2, 3, 4)
+#: (row name, feature source, shrinkage) of the small-corpus study.
+SMALL_ROWS = (
+    ("sertk `default`, `EmotionClassifier()` (shrinkage cv)", "default", "cv"),
+    ("sertk `default`, shrinkage auto", "default", "auto"),
+    ("sertk `minimal`, shrinkage auto", "minimal", "auto"),
+    ("sertk `minimal`, shrinkage cv", "minimal", "cv"),
+    ("openSMILE eGeMAPSv02, shrinkage cv", "eGeMAPSv02", "cv"),
+)
+#: The rows whose best, chosen afterwards on each subset, the default must match.
+SMALL_BASELINES = (SMALL_ROWS[1][0], SMALL_ROWS[2][0])
 N_JOBS = 1
 #: ``--feature-cache``: a per-file feature cache folder shared with other runs.
 _EXTRACTION: dict = {}
@@ -156,55 +174,115 @@ def cross_corpus(corpora: dict[str, Corpus], rows) -> tuple[list[list[str]], dic
     return out, uars
 
 
-def small_subset(corpus: Corpus) -> tuple[Corpus, np.ndarray]:
-    """Four classes, at most 100 recordings a class, the first 10 speakers."""
-    keep_speakers = sorted(set(corpus.speakers))[:SMALL_SPEAKERS]
+def small_subset(corpus: Corpus, seed: int) -> np.ndarray:
+    """Rows of one small corpus drawn from ``corpus`` with ``seed``.
+
+    The four :data:`SMALL_CLASSES`, 8 to 10 speakers drawn at random, at
+    most :data:`SMALL_PER_CLASS` recordings a class (drawn at random where
+    these speakers have more).
+    """
+    rng = np.random.default_rng(seed)
+    speakers = np.unique(corpus.speakers)
+    n = min(int(rng.integers(SMALL_SPEAKERS[0], SMALL_SPEAKERS[1] + 1)), speakers.size)
+    keep = rng.choice(speakers, n, replace=False)
     rows = np.flatnonzero(np.isin(corpus.labels, SMALL_CLASSES)
-                          & np.isin(corpus.speakers, keep_speakers))
+                          & np.isin(corpus.speakers, keep))
     chosen = []
-    rng = np.random.default_rng(0)
     for label in SMALL_CLASSES:
         of = rows[corpus.labels[rows] == label]
         if of.size > SMALL_PER_CLASS:
-            of = np.sort(rng.choice(of, SMALL_PER_CLASS, replace=False))
+            of = rng.choice(of, SMALL_PER_CLASS, replace=False)
         chosen.append(of)
-    chosen = np.sort(np.concatenate(chosen))
-    return corpus, chosen
+    return np.sort(np.concatenate(chosen))
 
 
 def small_study(corpora: dict[str, Corpus], rows) -> tuple[list[list[str]], dict]:
-    """Run study 2: strict LOSO on each small subset."""
+    """Run study 2: strict LOSO on :data:`SMALL_SEEDS` small subsets of each corpus.
+
+    Returns the table rows (mean UAR (WAR) over the subsets, and how often
+    the row was within 1 point of, or above, the best of the two
+    ``shrinkage="auto"`` rows on that subset) and the per-subset UARs.
+    """
     from sertk import EmotionClassifier, evaluate
 
-    out, uars = [], {}
-    subsets = {c: small_subset(corpora[c]) for c in corpora}
-    for name, source, copies in rows:
+    uars, wars, sizes = {}, {}, {}
+    for c, corpus in corpora.items():
+        for seed in SMALL_SEEDS:
+            chosen = small_subset(corpus, seed)
+            sizes[c, seed] = (chosen.size, np.unique(corpus.speakers[chosen]).size)
+            for name, source, shrinkage in rows:
+                X, _ = features(corpus, source, False)
+                started = time.perf_counter()
+                report = evaluate(
+                    X.iloc[chosen].reset_index(drop=True), corpus.labels[chosen],
+                    corpus.speakers[chosen],
+                    estimator=EmotionClassifier(shrinkage=shrinkage,
+                                                speed_perturbation=None),
+                    protocol="strict", progress=False)
+                uars[name, c, seed], wars[name, c, seed] = report.uar, report.war
+                print(f"  small {c} #{seed} ({chosen.size} files, "
+                      f"{sizes[c, seed][1]} speakers): {name}: UAR {report.uar:.3f} "
+                      f"WAR {report.war:.3f} ({time.perf_counter() - started:.0f} s)",
+                      flush=True)
+    best = {(c, seed): max(uars[name, c, seed] for name in SMALL_BASELINES)
+            for c in corpora for seed in SMALL_SEEDS}
+    out = []
+    for name, _, _ in rows:
         row = [name]
-        for c, (corpus, chosen) in subsets.items():
-            X, augmented = features(corpus, source, copies)
-            report = evaluate(
-                X.iloc[chosen].reset_index(drop=True), corpus.labels[chosen],
-                corpus.speakers[chosen],
-                estimator=EmotionClassifier(
-                    speed_perturbation="auto" if copies else None),
-                protocol="strict", progress=False,
-                augmented=None if augmented is None else augmented[chosen])
-            uars[name, c] = report.uar
-            row.append(f"{report.uar:.3f} ({report.war:.3f})")
-            print(f"  small {c}: {name}: UAR {report.uar:.3f} WAR {report.war:.3f}",
-                  flush=True)
+        for c in corpora:
+            u = [uars[name, c, s] for s in SMALL_SEEDS]
+            w = [wars[name, c, s] for s in SMALL_SEEDS]
+            row.append(f"{np.mean(u):.3f} ({np.mean(w):.3f})")
+            gaps = [uars[name, c, s] - best[c, s] for s in SMALL_SEEDS]
+            row.append(f"{np.mean(gaps):+.3f}")
+            row.append(f"{sum(g >= -0.01 for g in gaps)}/{len(SMALL_SEEDS)}")
         out.append(row)
-    sizes = {c: (len(ch), len(set(co.speakers[ch]))) for c, (co, ch) in subsets.items()}
     return out, {"uars": uars, "sizes": sizes}
 
 
-def report(cross: list, small: list, small_info: dict, command: str,
-           seconds: float) -> str:
+def within_corpus(corpora: dict[str, Corpus]) -> list[list[str]]:
+    """Run study 3: LOSO on each whole corpus, shrinkage "cv" (default) and "auto".
+
+    As :func:`sertk.evaluate` runs it from cached features, both protocols;
+    strict models train on the speed-perturbed copies too (the default from
+    audio), speaker-normalised ones on none.
+    """
+    from sertk import EmotionClassifier, evaluate
+
+    out = []
+    for c, corpus in corpora.items():
+        X, augmented = features(corpus, "default", True)
+        for shrinkage in ("cv", "auto"):
+            row = [f"{c}, shrinkage {shrinkage}"]
+            for protocol in ("speaker-normalised", "strict"):
+                started = time.perf_counter()
+                report = evaluate(X, corpus.labels, corpus.speakers,
+                                  estimator=EmotionClassifier(shrinkage=shrinkage),
+                                  protocol=protocol, progress=False,
+                                  augmented=augmented)
+                row.append(f"{report.uar:.3f} ({report.war:.3f})")
+                print(f"  whole {c}, shrinkage {shrinkage}, {protocol}: UAR "
+                      f"{report.uar:.3f} WAR {report.war:.3f} "
+                      f"({time.perf_counter() - started:.0f} s)", flush=True)
+            out.append(row)
+    return out
+
+
+def report(cross: list, n_train: dict, small: list, small_info: dict, within: list,
+           command: str, seconds: float) -> str:
     """Return the Markdown section."""
+    from sertk.models.shrinkage import CV_MAX_FEATURES, CV_MAX_FILES
+
     pairs = ("EMO-DB -> RAVDESS", "RAVDESS -> EMO-DB", "mean (LOCO)")
     header = ["features"] + [f"{p}, `{m}`" for m in MODES for p in pairs]
-    sizes = ", ".join(f"{c}: {n} files, {s} speakers"
-                      for c, (n, s) in small_info["sizes"].items())
+    names = list(dict.fromkeys(c for c, _ in small_info["sizes"]))
+    sizes = "; ".join(
+        f"{c}: " + ", ".join(f"{n} files/{k} speakers"
+                             for (cc, _), (n, k) in small_info["sizes"].items()
+                             if cc == c) for c in names)
+    small_header = ["features"] + [
+        h for c in names
+        for h in (f"{c} UAR (WAR)", f"{c} vs best", f"{c} within 1 pt")]
     parts = [
         "Cross-corpus UAR (WAR) over the six labels EMO-DB and RAVDESS share "
         "(anger, disgust, fear, happiness, neutral, sadness; chance 0.167): "
@@ -220,17 +298,35 @@ def report(cross: list, small: list, small_info: dict, command: str,
         "every feature set (`copies`: trained on speed-perturbed copies 0.9 and "
         "1.1 of the training recordings too, as its defaults do from audio; "
         "other rows `speed_perturbation=None`). `minimal` is the `default` "
-        "table's 114 `minimal` columns.",
+        "table's 114 `minimal` columns. Training recordings: "
+        + ", ".join(f"{c} {n}" for c, n in n_train.items())
+        + f"; the default `shrinkage=\"cv\"` searches on at most {CV_MAX_FILES} "
+        f"recordings and {CV_MAX_FEATURES} columns, else it is \"auto\" "
+        "(see docs/classifier.md).",
         "",
         markdown_table(header, cross),
         "",
-        "Small corpora (issue 22, item 4): four classes (anger, happiness, "
-        f"neutral, sadness), at most {SMALL_PER_CLASS} recordings a class "
-        "(drawn with seed 0 where a class has more), the first "
-        f"{SMALL_SPEAKERS} speakers ({sizes}); strict leave-one-speaker-out "
-        "UAR (WAR), the same classifier.",
+        "Small corpora (issue 22, item 4): "
+        f"{len(SMALL_SEEDS)} subsets of each corpus (seeds "
+        f"{', '.join(map(str, SMALL_SEEDS))}), each four classes (anger, "
+        f"happiness, neutral, sadness), {SMALL_SPEAKERS[0]} to "
+        f"{SMALL_SPEAKERS[1]} speakers drawn at random, at most "
+        f"{SMALL_PER_CLASS} recordings a class ({sizes}); strict "
+        "leave-one-speaker-out, no training copies; mean UAR (WAR) over the "
+        "subsets. `vs best`: mean difference from the better of the two "
+        "`shrinkage auto` rows (the classifier before `shrinkage=\"cv\"`) on "
+        "the same subset, chosen afterwards; `within 1 pt`: on how many subsets "
+        "the row is within 0.01 of that best, or above it (the issue's target for "
+        "the default).",
         "",
-        markdown_table(["features", *small_info["sizes"]], small),
+        markdown_table(small_header, small),
+        "",
+        "Whole corpora, leave-one-speaker-out UAR (WAR) from cached features "
+        "(strict models with speed copies 0.9 and 1.1): the default "
+        f"`shrinkage=\"cv\"` against `\"auto\"`; above {CV_MAX_FILES} "
+        "recordings (RAVDESS) \"cv\" is \"auto\" by rule.",
+        "",
+        markdown_table(["corpus, shrinkage", "speaker-normalised", "strict"], within),
         "",
         provenance("opensmile", "scikit-learn"),
         "",
@@ -264,9 +360,13 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     rows = [r for r in ROWS if not (args.quick and r[1] not in ("default", "minimal"))]
     cross, _ = cross_corpus(corpora, rows)
-    small_rows = [r for r in rows if r[1] != "ComParE_2016"]
+    small_rows = [r for r in SMALL_ROWS if not (args.quick and "openSMILE" in r[0])]
     small, info = small_study(corpora, small_rows)
-    markdown = report(cross, small, info, command, time.perf_counter() - started)
+    within = within_corpus(corpora)
+    labels = np.intersect1d(*(np.unique(c.labels) for c in corpora.values()))
+    n_train = {c: _shared(corpus, labels).size for c, corpus in corpora.items()}
+    markdown = report(cross, n_train, small, info, within, command,
+                      time.perf_counter() - started)
     print("\n" + markdown)
     if not (args.quick or args.no_docs):
         page = update_section("crosscorpus", markdown, title="Cross-corpus")

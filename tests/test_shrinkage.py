@@ -47,12 +47,15 @@ def test_cv_shrinks_more_than_ledoit_wolf_and_does_better_on_new_speakers():
     assert np.mean(scores["cv"]) > np.mean(scores["auto"]) + 0.02
 
 
-@pytest.mark.parametrize("case", ["large", "no speakers", "two speakers"])
+@pytest.mark.parametrize("case", ["many recordings", "many columns", "no speakers",
+                                  "two speakers"])
 def test_the_search_is_skipped_where_it_cannot_or_need_not_run(case, monkeypatch):
     loadings = np.random.default_rng(0).normal(size=(5, 300))
     X, y, speakers = correlated_table(0, loadings=loadings)
-    if case == "large":
+    if case == "many recordings":
         monkeypatch.setattr(sertk.models.shrinkage, "CV_MAX_FILES", len(y) - 1)
+    elif case == "many columns":
+        monkeypatch.setattr(sertk.models.shrinkage, "CV_MAX_FEATURES", 299)
     elif case == "no speakers":
         speakers = None
     else:

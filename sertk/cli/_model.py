@@ -91,10 +91,10 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         metavar="cv|auto|S",
         help="shrinkage of the LDA's within-class covariance: cv (the "
         "default: chosen among auto, 0.5 and 0.8 by cross-validation over the "
-        "training speakers when there are at most 1000 recordings, else "
-        "auto), auto (Ledoit-Wolf, for clean recordings) or a number from 0 "
-        "to 1, such as 0.5 for training data of mixed noise conditions; "
-        "several values with --search, e.g. auto 0.5",
+        "training speakers when there are at most 1000 recordings and 2000 "
+        "columns, else auto), auto (Ledoit-Wolf, for clean recordings) or a "
+        "number from 0 to 1, such as 0.5 for training data of mixed noise "
+        "conditions; several values with --search, e.g. auto 0.5",
     )
     parser.add_argument(
         "--fallback",

@@ -302,7 +302,8 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         cross-validation on whole training speakers inside :meth:`fit`
         (:func:`~sertk.models.shrinkage.choose_shrinkage`), when ``speakers``
         are given and the training set has at most
-        :data:`~sertk.models.shrinkage.CV_MAX_FILES` (1000) recordings; it
+        :data:`~sertk.models.shrinkage.CV_MAX_FILES` (1000) recordings and
+        :data:`~sertk.models.shrinkage.CV_MAX_FEATURES` (2000) columns; it
         is "auto" on larger sets. On small corpora (a few hundred
         recordings) the Ledoit-Wolf estimate shrinks too little for the 976
         ``default`` columns, which then lose to the 114 ``minimal`` ones

@@ -7,9 +7,10 @@ to the 114 ``minimal`` columns on new ones. :class:`EmotionClassifier` with
 ``shrinkage="cv"`` (its default) therefore chooses the shrinkage among
 :data:`CV_SHRINKAGE` by cross-validation *inside* :meth:`fit`, on folds of
 whole training speakers, whenever the training set is small
-(:data:`CV_MAX_FILES` recordings or fewer). Larger sets keep "auto": on
-them the estimate is good enough (``docs/classifier.md``), and the search
-would cost 15 more fits of the model.
+(:data:`CV_MAX_FILES` recordings or fewer, :data:`CV_MAX_FEATURES` columns
+or fewer). Larger sets keep "auto": the search costs 15 more fits of the
+model, and the more recordings the better the Ledoit-Wolf estimate
+(``docs/classifier.md``).
 
 Nothing outside the training rows is used, so an outer evaluation
 (:func:`sertk.evaluate`) stays speaker-independent: this is nested
@@ -25,13 +26,17 @@ from sklearn.base import clone
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import GroupKFold
 
-__all__ = ["CV_MAX_FILES", "CV_SHRINKAGE", "choose_shrinkage"]
+__all__ = ["CV_MAX_FEATURES", "CV_MAX_FILES", "CV_SHRINKAGE", "choose_shrinkage"]
 
 #: The values ``shrinkage="cv"`` chooses among, in order of preference on ties.
 CV_SHRINKAGE: tuple[str | float, ...] = ("auto", 0.5, 0.8)
 #: Most training recordings (copies not counted) on which ``shrinkage="cv"``
 #: cross-validates; above it, "auto".
 CV_MAX_FILES = 1000
+#: Most feature columns on which ``shrinkage="cv"`` cross-validates: the
+#: LDA's cost grows with their cube (one fit on openSMILE's 6373 ComParE
+#: columns takes minutes), so wider tables keep "auto".
+CV_MAX_FEATURES = 2000
 #: Inner folds (fewer when there are fewer training speakers).
 N_SPLITS = 5
 #: Fewest training speakers to cross-validate over.
@@ -66,8 +71,9 @@ def choose_shrinkage(steps: Any, X: np.ndarray, y: np.ndarray,
     -------
     shrinkage : "auto" or float
         The chosen value; ``candidates[0]`` when the search is skipped:
-        more than :data:`CV_MAX_FILES` recordings, no speakers or fewer
-        than :data:`MIN_SPEAKERS` of them.
+        more than :data:`CV_MAX_FILES` recordings or
+        :data:`CV_MAX_FEATURES` columns, no speakers or fewer than
+        :data:`MIN_SPEAKERS` of them.
     scores : dict or None
         UAR of each candidate (keyed by ``str(value)``) over the held-out
         recordings of all inner folds; None when skipped.
@@ -93,7 +99,7 @@ def choose_shrinkage(steps: Any, X: np.ndarray, y: np.ndarray,
     >>> value, round(scores["auto"], 2), round(scores["0.8"], 2)
     (0.8, 0.61, 0.69)
     """
-    if speakers is None or n_files > CV_MAX_FILES:
+    if speakers is None or n_files > CV_MAX_FILES or X.shape[1] > CV_MAX_FEATURES:
         return candidates[0], None
     speakers = np.asarray(speakers)
     n_speakers = np.unique(speakers[:n_files]).size
