@@ -21,7 +21,9 @@ every mode is applied at prediction as it was at training:
     the rows being transformed are z-scored with their own statistics (one
     batch a ``corpus`` id when those are given). It assumes the batch holds
     a mix of emotions like the training corpora: a batch of one emotion,
-    z-scored on itself, loses what sets it apart (its level);
+    z-scored on itself, loses what sets it apart (its level). A batch
+    that varies much less than a training corpus (one speaker in one
+    state) gets an :class:`AdaptationWarning`, as does one too small;
 ``"speaker"``
     each speaker's rows with that speaker's own statistics, rescaled to the
     training corpora's spread (the per-column ratio of within-speaker to
@@ -58,8 +60,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sertk.errors import ParameterError
 
-__all__ = ["ADAPT_MODES", "SHIFT_DESCRIPTORS", "AdaptationWarning", "CorpusNormalizer",
-           "CorpusShiftWarning", "check_adapt", "corpus_shift", "robust_stats"]
+__all__ = ["ADAPT_MODES", "ONE_SIDED_SPREAD", "SHIFT_DESCRIPTORS", "AdaptationWarning",
+           "CorpusNormalizer", "CorpusShiftWarning", "check_adapt", "corpus_shift",
+           "robust_stats"]
 
 #: Prediction-time adaptation modes (see the module docstring).
 ADAPT_MODES = ("none", "batch", "speaker")
@@ -68,6 +71,14 @@ ADAPT_MODES = ("none", "batch", "speaker")
 #: robust standard deviation.
 _IQR_NORMAL = 1.3489795003921634
 
+
+#: A batch whose spread (median over columns of its scale over the training
+#: corpora's) is below this looks like one speaker in one state, and
+#: ``adapt="batch"`` warns. Measured on EMO-DB and RAVDESS against the
+#: other corpus's statistics: a whole corpus 0.99-1.01, one speaker
+#: 0.81-0.91, one emotion of all speakers 0.74-0.96, one speaker's two
+#: emotions 0.69-0.71, one speaker's one emotion 0.55-0.59.
+ONE_SIDED_SPREAD = 0.65
 
 #: What :func:`corpus_shift` compares, in words, and the sertk columns that
 #: measure it.
@@ -399,8 +410,24 @@ class CorpusNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 AdaptationWarning, stacklevel=5)
             return self.center_, self.scale_
         center, scale = self._own(X[rows])
+        if what.startswith(("the batch", "corpus")):
+            self._check_spread(scale, what)
         nan = np.isnan(center)
         return np.where(nan, self.center_, center), np.where(nan, self.scale_, scale)
+
+    def _check_spread(self, scale: np.ndarray, what: str) -> None:
+        """Warn when a batch varies too little to adapt on (see ONE_SIDED_SPREAD)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            spread = float(np.nanmedian(scale / self.scale_))
+        if spread < ONE_SIDED_SPREAD:
+            warnings.warn(
+                f"{what} varies {spread:.2f} times as much as a training corpus "
+                "(median over features): if it is one speaker in one state (one "
+                "emotion), z-scored on itself it loses what sets it apart. Then "
+                "adapt on recordings of the same setting with a mix of emotions "
+                "or neutral speech (reference), or use adapt='none'",
+                AdaptationWarning, stacklevel=5)
 
     def transform(self, X: Any, adapt: str = "none", speakers: Sequence | None = None,
                   corpus: Sequence | None = None, reference: Any = None) -> np.ndarray:
@@ -436,7 +463,9 @@ class CorpusNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         -----
         AdaptationWarning
             When a batch or speaker has fewer than ``min_samples`` rows (its
-            rows then use the training statistics).
+            rows then use the training statistics), or a batch varies less
+            than :data:`ONE_SIDED_SPREAD` times as much as a training corpus
+            (one speaker in one state, most likely; it is still adapted).
         """
         X = validate_data(self, X, reset=False, dtype=np.float64,
                           ensure_all_finite="allow-nan")
