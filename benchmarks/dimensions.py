@@ -247,14 +247,15 @@ def verdicts(rows: list[Row]) -> list[str]:
     return lines
 
 
-def save(path: Path, rows: list[Row], command: str, seconds: float) -> None:
+def save(path: Path, rows: list[Row], command: str, seconds: float,
+         finished: bool = False) -> None:
     """Write a run's rows (scores without predictions) and provenance as JSON."""
     kept = [{"features": r.features, "data": r.data, "setting": r.setting,
              "seconds": r.seconds, "commit": r.commit, "calibrated": r.calibrated,
              "report": {d: r.report[d] for d in ("arousal", "valence")}}
             for r in rows]
     path.write_text(json.dumps({"command": command, "seconds": seconds,
-                                "rows": kept}, indent=1))
+                                "finished": finished, "rows": kept}, indent=1))
 
 
 def included(paths: list[Path]) -> tuple[list[Row], list[str]]:
@@ -265,9 +266,11 @@ def included(paths: list[Path]) -> tuple[list[Row], list[str]]:
         part = [Row(**r) for r in saved["rows"]]
         rows += part
         commits = sorted({r.commit for r in part})
+        stopped = "" if saved.get("finished") else (
+            " (stopped after these rows, for lack of machine time)")
         notes.append(f"Rows of {', '.join(sorted({r.features for r in part}))} "
-                     f"with `{saved['command']}`: {saved['seconds'] / 60:.0f} min, "
-                     f"sertk at {', '.join(commits)}.")
+                     f"with `{saved['command']}`{stopped}: "
+                     f"{saved['seconds'] / 60:.0f} min, sertk at {', '.join(commits)}.")
     return rows, notes
 
 
@@ -378,6 +381,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = run(sets, corpora, args.cv, args.feature_cache, protocols, on_row=keep,
                calibrations=calibrations)
     seconds = time.perf_counter() - started
+    if args.save:
+        save(args.save, rows, command, seconds, finished=True)
     earlier, notes = included(args.include)
     markdown = report(rows + earlier, command, seconds, args.quick, notes)
     print("\n" + markdown)
