@@ -266,7 +266,7 @@ def included(paths: list[Path]) -> tuple[list[Row], list[str]]:
         part = [Row(**r) for r in saved["rows"]]
         rows += part
         commits = sorted({r.commit for r in part})
-        stopped = "" if saved.get("finished") else (
+        stopped = "" if saved.get("finished", True) else (
             " (stopped after these rows, for lack of machine time)")
         notes.append(f"Rows of {', '.join(sorted({r.features for r in part}))} "
                      f"with `{saved['command']}`{stopped}: "
