@@ -136,11 +136,15 @@ def model(calibrated: bool):
 
     ``calibrated``: the output spread set on held-out training speakers
     (``dimension_folds=3``, three more projection fits a model), or not.
+    The LDA shrinkage is Ledoit-Wolf's (``"auto"``) for every set: the
+    classifier's default ``"cv"`` chooses it by inner folds for small
+    tables only, which would treat ComParE_2016 unlike the others.
     """
     from sertk import EmotionClassifier
 
     return EmotionClassifier(dimensions="circumplex", fallback=None,
                              speed_perturbation=None, speaker_norm=False,
+                             shrinkage="auto",
                              dimension_folds=3 if calibrated else None)
 
 
