@@ -308,13 +308,17 @@ def test_a_grid_search_reaches_the_classifiers_extractor(tmp_path):
     assert best.extractor_.progress is False  # extractor_params moved into it
     assert search.best_score_ > 0.9
     # the parameter reaches the analysis: a floor above a voice loses its pitch
-    model = EmotionClassifier("minimal", speaker_norm=False, probability=False,
-                              fallback=None)
+    model = EmotionClassifier("minimal", speaker_norm=False, probability=False)
     low = [p for p, y in zip(paths, labels, strict=True) if y == "low"][:1]
     f0 = [clone(model).set_params(features__f0_min=f0_min, features__progress=False)
           .fit(paths, labels).extractor_.transform(low)["f0_semitone__mean"].iloc[0]
           for f0_min in (60.0, 400.0)]
     assert not np.isnan(f0[0]) and np.isnan(f0[1])
+    # without any pitch the "auto" fallback has nothing to learn from: none
+    blind = clone(model).set_params(features__f0_min=400.0, features__progress=False)
+    assert blind.fit(paths, labels).fallback_columns_ is None
+    with pytest.raises(ParameterError, match="no value in any training recording"):
+        blind.set_params(fallback=["f0_semitone"]).fit(paths, labels)
 
 
 def test_features_and_extractor_params_make_the_same_model(tmp_path):

@@ -779,6 +779,13 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             raise ParameterError(
                 "the fallback needs at least 2 recordings of each class; add "
                 "recordings or pass fallback=None")
+        if np.isnan(Xn[:, self.fallback_columns_]).all():  # e.g. no pitch found
+            if isinstance(self.fallback, str):
+                self.fallback_columns_ = None
+                return
+            raise ParameterError(
+                "the fallback's columns have no value in any training recording "
+                "(no pitch found? check f0_min and f0_max); pass fallback=None")
         self.class_distance_ = ClassDistance().fit(self._project(Xn), y)
         with _quiet_steps():
             held_out = held_out_distances(self.pipeline_[1:-1], Xn, y,
