@@ -278,6 +278,22 @@ def included(paths: list[Path]) -> tuple[list[Row], list[str]]:
     return rows, notes
 
 
+def unique(rows: list[Row]) -> list[Row]:
+    """Return the rows in order, once for each set, calibration, data and protocol.
+
+    Runs saved apart may repeat a row (a run stopped part-way through one
+    whose rows another run also made); the code and features being the same,
+    so are the figures.
+    """
+    seen, out = set(), []
+    for row in rows:
+        key = (row.features, row.calibrated, row.data, row.setting)
+        if key not in seen:
+            seen.add(key)
+            out.append(row)
+    return out
+
+
 def report(rows: list[Row], command: str, seconds: float, quick: bool,
            notes: list[str] = ()) -> str:
     header = ["features", "calibrated", "data", "protocol", "arousal CCC", "arousal ρ",
@@ -388,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.save:
         save(args.save, rows, command, seconds, finished=True)
     earlier, notes = included(args.include)
-    markdown = report(rows + earlier, command, seconds, args.quick, notes)
+    markdown = report(unique(rows + earlier), command, seconds, args.quick, notes)
     print("\n" + markdown)
     if not (args.quick or args.no_docs):
         page = update_section("dimensions", markdown,
