@@ -404,7 +404,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.save:
         save(args.save, rows, command, seconds, finished=True)
     earlier, notes = included(args.include)
-    markdown = report(unique(rows + earlier), command, seconds, args.quick, notes)
+    order = {name: i for i, name in enumerate(ALL_SETS)}
+    table = sorted(unique(rows + earlier), key=lambda r: (
+        "->" in r.data, r.data, r.setting, not r.calibrated, order[r.features]))
+    markdown = report(table, command, seconds, args.quick, notes)
     print("\n" + markdown)
     if not (args.quick or args.no_docs):
         page = update_section("dimensions", markdown,
