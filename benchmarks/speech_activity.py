@@ -2,18 +2,23 @@
 
 Each recording of a seeded sample of a manifest (EMO-DB by default,
 :data:`PER_SPEAKER` files a speaker) is padded with :data:`PAD` s of
-silence on either side, and the whole is put in noise: white noise or
-babble (4-6 recordings of other speakers) at 20, 10 and 0 dB SNR on the
-utterance's active speech power (:mod:`sertk.audio.conditions`), noise running
-through the pauses too, as a room's or a café's does. The windows are those
-of ``sertk-predict --window 2`` (2 s, every 0.5 s; defaults of
-:func:`sertk.timeline.window_features`), and the rule is the timeline's: a
+silence on either side, and the whole is put in noise: white noise, pink
+noise or babble (4-6 recordings of other speakers) at 20, 10 and 0 dB SNR
+on the utterance's active speech power (:mod:`sertk.audio.conditions`),
+noise running through the pauses too, as a room's or a café's does. The
+windows are those of ``sertk-predict --window 2`` (2 s, every 0.5 s;
+defaults of :func:`sertk.timeline.window_features`), and the rule is the timeline's: a
 window is speech when at least half its frames are within 35 dB of the
 recording's speech level and Praat finds a voiced frame in it, else
 ``silence``.
 
-A *speech window* has at least 1.5 s of its 2 s inside the utterance; a
-*noise-only window* lies wholly in the padding. Reported: the share of
+The *utterance* is the recording less its leading and trailing silence:
+from its first to its last 10 ms frame within :data:`UTTERANCE_DB` of its
+own :data:`~sertk.timeline.REFERENCE_PERCENTILE`-th percentile level,
+measured on the clean recording (RAVDESS recordings open and close with
+about a second of room noise; EMO-DB's are cut close). A *speech window*
+has at least 1.5 s of its 2 s inside the utterance; a *noise-only window*
+lies wholly in the padding. Reported: the share of
 speech windows called silence, and of noise-only windows called speech.
 
 Prints the table and writes it to the ``speech-activity`` section of
@@ -55,8 +60,11 @@ PAD = 3.0
 PER_SPEAKER = 6
 WINDOW, HOP = 2.0, 0.5
 SPEECH_OVERLAP = 1.5
-CONDITIONS = ("clean", "white-20", "white-10", "white-0", "babble-20", "babble-10",
-              "babble-0")
+CONDITIONS = ("clean", "white-20", "white-10", "white-0", "pink-20", "pink-10",
+              "pink-0", "babble-20", "babble-10", "babble-0")
+#: The utterance spans the frames within this many dB of the recording's
+#: speech level (measured on the clean recording).
+UTTERANCE_DB = 30.0
 TALKERS = (4, 6)
 #: Issue 21: at 10 dB babble, >= 95 % of speech windows kept, <= 10 % of
 #: noise-only windows called speech.
@@ -70,6 +78,32 @@ def window_bounds(duration: float) -> np.ndarray:
     starts = np.round(np.arange(n) * HOP, 6)
     return np.column_stack([starts, np.minimum(np.round(starts + WINDOW, 6),
                                                duration)])
+
+
+def utterance_span(x: np.ndarray) -> tuple[float, float]:
+    """Return the (start, end) in seconds of the speech in clean signal ``x``.
+
+    From the first to the last 10 ms frame within :data:`UTTERANCE_DB` of
+    the signal's :data:`~sertk.timeline.REFERENCE_PERCENTILE`-th percentile
+    frame level; the whole signal when it is silent.
+
+    Examples
+    --------
+    >>> x = np.concatenate([np.zeros(SR), 0.1 * np.ones(SR) * np.sign(
+    ...     np.sin(np.arange(SR))), 1e-4 * np.ones(SR // 2)])
+    >>> utterance_span(x)
+    (1.0, 2.0)
+    """
+    from sertk.timeline import REFERENCE_PERCENTILE
+
+    hop = SR // 100
+    frames = x[: x.size // hop * hop].reshape(-1, hop)
+    levels = 20 * np.log10(np.maximum(frames.std(axis=1), 1e-10))
+    if levels.size == 0 or levels.max() <= -200 + 1e-6:
+        return 0.0, x.size / SR
+    on = np.flatnonzero(levels > np.percentile(levels, REFERENCE_PERCENTILE)
+                        - UTTERANCE_DB)
+    return float(on[0] * hop / SR), float((on[-1] + 1) * hop / SR)
 
 
 def _score_one(path: str, condition: str, others: list[str], seed: int) -> dict:
@@ -98,7 +132,8 @@ def _score_one(path: str, condition: str, others: list[str], seed: int) -> dict:
                                  progress=False)
     bounds = window_bounds(signal.size / SR)
     called = np.isin(np.round(bounds[:, 0], 6), np.round(speech["start"], 6))
-    lo, hi = PAD, PAD + x.size / SR
+    first, last = utterance_span(x)
+    lo, hi = PAD + first, PAD + last
     inside = np.minimum(bounds[:, 1], hi) - np.maximum(bounds[:, 0], lo)
     is_speech = inside >= SPEECH_OVERLAP - 1e-9
     is_noise = (bounds[:, 1] <= lo + 1e-9) | (bounds[:, 0] >= hi - 1e-9)
@@ -106,6 +141,25 @@ def _score_one(path: str, condition: str, others: list[str], seed: int) -> dict:
             "speech_silence": int((is_speech & ~called).sum()),
             "noise": int(is_noise.sum()),
             "noise_speech": int((is_noise & called).sum())}
+
+
+def timeline_hash() -> str:
+    """Return a hash of the timeline's code (16 hex digits).
+
+    ``sertk.timeline`` is left out of
+    :func:`~benchmarks._common.sertk_source_hash` (it does not shape the
+    features of whole recordings), but it holds the speech-activity rule
+    these counts measure, so their cache keys add it.
+    """
+    import hashlib
+    from pathlib import Path
+
+    import sertk.timeline
+
+    digest = hashlib.sha1()
+    for path in sorted(Path(sertk.timeline.__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def score(corpus, condition: str) -> pd.DataFrame:
@@ -126,6 +180,8 @@ def score(corpus, condition: str) -> pd.DataFrame:
     table = cached_table(f"vad-{condition}", {"paths": corpus.paths,
                                               "source": sertk_source_hash(),
                                               "conditions": conditions_hash(),
+                                              "timeline": timeline_hash(),
+                                              "utterance_db": UTTERANCE_DB,
                                               "pad": PAD, "window": [WINDOW, HOP]},
                          compute)
     print(f"  {condition}: {len(corpus.paths)} recordings, "
@@ -160,7 +216,9 @@ def report(counts: dict, corpus, per_speaker: int, command: str, seconds: float
         f"{len(corpus.paths)} recordings ({per_speaker} a speaker, drawn with "
         f"seed {SEED}), each padded with {PAD:g} s of silence on either side and "
         "put in noise as a whole (SNR on the utterance's active speech power; "
-        "babble: 4-6 recordings of other speakers). Windows of 2 s every 0.5 s, "
+        "babble: 4-6 recordings of other speakers). Utterance: the recording less "
+        f"its leading and trailing frames more than {UTTERANCE_DB:g} dB under its "
+        "speech level (clean). Windows of 2 s every 0.5 s, "
         "the timeline's rule (`sertk.timeline`: speech level - 35 dB, at least "
         "half the frames, a voiced frame). Speech window: at least 1.5 s inside "
         "the utterance; noise-only window: wholly in the padding.",
