@@ -7,10 +7,10 @@ noise or babble (4-6 recordings of other speakers) at 20, 10 and 0 dB SNR
 on the utterance's active speech power (:mod:`sertk.audio.conditions`),
 noise running through the pauses too, as a room's or a café's does. The
 windows are those of ``sertk-predict --window 2`` (2 s, every 0.5 s;
-defaults of :func:`sertk.timeline.window_features`), and the rule is the timeline's: a
-window is speech when at least half its frames are within 35 dB of the
-recording's speech level and Praat finds a voiced frame in it, else
-``silence``.
+defaults of :func:`sertk.timeline.window_features`), and the rule is the
+timeline's: a window is speech when at least half its frames are within
+35 dB (``--vad-threshold-db``) of the recording's speech level and Praat
+finds a voiced frame in it, else ``silence``.
 
 The *utterance* is the recording less its leading and trailing silence:
 from its first to its last 10 ms frame within :data:`UTTERANCE_DB` of its
@@ -18,7 +18,7 @@ own :data:`~sertk.timeline.REFERENCE_PERCENTILE`-th percentile level,
 measured on the clean recording (RAVDESS recordings open and close with
 about a second of room noise; EMO-DB's are cut close). A *speech window*
 has at least 1.5 s of its 2 s inside the utterance; a *noise-only window*
-lies wholly in the padding. Reported: the share of
+lies wholly outside it. Reported: the share of
 speech windows called silence, and of noise-only windows called speech.
 
 Prints the table and writes it to the ``speech-activity`` section of
@@ -26,6 +26,10 @@ Prints the table and writes it to the ``speech-activity`` section of
 
     python -m benchmarks.speech_activity
     python -m benchmarks.speech_activity --quick   # 2 files a speaker, 10 dB
+    python -m benchmarks.speech_activity --vad-threshold-db 35 25  # both
+
+``--vad-threshold-db`` gives the rule's threshold (``vad_threshold_db`` of
+:func:`sertk.timeline.predict_timeline`; several give a row group each).
 """
 
 from __future__ import annotations
@@ -106,7 +110,8 @@ def utterance_span(x: np.ndarray) -> tuple[float, float]:
     return float(on[0] * hop / SR), float((on[-1] + 1) * hop / SR)
 
 
-def _score_one(path: str, condition: str, others: list[str], seed: int) -> dict:
+def _score_one(path: str, condition: str, others: list[str], seed: int,
+               threshold: float) -> dict:
     """Pad, degrade, run the rule; count the windows of each kind and verdict."""
     import soundfile as sf
 
@@ -129,7 +134,7 @@ def _score_one(path: str, condition: str, others: list[str], seed: int) -> dict:
         name = os.path.join(folder, "padded.wav")
         sf.write(name, signal, SR, subtype="FLOAT")
         speech = window_features(name, "minimal", window=WINDOW, hop=HOP,
-                                 progress=False)
+                                 vad_threshold_db=threshold, progress=False)
     bounds = window_bounds(signal.size / SR)
     called = np.isin(np.round(bounds[:, 0], 6), np.round(speech["start"], 6))
     first, last = utterance_span(x)
@@ -162,7 +167,7 @@ def timeline_hash() -> str:
     return digest.hexdigest()[:16]
 
 
-def score(corpus, condition: str) -> pd.DataFrame:
+def score(corpus, condition: str, threshold: float) -> pd.DataFrame:
     """Window counts of every sampled recording in one condition (cached)."""
     from joblib import Parallel, delayed
 
@@ -173,18 +178,22 @@ def score(corpus, condition: str) -> pd.DataFrame:
             others = [p for p, s in zip(corpus.paths, corpus.speakers, strict=True)
                       if s != speaker]
             jobs.append(delayed(_score_one)(path, condition, others,
-                                            [SEED, CONDITIONS.index(condition), i]))
+                                            [SEED, CONDITIONS.index(condition), i],
+                                            threshold))
         return pd.DataFrame(Parallel(n_jobs=N_JOBS)(jobs), index=corpus.paths)
 
     started = time.perf_counter()
-    table = cached_table(f"vad-{condition}", {"paths": corpus.paths,
+    from sertk.timeline import VAD_THRESHOLD_DB
+
+    parts = {} if threshold == VAD_THRESHOLD_DB else {"threshold": threshold}
+    table = cached_table(f"vad-{condition}", {**parts, "paths": corpus.paths,
                                               "source": sertk_source_hash(),
                                               "conditions": conditions_hash(),
                                               "timeline": timeline_hash(),
                                               "utterance_db": UTTERANCE_DB,
                                               "pad": PAD, "window": [WINDOW, HOP]},
                          compute)
-    print(f"  {condition}: {len(corpus.paths)} recordings, "
+    print(f"  {condition}, {threshold:g} dB: {len(corpus.paths)} recordings, "
           f"{time.perf_counter() - started:.0f} s", flush=True)
     return table
 
@@ -204,11 +213,13 @@ def sample(corpus, per_speaker: int):
 
 def report(counts: dict, corpus, per_speaker: int, command: str, seconds: float
            ) -> str:
-    """Return the Markdown section."""
+    """Return the Markdown section; ``counts`` by (threshold, condition)."""
+    from sertk.timeline import VAD_THRESHOLD_DB
+
     rows = []
-    for c, t in counts.items():
+    for (threshold, c), t in counts.items():
         total = t.sum()
-        rows.append([c, str(total["speech"]),
+        rows.append([f"{threshold:g} dB", c, str(total["speech"]),
                      f"{100 * total['speech_silence'] / max(total['speech'], 1):.1f} %",
                      str(total["noise"]),
                      f"{100 * total['noise_speech'] / max(total['noise'], 1):.1f} %"])
@@ -219,18 +230,21 @@ def report(counts: dict, corpus, per_speaker: int, command: str, seconds: float
         "babble: 4-6 recordings of other speakers). Utterance: the recording less "
         f"its leading and trailing frames more than {UTTERANCE_DB:g} dB under its "
         "speech level (clean). Windows of 2 s every 0.5 s, "
-        "the timeline's rule (`sertk.timeline`: speech level - 35 dB, at least "
-        "half the frames, a voiced frame). Speech window: at least 1.5 s inside "
-        "the utterance; noise-only window: wholly in the padding.",
-        markdown_table(["condition", "speech windows", "called silence",
+        "the timeline's rule (`sertk.timeline`: a frame is speech when within the "
+        "threshold (`vad_threshold_db`, 35 dB by default) of the recording's "
+        "speech level; a window is speech when at least half its frames are and "
+        "it holds a voiced frame). Speech window: at least 1.5 s inside "
+        "the utterance; noise-only window: wholly outside it (in the padding or "
+        "the recording's own leading or trailing silence).",
+        markdown_table(["threshold", "condition", "speech windows", "called silence",
                         "noise-only windows", "called speech"], rows)]
     condition, missed, false = TARGET
-    if condition in counts:
-        t = counts[condition].sum()
+    if (VAD_THRESHOLD_DB, condition) in counts:
+        t = counts[VAD_THRESHOLD_DB, condition].sum()
         m = t["speech_silence"] / max(t["speech"], 1)
         f = t["noise_speech"] / max(t["noise"], 1)
         parts.append(
-            f"Issue 21 target at {condition}: speech windows kept "
+            f"Issue 21 target at {condition} (default threshold): speech windows kept "
             f"{100 * (1 - m):.1f} % (>= {100 * (1 - missed):.0f} %: "
             f"**{'met' if m <= missed else 'NOT met'}**); noise-only windows called "
             f"speech {100 * f:.1f} % (<= {100 * false:.0f} %: "
@@ -244,8 +258,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = benchmark_parser(
         "speech_activity", __doc__, quick="2 recordings a speaker, clean and 10 dB; "
         "nothing is written to the docs")
+    parser.add_argument(
+        "--vad-threshold-db", type=float, nargs="+", metavar="DB",
+        help="the rule's threshold(s), dB under the speech level (default: the "
+        "timeline's, sertk.timeline.VAD_THRESHOLD_DB)")
     args = parser.parse_args(argv)
+    if any(not 0 < t < math.inf for t in args.vad_threshold_db or []):
+        parser.error("--vad-threshold-db must be a number of dB > 0")
     freeze_sertk()
+    from sertk.timeline import VAD_THRESHOLD_DB
+
+    thresholds = args.vad_threshold_db or [VAD_THRESHOLD_DB]
     corpus = corpus_or_exit(parser, args.manifest)
     conditions = CONDITIONS
     per_speaker = PER_SPEAKER
@@ -256,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
                            sys.argv[1:] if argv is None else argv)
     print(f"command: {command}", flush=True)
     started = time.perf_counter()
-    counts = {c: score(corpus, c) for c in conditions}
+    counts = {(t, c): score(corpus, c, t) for t in thresholds
+              for c in conditions}
     markdown = report(counts, corpus, per_speaker, command,
                       time.perf_counter() - started)
     print("\n" + markdown)
