@@ -459,9 +459,10 @@ def predict_timeline(
         still reported).
     vad_threshold_db : float > 0, default=35.0
         A frame is speech when its level is within this many dB of the
-        recording's speech level. Lower it (25-30) for noisy recordings, so
-        noise is not taken for speech; raise it (40) when quiet passages are
-        missed in clean ones.
+        recording's speech level. Lower it (25) when other talkers in the
+        background, about 20 dB or more under the speaker, are taken for
+        speech (steady noise is mostly left out by the voicing test); raise
+        it (40) when quiet passages are missed in clean recordings.
     min_speech : float in [0, 1], default=0.5
         Share of speech frames below which a window is silent.
     block : float > 0, default=60.0
