@@ -11,6 +11,7 @@ from sertk.cli.predict import main
 from sertk.cli.train import main as train
 from sertk.io.datasets import LABELS
 from sertk.io.model_files import DEFAULT_MODEL, TIMELINE_MODEL, load_model
+from sertk.models.augment import AUGMENT_MIX
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((REPO / "data" / "examples").glob("*.wav"))
@@ -22,16 +23,28 @@ def test_the_bundled_model_names_an_emotion_for_each_example(monkeypatch, capsys
     assert main(["data/examples", "-q"]) == 0
     lines = capsys.readouterr().out.splitlines()
     header, rows = lines[0].split(), lines[1:]
-    assert header[:3] == ["path", "speech_fraction", "label"]
-    assert header[3:] == sorted(load_model().classes_)
+    assert header[:5] == ["path", "speech_fraction", "label", "arousal", "valence"]
+    assert header[5:] == sorted(load_model().classes_)
     assert len(rows) == len(EXAMPLES) == 7
     for row, wav in zip(rows, EXAMPLES, strict=True):
         cells = row.split()
         assert cells[0] == f"data/examples/{wav.name}"
         assert 0.5 < float(cells[1]) <= 1
         assert cells[2] in LABELS
-        probs = np.array(cells[3:], dtype=float)
+        assert all(-1 <= float(v) <= 1 for v in cells[3:5])
+        probs = np.array(cells[5:], dtype=float)
         assert abs(probs.sum() - 1) < 0.01
+
+
+def test_the_bundled_models_give_arousal_and_valence_in_the_right_order():
+    # data/examples: EMO-DB's anger (W), boredom (L), happiness (F), sadness (T)
+    paths = {code: next(str(p) for p in EXAMPLES if p.stem[5] == code)
+             for code in "WLFT"}
+    for model in (load_model(),):
+        dims = dict(zip(paths, model.predict_dimensions(list(paths.values())),
+                        strict=True))
+        assert dims["W"][0] > max(dims["L"][0], dims["T"][0]) + 0.3  # arousal
+        assert dims["F"][1] > dims["W"][1] + 0.3  # valence
 
 
 def test_the_bundled_model_names_no_emotion_without_speech(tmp_path):
@@ -52,6 +65,8 @@ def test_the_bundled_model_names_no_emotion_without_speech(tmp_path):
     assert len(nothing) == len(silent)
     assert (nothing["label"] == "silence").all(), nothing["label"]
     assert nothing.filter(like="prob_").isna().all(axis=None)
+    assert nothing[["arousal", "valence"]].isna().all(axis=None)
+    assert table.loc[speech, ["arousal", "valence"]].between(-1, 1).all()
     assert nothing["speech_fraction"].between(0, 1).all()
     assert table.loc[speech, "label"] in LABELS
     assert table.loc[speech].filter(like="prob_").sum() == pytest.approx(1.0)
@@ -61,10 +76,17 @@ def test_the_default_model_file_is_small_and_documented():
     assert DEFAULT_MODEL.stat().st_size < 5_000_000
     info = load_model().model_info_
     assert info["params"]["speaker_norm"] is False
+    # trained on noise, telephone and room copies too (issue 21), with
+    # arousal and valence (issue 20)
+    assert list(info["params"]["augment"]) == list(AUGMENT_MIX)
+    assert info["params"]["dimensions"] == "circumplex"
     # two corpora (issue 22): EMO-DB's 535 recordings and RAVDESS's 1440
     assert info["training_summary"]["n_files"] == 535 + 1440
     assert info["training_summary"]["n_speakers"] == 10 + 24
+    # two speed copies and a condition copy of (nearly) every recording
+    assert 2.9 * 1975 < info["training_summary"]["n_augmented"] <= 3 * 1975
     assert info["cv_report"]["protocol"] == "strict"
+    assert set(info["cv_report"]["per_corpus"]) == {"emodb", "ravdess"}
     assert load_model().adapter_.corpora_.tolist() == ["emodb", "ravdess"]
     assert (DEFAULT_MODEL.parent / "default.json").is_file()
 

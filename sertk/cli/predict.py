@@ -28,10 +28,12 @@ no voiced frame (silence, a DC offset, steady noise, hum), is labelled
 cannot be read or analysed gets a row with its error instead of stopping
 the run.
 
-Without ``-m`` the bundled model is used: trained on all of EMO-DB (German
-acted speech, 7 classes, 10 speakers) without speaker normalisation; with
-``--window``, the bundled timeline model, trained on the speech windows of
-those recordings too (see ``sertk/pretrained/README.md``).
+Without ``-m`` the bundled model is used: trained on all of EMO-DB (German)
+and RAVDESS (North-American English) acted speech (9 classes, 34 speakers)
+without speaker normalisation, on noise, telephone and room copies of the
+recordings too, with arousal and valence; with ``--window``, the bundled
+timeline model, trained on the speech windows of those recordings too (see
+``sertk/pretrained/README.md``).
 
 Model files are loaded safely: a ``.skops`` file is read without running
 any code in it; a pickle (``.joblib``) runs code when loaded, so it is
@@ -164,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         metavar="MODEL",
         help="model file from sertk-train (default: the bundled EMO-DB + RAVDESS "
-        "model; with --window, the bundled EMO-DB timeline model)",
+        "model; with --window, the bundled timeline model)",
     )
     trust = parser.add_mutually_exclusive_group()
     trust.add_argument(
