@@ -40,9 +40,9 @@ def test_the_bundled_models_give_arousal_and_valence_in_the_right_order():
     # data/examples: EMO-DB's anger (W), boredom (L), happiness (F), sadness (T)
     paths = {code: next(str(p) for p in EXAMPLES if p.stem[5] == code)
              for code in "WLFT"}
-    for model in (load_model(),):
-        dims = dict(zip(paths, model.predict_dimensions(list(paths.values())),
-                        strict=True))
+    X = load_model().extractor_.transform(list(paths.values()))
+    for model in (load_model(), load_model(TIMELINE_MODEL)):
+        dims = dict(zip(paths, model.predict_dimensions(X), strict=True))
         assert dims["W"][0] > max(dims["L"][0], dims["T"][0]) + 0.3  # arousal
         assert dims["F"][1] > dims["W"][1] + 0.3  # valence
 
@@ -92,16 +92,25 @@ def test_the_default_model_file_is_small_and_documented():
 
 
 def test_the_timeline_model_file_is_small_and_documented():
-    assert TIMELINE_MODEL.stat().st_size < 5_000_000
+    # 14,525 rows of two corpora (recordings, copies, windows) and their
+    # arousal/valence regressors
+    assert TIMELINE_MODEL.stat().st_size < 6_000_000
     model = load_model(TIMELINE_MODEL)
     info = model.model_info_
     assert info["params"]["speaker_norm"] is False
     assert info["params"]["speed_perturbation"] is None  # copies given as rows
     assert list(model.feature_names_in_) == list(load_model().feature_names_in_)
+    assert info["params"]["dimensions"] == "circumplex"
+    assert model.classes_.tolist() == load_model().classes_.tolist()
+    assert model.adapter_.corpora_.tolist() == ["emodb", "ravdess"]
     training = info["provenance"]
-    assert training["n_files"] == 535 and training["n_windows"] > 535
-    assert info["training_summary"]["n_files"] == 3 * 535 + training["n_windows"]
-    assert 0 < training["loso"]["windows"]["uar"] <= 1
+    assert training["n_files"] == 535 + 1440 and training["n_windows"] > 1975
+    # the default model's rows (recordings and all their copies) and the windows
+    default = load_model().model_info_["training_summary"]
+    assert info["training_summary"]["n_files"] == (
+        default["n_files"] + default["n_augmented"] + training["n_windows"])
+    for corpus in ("emodb", "ravdess"):
+        assert 0 < training["estimate"]["windows"][corpus]["uar"] <= 1
     assert (TIMELINE_MODEL.parent / "timeline.json").is_file()
 
 

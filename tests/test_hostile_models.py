@@ -134,8 +134,8 @@ def test_the_bundled_models_are_vouched_for_by_their_hash(tmp_path):
         assert is_bundled(bundled.read_bytes())
         copy = tmp_path / f"copy-{bundled.name}"
         shutil.copyfile(bundled, copy)
-        # default: EMO-DB + RAVDESS (9 classes); timeline: EMO-DB (7)
-        assert load_model(copy, trusted=False).classes_.size in (7, 9)
+        # both: EMO-DB + RAVDESS (9 classes)
+        assert load_model(copy, trusted=False).classes_.size == 9
     changed = bytearray(DEFAULT_MODEL.read_bytes())
     changed[-1] ^= 1
     (tmp_path / "changed.joblib").write_bytes(bytes(changed))
