@@ -269,7 +269,8 @@ def test_predict_excel_safe_escapes_text_cells(evil_corpus, tmp_path, monkeypatc
     assert predict_cli.main([wav.name, "-o", str(out), "-q", "--excel-safe"]) == 0
     raw = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert raw["path"][0] == "'" + EVIL + ".wav"
-    assert not any(cell.startswith(("=", "+", "-", "@"))
-                   for cell in raw.to_numpy().ravel())
+    # text cells escaped; numbers (a valence of -0.8, say) stay numbers
+    text = [c for c in raw.to_numpy().ravel() if pd.isna(pd.to_numeric(c, "coerce"))]
+    assert text and not any(c.startswith(("=", "+", "-", "@")) for c in text)
     assert predict_cli.main([wav.name, "-o", str(out), "-q"]) == 0
     assert pd.read_csv(out)["path"][0] == EVIL + ".wav"
