@@ -88,6 +88,11 @@ def main(argv: list[str] | None = None) -> int:
         plot_circumplex(table, OUT / "circumplex.png",
                         title="bundled examples: arousal and valence")
         parts += ["## Arousal and valence of the examples",
+                  "The examples are EMO-DB recordings, and EMO-DB is part of the "
+                  "bundled model's training data: the figure shows what the output "
+                  "looks like, not how well it carries to new speakers (for that, "
+                  "leave-one-speaker-out figures: [benchmarks](benchmarks.md), "
+                  "*Arousal and valence*).",
                   "![The examples on the circumplex](img/explanations/circumplex.png)"]
     else:
         parts += ["The model has no arousal/valence (trained without "
