@@ -197,3 +197,17 @@ def test_rows_of_an_unnamed_corpus_use_the_nearest_training_corpus():
     out = norm.transform(new)
     assert np.abs(out).max() < 6  # each row z-scored by its own corpus
     assert np.allclose(out[3:], norm.transform(new[3:], corpus=["b"] * 3))
+
+
+def test_a_small_batch_of_a_two_corpus_model_gets_what_none_gives():
+    # too few rows to adapt on: the warning says they use adapt="none", and
+    # with several corpora that is each row's nearest corpus, not a pooled mean
+    rng = np.random.default_rng(10)
+    a = rng.normal(size=(100, 5))
+    b = rng.normal(size=(100, 5)) * 2 + 10
+    norm = CorpusNormalizer().fit(np.vstack([a, b]), corpus=["a"] * 100 + ["b"] * 100)
+    few = np.vstack([rng.normal(size=(2, 5)), rng.normal(size=(2, 5)) * 2 + 10])
+    for adapt, extra in (("batch", {}), ("speaker", {"speakers": ["x"] * 4})):
+        with pytest.warns(AdaptationWarning, match="fewer than"):
+            out = norm.transform(few, adapt=adapt, **extra)
+        np.testing.assert_allclose(out, norm.transform(few, adapt="none"))

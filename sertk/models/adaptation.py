@@ -397,9 +397,25 @@ class CorpusNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         codes, _ = _groups(corpus, n, "corpus")
         return self._by_corpus(X, codes)
 
+    def _training_stats(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return the statistics ``adapt="none"`` gives rows of no known corpus.
+
+        Those of the nearest training corpus (:meth:`nearest_corpus`) for a
+        model of several corpora, else the training statistics; one row of
+        each a row of ``X``.
+        """
+        center, scale = np.empty_like(X), np.empty_like(X)
+        if self.corpora_.size > 1:
+            pick = self.nearest_corpus(X)
+            for i in np.unique(pick):
+                center[pick == i], scale[pick == i] = self._stats_of(int(i))
+        else:
+            center[:], scale[:] = self.center_, self.scale_
+        return center, scale
+
     def _group_stats(self, X: np.ndarray, rows: np.ndarray, what: str
                      ) -> tuple[np.ndarray, np.ndarray]:
-        """Return a group's own statistics, pooled ones where it has too few."""
+        """Return a group's own statistics, those of "none" where it has too few."""
         n = int(rows.sum())
         if n < self.min_samples:
             warnings.warn(
@@ -408,7 +424,7 @@ class CorpusNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "statistics (adapt='none'). Predict more recordings together, or "
                 "give a few recordings of the same speaker or setting as reference",
                 AdaptationWarning, stacklevel=5)
-            return self.center_, self.scale_
+            return self._training_stats(X[rows])
         center, scale = self._own(X[rows])
         if what.startswith(("the batch", "corpus")):
             self._check_spread(scale, what)
@@ -554,13 +570,8 @@ class CorpusNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 center[rows], scale[rows] = self._group_stats(X, codes == code, what)
             elif code >= 0 and ids[code] in known and ids[code] is not None:
                 center[rows], scale[rows] = self._stats_of(known[ids[code]])
-            elif self.corpora_.size > 1:
-                pick = self.nearest_corpus(X[rows])
-                for i in np.unique(pick):
-                    center[rows[pick == i]], scale[rows[pick == i]] = \
-                        self._stats_of(int(i))
             else:
-                center[rows], scale[rows] = self.center_, self.scale_
+                center[rows], scale[rows] = self._training_stats(X[rows])
         return center, scale
 
     def nearest_corpus(self, X: Any) -> np.ndarray:
