@@ -72,11 +72,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.svm import SVR
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sertk.errors import ParameterError
+from sertk.models.folds import held_out_splits
 
 __all__ = [
     "CIRCUMPLEX",
@@ -514,16 +514,7 @@ def held_out_dimensions(space: Any, X: np.ndarray, y: np.ndarray, targets: np.nd
     y = np.asarray(y)
     targets = np.asarray(targets, dtype=float)
     out = np.full(targets.shape, np.nan)
-    if groups is not None and np.unique(groups).size >= 2:
-        folds = GroupKFold(n_splits=min(n_splits, np.unique(groups).size))
-        splits = folds.split(X, y, groups)
-    else:
-        k = min(n_splits, int(np.unique(y, return_counts=True)[1].min()))
-        if k < 2:
-            return out
-        splits = StratifiedKFold(n_splits=k, shuffle=True,
-                                 random_state=random_state).split(X, y)
-    for train, test in splits:
+    for train, test in held_out_splits(y, groups, n_splits, random_state):
         fitted = clone(space)
         Z = fitted.fit_transform(X[train], y[train])
         regressor = CircumplexRegressor().fit(Z, targets[train])

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
-from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from sertk.errors import ParameterError
+from sertk.models.folds import held_out_splits
 
 __all__ = ["ClassDistance", "held_out_distances"]
 
@@ -139,14 +141,10 @@ def held_out_distances(space, X: np.ndarray, y: np.ndarray,
     ((100,), True)
     """
     y = np.asarray(y)
-    if groups is not None and np.unique(groups).size >= 2:
-        folds = GroupKFold(n_splits=min(N_SPLITS, np.unique(groups).size))
-        splits = folds.split(X, y, groups)
-    else:
-        n_splits = min(N_SPLITS, int(np.unique(y, return_counts=True)[1].min()))
-        folds = StratifiedKFold(n_splits=n_splits, shuffle=True,
-                                random_state=random_state)
-        splits = folds.split(X, y)
+    splits = held_out_splits(y, groups, N_SPLITS, random_state)
+    if not splits:
+        raise ParameterError("held-out distances need 2 rows of each class at least, "
+                             "or rows of 2 groups")
     distances = np.empty(y.size)
     for train, test in splits:
         fitted = clone(space)
