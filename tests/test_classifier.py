@@ -259,15 +259,7 @@ def test_the_classifier_is_its_parts(rng):
 # NaN in every file (by design); the imputer says it skips them.
 @pytest.mark.filterwarnings("ignore:Skipping features without any observed")
 def test_a_grid_search_reaches_the_extractor_through_the_pipeline(tmp_path):
-    paths, labels, speakers = [], [], []
-    for s, base in enumerate((100.0, 120.0, 140.0, 160.0)):
-        for i in range(4):
-            for label, factor in (("low", 1.0), ("high", 1.8)):
-                path = tmp_path / f"s{s}_{label}{i}.wav"
-                sf.write(path, harmonic_tone(base * factor + 3 * i, 0.5), SR)
-                paths.append(str(path))
-                labels.append(label)
-                speakers.append(f"s{s}")
+    paths, labels, speakers = tone_corpus(tmp_path)
     pipeline = emotion_pipeline("minimal", probability=False, progress=False)
     with sklearn.config_context(enable_metadata_routing=True):
         search = GridSearchCV(pipeline, {"features__f0_min": [60.0, 90.0]},
