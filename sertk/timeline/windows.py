@@ -638,13 +638,14 @@ def reference_windows(
     tables = []
     for path in paths:
         try:
-            _, _, speech_blocks = _speech_windows(
-                os.fspath(path), fs, settings, names, window=window, hop=hop,
-                vad=True, vad_threshold_db=vad_threshold_db, min_speech=min_speech,
+            windows = window_features(
+                path, fs, settings, window=window, hop=hop,
+                vad_threshold_db=vad_threshold_db, min_speech=min_speech,
                 block=block, n_jobs=n_jobs, progress=progress)
-            tables += [X for _, X in speech_blocks]
         except AudioError:
             continue
+        if len(windows):
+            tables.append(windows[names])
     if not tables:
         raise ParameterError(
             f"none of the {len(paths)} reference file(s) holds a window of speech "
