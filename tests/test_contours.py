@@ -265,3 +265,78 @@ def test_a_recording_without_pauses_stays_active(rng):
 def test_noise_snr_db_must_be_a_finite_number(value):
     with pytest.raises(ParameterError, match="noise_snr_db"):
         AnalysisSettings(noise_snr_db=value)
+
+
+def _vowels_between_noise(rng):
+    """Two vowels among noise and silence: voiced and unvoiced stretches."""
+    vowel = synthetic_vowel(f0=130.0, duration=0.4)
+    return np.concatenate([0.01 * rng.standard_normal(SR // 2), vowel,
+                           np.zeros(SR // 3), 0.05 * rng.standard_normal(SR // 4),
+                           synthetic_vowel(f0=210.0, duration=0.3),
+                           0.01 * rng.standard_normal(SR // 2)])
+
+
+def test_formants_read_the_same_as_praat_on_the_whole_signal(rng):
+    # the zeros put where no voiced read reaches change no formant read
+    import parselmouth
+    import soxr
+
+    analysis = analyse(_vowels_between_noise(rng))
+    contours = compute_group("formants", analysis)
+    s = analysis.settings
+    voiced = np.flatnonzero(analysis.voiced)
+    assert 0.2 < voiced.size / analysis.n_frames < 0.8
+    sr = int(round(2 * s.max_formant))
+    sound = parselmouth.Sound(soxr.resample(analysis.signal, s.sr, sr, quality="HQ"),
+                              sampling_frequency=sr)
+    formant = sound.to_formant_burg(time_step=2 * s.hop_seconds,
+                                    max_number_of_formants=s.n_formants,
+                                    maximum_formant=s.max_formant,
+                                    window_length=0.025, pre_emphasis_from=50.0)
+    for k in (1, 2, 3):
+        for name, read in (("hz", formant.get_value_at_time),
+                           ("bw", formant.get_bandwidth_at_time)):
+            whole = [read(k, i * s.hop_seconds) for i in voiced]
+            np.testing.assert_array_equal(contours[f"f{k}_{name}"][voiced], whole)
+
+
+def test_keep_near_zeroes_only_what_no_time_reaches():
+    from sertk.features.contours.formants import keep_near
+
+    x = np.arange(1.0, 101.0)
+    kept = keep_near(x, 100, np.array([0.2, 0.5]), 0.05)
+    np.testing.assert_array_equal(np.flatnonzero(kept), np.r_[15:26, 45:56])
+    np.testing.assert_array_equal(kept[kept > 0], x[kept > 0])
+    assert not keep_near(x, 100, np.array([]), 0.05).any()
+
+
+@pytest.mark.parametrize("frame_length", [400, 401])
+def test_zero_crossing_rate_counts_as_librosa_does(rng, frame_length):
+    from sertk.features.contours.spectral import _zero_crossing_rate
+
+    x = rng.standard_normal(SR // 2)
+    x[::7] = 0.0  # zeros count as positive
+    x[::11] = -0.0
+    n_frames = 1 + x.size // 160
+    padded = np.pad(x, (frame_length // 2, frame_length // 2 + frame_length))
+    expected = _librosa.load_librosa().feature.zero_crossing_rate(
+        padded, frame_length=frame_length, hop_length=160, center=False,
+        threshold=0.0)[0, :n_frames]
+    np.testing.assert_array_equal(
+        _zero_crossing_rate(x, frame_length, 160, n_frames), expected)
+
+
+def test_spectral_measures_of_a_frame_are_those_of_the_active_frames(rng):
+    # computed on the active frames alone, they equal the same measures of
+    # every frame, kept where active
+    analysis = analyse(_vowels_between_noise(rng))
+    active = analysis.active
+    assert 0 < active.sum() < active.size
+    contours = compute_group("spectral", analysis)
+    feature = _librosa.load_librosa().feature
+    every_frame = feature.spectral_centroid(S=np.sqrt(analysis.power),
+                                            freq=analysis.frequencies)[0]
+    np.testing.assert_allclose(contours["spectral_centroid"][active],
+                               every_frame[active], rtol=1e-12)
+    assert np.isnan(contours["spectral_centroid"][~active]).all()
+    assert np.isnan(contours["alpha_ratio"][~active]).all()

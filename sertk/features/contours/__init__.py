@@ -147,7 +147,7 @@ CONTOURS: dict[str, ContourInfo] = {
                               _ON_STFT),
     "zcr": ContourInfo("spectral", "1/s", "active",
                        "Zero crossings a second in the 25 ms frame",
-                       "librosa (feature.zero_crossing_rate)"),
+                       "NumPy (the count of librosa.feature.zero_crossing_rate)"),
 }
 for _k in (1, 2, 3):
     CONTOURS[f"f{_k}_hz"] = ContourInfo(

@@ -5,7 +5,8 @@
   divided by the mean period (a ratio; 0.01 is 1 %). Period range
   0.1-20 ms, maximum period factor 1.3 (Praat's standard settings).
 - ``shimmer__local`` and ``shimmer__local_db``: Praat ``Get shimmer (local)``
-  and ``(local_dB)`` on the same pulses, maximum amplitude factor 1.6.
+  and ``(local_dB)`` on the same pulses, maximum amplitude factor 1.6 (of
+  the pulses' peak amplitudes, ``To AmplitudeTier (period)``, read once).
 - ``h1_h2``: level difference in dB between the first two harmonics, read
   from a 64 ms Hann-windowed spectrum on voiced frames (strongest bin
   within +/-20 % of F0 and of 2 F0, refined by parabolic interpolation of
@@ -72,9 +73,13 @@ def perturbation_descriptors(analysis: Analysis, frames: slice | None = None
     try:
         pulses = analysis.pulses
         out["jitter__local"] = call(pulses, "Get jitter (local)", *span, *periods)
+        # the peak amplitudes both shimmers read, measured once: what the
+        # Sound + PointProcess "Get shimmer" commands each do inside
+        peaks = call([analysis.sound, pulses], "To AmplitudeTier (period)", *span,
+                     *periods)
         for name, command in (("shimmer__local", "Get shimmer (local)"),
                               ("shimmer__local_db", "Get shimmer (local_dB)")):
-            out[name] = call([analysis.sound, pulses], command, *span, *periods,
+            out[name] = call(peaks, command, _PERIOD_FLOOR, _PERIOD_CEILING,
                              _MAX_AMPLITUDE_FACTOR)
     except parselmouth.PraatError:
         pass  # too few pulses: the values stay NaN, as documented
