@@ -126,10 +126,14 @@ def harmonic_contours(analysis: Analysis) -> dict[str, np.ndarray]:
         return {"h1_h2": h1_h2}
     n_fft = int(2 ** np.ceil(np.log2(0.064 * s.sr)))
     frames = frame_signal(analysis.signal, n_fft, s.hop_length)[voiced]
-    spectrum = np.fft.rfft(frames * np.hanning(n_fft), axis=1)
-    power_db = 10 * np.log10(np.maximum(spectrum.real**2 + spectrum.imag**2, 1e-20))
-    freqs = np.fft.rfftfreq(n_fft, 1 / s.sr)
     f0 = analysis.f0_hz[voiced]
+    freqs = np.fft.rfftfreq(n_fft, 1 / s.sr)
+    # the bins a search can reach: up to 1.2 times the highest 2 F0, and the
+    # parabola's neighbour above
+    n_bins = min(freqs.size, int(np.searchsorted(freqs, 2.4 * f0.max())) + 2)
+    spectrum = np.fft.rfft(frames * np.hanning(n_fft), axis=1)[:, :n_bins]
+    power_db = 10 * np.log10(np.maximum(spectrum.real**2 + spectrum.imag**2, 1e-20))
+    freqs = freqs[:n_bins]
     h1_h2[voiced] = _harmonic_peak_db(power_db, freqs, f0) - _harmonic_peak_db(
         power_db, freqs, 2 * f0
     )
