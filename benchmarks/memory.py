@@ -115,12 +115,22 @@ class Run:
     """(role, RSS, PSS) of each process half-way, the command first."""
 
 
+#: In the command line of multiprocessing's forkserver (and what it forks).
+_FORKSERVER = "from multiprocessing.forkserver import main"
+
+
 def _role(pid: int, command: int) -> str:
     """Say what a process of the tree is: the command, a worker or a helper."""
     if pid == command:
         return "command"
     try:
-        cmdline = " ".join(psutil.Process(pid).cmdline())
+        process = psutil.Process(pid)
+        cmdline = " ".join(process.cmdline())
+        if _FORKSERVER in cmdline:
+            # sertk-extract's cluster forks its workers from a forkserver,
+            # whose command line they inherit
+            parent = " ".join(process.parent().cmdline())
+            return "worker" if _FORKSERVER in parent else "forkserver"
     except psutil.Error:
         return "helper"
     # loky starts its workers with popen_loky_posix, distributed's nannies
@@ -218,7 +228,7 @@ def _processes(run: Run) -> str:
     if not run.halfway:  # finished between two samples before half-way
         return f"{run.backend}: not sampled"
     parts = []
-    for role in ("command", "worker", "helper"):
+    for role in ("command", "forkserver", "worker", "helper"):
         mine = [(rss, pss) for r, rss, pss in run.halfway if r == role]
         if role == "helper" and mine:
             together = " together" if len(mine) > 1 else ""
@@ -261,7 +271,9 @@ def report(runs: list[Run], floor: list[tuple[str, float, float]], n_files: int,
         f"processes) while extracting the `default` feature set from "
         f"{n_files:,} synthetic 0.5-1.5 s clips with {N_JOBS} workers: `joblib` "
         f"is `--n-jobs {N_JOBS}`, `dask` adds `--scheduler local` (a "
-        f"`LocalCluster` of {N_JOBS} single-threaded worker processes). RSS is "
+        f"`LocalCluster` of {N_JOBS} single-threaded worker processes, which "
+        "`sertk-extract` forks from a forkserver that imported their "
+        "libraries). RSS is "
         f"summed over the processes (sampled every {SAMPLE_EVERY:g} s), so "
         "library pages they share count once per process; PSS splits shared "
         f"pages between them (sampled every {SAMPLE_EVERY * PSS_EVERY:g} s) and "

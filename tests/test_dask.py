@@ -23,7 +23,11 @@ import psutil  # noqa: E402 - a dependency of distributed
 
 from sertk.cli.extract import main as extract_main  # noqa: E402
 from sertk.errors import AudioError, ParameterError, SertkError  # noqa: E402
-from sertk.features._dask import BATCHES_PER_THREAD, run_on_dask  # noqa: E402
+from sertk.features._dask import (  # noqa: E402
+    BATCHES_PER_THREAD,
+    fork_local_workers,
+    run_on_dask,
+)
 from sertk.features.extractor import FeatureExtractor, iter_extract  # noqa: E402
 
 SR = 16000
@@ -189,6 +193,22 @@ def test_local_cluster_workers_get_the_flat_memory_settings():
     # Without them, worker memory grows over the first thousand batches.
     (settings,) = run_on_dask(_worker_settings, [None], (), "local", 1)
     assert settings == (50, False, os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+
+
+def _libraries_came_with_the_process(_):
+    return "sertk.features._worker_libraries" in sys.modules
+
+
+@pytest.mark.slow
+def test_forked_workers_come_with_their_libraries():
+    # from a forkserver that imported them (sertk-extract's choice); spawned
+    # workers (dask's default) import them each
+    (spawned,) = run_on_dask(_libraries_came_with_the_process, [None], (), "local", 1)
+    with dask.config.set({"distributed.worker.multiprocessing-method": "spawn"}):
+        fork_local_workers()
+        (forked,) = run_on_dask(_libraries_came_with_the_process, [None], (),
+                                "local", 1)
+    assert (spawned, forked) == (False, True)
 
 
 def test_unreachable_scheduler_is_named(wavs):

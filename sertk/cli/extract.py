@@ -47,6 +47,7 @@ from collections.abc import Sequence
 from ..audio.reading import find_audio_files
 from ..errors import DatasetError
 from ..features._batch import extraction_params, iter_extract, segment_bounds
+from ..features._dask import fork_local_workers
 from ..features.feature_sets import get_feature_set
 from ..features.tables import (
     BOUNDS,
@@ -223,7 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--scheduler",
         metavar="ADDRESS",
-        help="Dask scheduler address, or 'local' (needs the dask extra)",
+        help="Dask scheduler address, or 'local' (needs the dask extra): a "
+             "local cluster whose workers are forked from one process that "
+             "holds their libraries, which they share",
     )
     add_output_options(parser)
     return parser
@@ -396,6 +399,8 @@ def _extract(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             filled={"start": lambda path: 0.0,
                     "end": lambda path: segment_bounds(path)[1]},
         )
+        if args.scheduler == "local":
+            fork_local_workers()  # they share their libraries' memory
         try:
             with writer:
                 todo = [row for row in writable if row[0] not in writer.done]

@@ -228,7 +228,8 @@ def _code_version() -> str:
     and so does one to a module the workers never import (:data:`_UNHASHED`):
     ``audio/conditions.py`` makes training copies and degraded audio,
     ``features/tables.py`` writes and reads tables, ``features/_dask.py``
-    hands batches to a cluster.
+    hands batches to a cluster, ``features/_worker_libraries.py`` imports
+    the workers' libraries ahead of them.
     """
     digest = hashlib.sha256(json.dumps(library_versions(), sort_keys=True).encode())
     package = Path(__file__).resolve().parents[1]  # sertk/
@@ -242,7 +243,8 @@ def _code_version() -> str:
 
 #: Modules below ``sertk/`` that extraction never imports, left out of
 #: :func:`_code_version`.
-_UNHASHED = ("audio/conditions.py", "features/tables.py", "features/_dask.py")
+_UNHASHED = ("audio/conditions.py", "features/tables.py", "features/_dask.py",
+             "features/_worker_libraries.py")
 
 
 def _cached_one(
