@@ -25,7 +25,7 @@ from sertk.cli.extract import main as extract_main  # noqa: E402
 from sertk.errors import AudioError, ParameterError, SertkError  # noqa: E402
 from sertk.features._dask import (  # noqa: E402
     BATCHES_PER_THREAD,
-    fork_local_workers,
+    forked_local_workers,
     run_on_dask,
 )
 from sertk.features.extractor import FeatureExtractor, iter_extract  # noqa: E402
@@ -204,8 +204,7 @@ def test_forked_workers_come_with_their_libraries():
     # from a forkserver that imported them (sertk-extract's choice); spawned
     # workers (dask's default) import them each
     (spawned,) = run_on_dask(_libraries_came_with_the_process, [None], (), "local", 1)
-    with dask.config.set({"distributed.worker.multiprocessing-method": "spawn"}):
-        fork_local_workers()
+    with forked_local_workers():
         (forked,) = run_on_dask(_libraries_came_with_the_process, [None], (),
                                 "local", 1)
     assert (spawned, forked) == (False, True)

@@ -35,6 +35,7 @@ error, 130 when interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
@@ -47,7 +48,7 @@ from collections.abc import Sequence
 from ..audio.reading import find_audio_files
 from ..errors import DatasetError
 from ..features._batch import extraction_params, iter_extract, segment_bounds
-from ..features._dask import fork_local_workers
+from ..features._dask import forked_local_workers
 from ..features.feature_sets import get_feature_set
 from ..features.tables import (
     BOUNDS,
@@ -399,10 +400,11 @@ def _extract(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             filled={"start": lambda path: 0.0,
                     "end": lambda path: segment_bounds(path)[1]},
         )
-        if args.scheduler == "local":
-            fork_local_workers()  # they share their libraries' memory
+        # a local cluster's workers share their libraries' memory
+        workers = (forked_local_workers() if args.scheduler == "local"
+                   else contextlib.nullcontext())
         try:
-            with writer:
+            with workers, writer:
                 todo = [row for row in writable if row[0] not in writer.done]
                 results = iter_extract(
                     [row[0] for row in todo],

@@ -33,7 +33,7 @@ from typing import Any
 from ..errors import ParameterError, SertkError
 from .contours._librosa import import_spectral
 
-__all__ = ["BATCHES_PER_THREAD", "fork_local_workers", "run_on_dask"]
+__all__ = ["BATCHES_PER_THREAD", "forked_local_workers", "run_on_dask"]
 
 #: Batches submitted ahead per worker thread; more waits until results are
 #: consumed.
@@ -236,30 +236,35 @@ def _ordered(client, function: Callable, batches: Iterable, args: tuple) -> Iter
             client.cancel(list(pending))
 
 
-def fork_local_workers() -> None:
-    """Fork the workers of this process's local clusters from a forkserver.
+@contextmanager
+def forked_local_workers() -> Iterator[None]:
+    """Within the block, local clusters fork their workers from a forkserver.
 
     Worker processes are spawned afresh by default (dask's
     ``distributed.worker.multiprocessing-method``), and each imports librosa,
     numba and Praat into memory of its own, about 200 MB. Forked from one
     forkserver that has imported them (:mod:`sertk.features._worker_libraries`)
     they share those pages, and start in a fraction of the time. The
-    forkserver stays until this Python process ends, so ``sertk-extract``
-    calls this (its process ends with the run) and a library session does
-    only if it wants to: setting that dask option to ``"forkserver"`` does
-    the same.
+    forkserver stays until the Python process ends, so ``sertk-extract``
+    (whose process ends with the run) runs in this block, and a library
+    session does so only if it sets that dask option to ``"forkserver"``.
+    Without dask installed the block changes nothing (a cluster then fails
+    with sertk's own message).
 
     Examples
     --------
     >>> import dask
-    >>> with dask.config.set({_START_METHOD: "spawn"}):
-    ...     fork_local_workers()
+    >>> with forked_local_workers():
     ...     dask.config.get(_START_METHOD)
     'forkserver'
     """
-    from dask.config import set as dask_settings
-
-    dask_settings({_START_METHOD: "forkserver"})
+    try:
+        from dask.config import set as dask_settings
+    except ImportError:
+        yield
+        return
+    with dask_settings({_START_METHOD: "forkserver"}):
+        yield
 
 
 def _share_worker_libraries(distributed: ModuleType) -> None:
