@@ -27,9 +27,10 @@ default: mean and spread set on held-out training speakers) or not
 ComParE_2016 is run only when named in ``--sets``: one fit of its
 6373-dimensional LDA takes about 150 CPU-seconds here (a generalised
 eigenproblem of that size), and leave-one-speaker-out with calibration
-needs about 300, so on a shared machine it is run uncalibrated, across
-corpora and strict with ``--cv 3`` (three speaker-grouped folds a corpus),
-with the other sets' 3-fold rows beside it. ``--save`` keeps a run's rows
+needs about 300, so on a shared machine it is run with ``--cv 3`` (three
+speaker-grouped folds a corpus) within a corpus and uncalibrated across
+corpora, with the other sets' 3-fold rows of the same protocol and
+calibration beside it. ``--save`` keeps a run's rows
 as JSON (as they come) and ``--include`` adds saved rows to the section, so
 the sets can be run apart.
 
@@ -307,12 +308,16 @@ def report(rows: list[Row], command: str, seconds: float, quick: bool,
         "only in the "
         "speaker-normalised protocol): median imputer, scaler, shrinkage LDA on the "
         "categories, one RBF SVR a dimension on the projection; *calibrated*: its "
-        "output mean and spread set so that predictions of held-out training "
-        "speakers (3 speaker-grouped folds, `dimension_folds=3`, the default) "
-        "match the targets'. ComParE_2016 (6373 columns, about 150 CPU-s a "
-        "projection fit) is run uncalibrated, across corpora and strict with 3 "
-        "speaker-grouped folds only, for lack of machine time; the other sets "
-        "have uncalibrated 3-fold rows for that comparison. CCC (Lin) and "
+        "output mean and spread set so that held-out predictions of its training "
+        "rows (`dimension_folds=3`, the default: 3 speaker-grouped folds; in the "
+        "strict rows within a corpus the model is given no speaker ids and the "
+        "folds are stratified by class) match the targets'. ComParE_2016 (6373 "
+        "columns, about 150 CPU-s a "
+        "projection fit) is run within a corpus with 3 speaker-grouped folds "
+        "only (strict calibrated and not, speaker-normalised calibrated), and "
+        "across corpora uncalibrated, for lack of machine time; the other sets "
+        "have 3-fold rows of the same protocol and calibration beside it. CCC "
+        "(Lin) and "
         "Spearman ρ over all recordings, pooled over folds. Within a corpus: "
         "leave one speaker out (or speaker-grouped folds where the protocol says "
         "so); cross-corpus: all of one corpus -> all of the other, one model a "
