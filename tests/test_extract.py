@@ -167,6 +167,14 @@ def test_window_over_the_whole_signal_matches_extract_signal():
                                atol=1e-6)
 
 
+def test_no_windows_give_an_empty_table_with_the_columns():
+    table = extract_windows(harmonic_tone(150.0), SR, [], feature_set="minimal")
+    one = extract_windows(harmonic_tone(150.0), SR, [(0.0, 0.5)], feature_set="minimal")
+    assert table.shape == (0, one.shape[1])
+    assert list(table.columns) == list(one.columns)
+    assert list(table.index.names) == ["path", "start", "end"]
+
+
 def test_extract_windows_rejects_bad_windows():
     with pytest.raises(ParameterError, match="start < end"):
         extract_windows(harmonic_tone(150.0), SR, [(0.5, 0.5)])

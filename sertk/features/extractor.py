@@ -199,16 +199,19 @@ def extract_windows(
     if bounds.size and not np.all((bounds[:, 0] >= 0) & (bounds[:, 1] > bounds[:, 0])):
         raise ParameterError("every window needs 0 <= start < end (seconds)")
     x = prepare_signal(signal, sr, sr=settings.sr)
-    hop = settings.hop_seconds
-    with one_blas_thread():
-        summary = Summary(x, fs, settings)
-        # a window holds the frames centred in [start, end]
-        rows = [summary.row(slice(int(np.ceil(a / hop - 1e-9)),
-                                  int(np.floor(b / hop + 1e-9)) + 1))
-                for a, b in bounds]
+    columns = fs.feature_names(settings.n_mfcc, settings.n_mels)
+    rows = np.empty((0, len(columns)))
+    if len(bounds):  # no windows, no analysis: an empty table
+        hop = settings.hop_seconds
+        with one_blas_thread():
+            summary = Summary(x, fs, settings)
+            # a window holds the frames centred in [start, end]
+            rows = [summary.row(slice(int(np.ceil(a / hop - 1e-9)),
+                                      int(np.floor(b / hop + 1e-9)) + 1))
+                    for a, b in bounds]
     index = index_of([path] * len(bounds), bounds[:, 0], bounds[:, 1])
-    return pd.DataFrame(np.asarray(rows).reshape(len(rows), -1), index=index,
-                        columns=fs.feature_names(settings.n_mfcc, settings.n_mels))
+    return pd.DataFrame(np.asarray(rows).reshape(len(bounds), len(columns)),
+                        index=index, columns=columns)
 
 
 def index_of(paths: Sequence[str | None], starts: Sequence[float],
