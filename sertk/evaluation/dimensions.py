@@ -23,7 +23,8 @@ How the recordings being tested are normalised (``adapt``):
 
 Within a corpus, ``speaker`` and ``batch`` train with the speaker
 normaliser (each speaker, or each side as one group) and ``none`` without
-it. Across
+it (the training speakers are still given, so that the model's held-out
+folds hold out whole speakers). Across
 corpora the model is trained once without it and predicts the other corpus
 with :meth:`~sertk.models.classifier.EmotionClassifier.predict_dimensions`'s
 ``adapt`` (:mod:`sertk.models.adaptation`: median / IQR statistics of the
@@ -204,8 +205,11 @@ def evaluate_dimensions(
     for train, held in splitter.split(X, y, groups=speakers):
         model = _model(estimator, adapt)
         copies = None if augmented is None else np.asarray(augmented)[train]
+        # strict: no normaliser, but the speakers still make the held-out
+        # folds (calibration, threshold) hold out whole training speakers
         model.fit(_rows(X, train), y[train],
-                  speakers=_groups(adapt, speakers[train], "train"),
+                  speakers=(speakers[train] if adapt == "none"
+                            else _groups(adapt, speakers[train], "train")),
                   augmented=copies, dimension_targets=targets[train])
         predictions[held] = model.predict_dimensions(
             _rows(X, held), speakers=_groups(adapt, speakers[held], "test"))

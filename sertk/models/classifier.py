@@ -840,24 +840,44 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
                         n_files: int) -> None:
         """Fit the arousal/valence regressors on the projections (main, fallback).
 
-        The main one's output spread is calibrated on held-out predictions
-        of the first ``n_files`` rows (the recordings, not their copies),
-        folds holding ``groups`` out whole.
+        With ``dimension_folds``, the main one sees the scaled features
+        too, and its blend and output spread are set on held-out
+        predictions of the first ``n_files`` rows (the recordings, not
+        their copies), folds holding ``groups`` out whole; without, it is
+        the SVR on the projection alone.
         """
         if targets is None:
             return
-        self.dimension_model_ = CircumplexRegressor().fit(self._project(Xn), targets)
-        if self.dimension_folds is not None:
+        if self.dimension_folds is None:
+            self.dimension_model_ = CircumplexRegressor().fit(self._project(Xn),
+                                                              targets)
+        else:
+            Z = self._project(Xn)
+            regressor = CircumplexRegressor(n_projected=Z.shape[1])
+            inputs = self._dimension_inputs(Xn, Z, blended=True)
+            self.dimension_model_ = regressor.fit(inputs, targets)
             with _quiet_steps():
                 held = held_out_dimensions(
                     self.pipeline_[1:4], Xn, y, targets, groups,
-                    n_splits=self.dimension_folds)[:n_files]
+                    n_splits=self.dimension_folds, regressor=regressor)[:n_files]
             self.dimension_model_.calibrate(held, targets[:n_files])
         if getattr(self, "fallback_columns_", None) is not None:
             with _quiet_steps():
                 Zf = self.fallback_pipeline_[:-1].transform(
                     Xn[:, self.fallback_columns_])
             self.fallback_dimension_model_ = CircumplexRegressor().fit(Zf, targets)
+
+    def _dimension_inputs(self, Xn: np.ndarray, Z: np.ndarray,
+                          blended: bool) -> np.ndarray:
+        """Return what the main dimension regressor sees.
+
+        The projection ``Z``; with ``blended`` (a regressor with a ridge,
+        ``n_projected``), the scaled features after it.
+        """
+        if not blended:
+            return Z
+        with _quiet_steps():
+            return np.hstack([Z, self.pipeline_[1:3].transform(Xn)])
 
     def _project(self, Xn: np.ndarray) -> np.ndarray:
         """Impute, scale and project normalised rows: what the SVM sees.
@@ -925,7 +945,8 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             raise ParameterError(
                 "this classifier has no dimensions (trained with dimensions="
                 "None); train it with dimensions='circumplex'")
-        out = self.dimension_model_.predict(Z)
+        blended = getattr(self.dimension_model_, "n_projected", None) is not None
+        out = self.dimension_model_.predict(self._dimension_inputs(Xn, Z, blended))
         if novel.any():
             with _quiet_steps():
                 Zf = self.fallback_pipeline_[:-1].transform(

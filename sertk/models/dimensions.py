@@ -44,16 +44,26 @@ a label from which it could be measured.
 The regressor
 -------------
 :class:`CircumplexRegressor` is one support vector regression (RBF kernel)
-a dimension, fitted on the classifier's discriminant projection (what its
-SVM sees), with predictions clipped to [-1, 1]. The projection separates
-the training rows better than it will new ones, so predictions of new
-recordings come out with too small a spread; the classifier therefore
-rescales each dimension (:meth:`CircumplexRegressor.calibrate`) so that
-predictions of held-out training speakers (:func:`held_out_dimensions`,
-``EmotionClassifier(dimension_folds=3)``) have the targets' mean and
-spread. On EMO-DB and RAVDESS,
-leave one speaker out, it scored higher concordance than a ridge or an SVR
-on all features (see ``docs/benchmarks.md``, section ``dimensions``).
+a dimension on the classifier's discriminant projection (what its SVM
+sees), with predictions clipped to [-1, 1]. The projection is fitted on
+the categories, so it cannot see what varies within one (RAVDESS's
+``strong`` and ``normal`` renderings of an emotion), and it separates the
+training rows better than it will new ones, so predictions of new
+recordings come out with too small a spread. The classifier therefore
+measures its regressors on held-out training speakers
+(:func:`held_out_dimensions`, ``EmotionClassifier(dimension_folds=3)``)
+and :meth:`CircumplexRegressor.calibrate` sets, for each dimension, (1) a
+blend of the projection's SVR with a ridge regression on all the scaled
+features (clipped to +-5 SD; its weight in :data:`BLEND_WEIGHTS`, the
+ridge's penalty in ``alphas``: those whose held-out predictions correlate
+best with the targets, the SVR alone included) and (2) the blend's output
+mean and spread, those of the targets on the held-out predictions. Every
+choice is made on training speakers only. Without held-out folds
+(``dimension_folds=None``) the SVR on the projection is used alone. On
+EMO-DB and RAVDESS the SVR on the projection, calibrated, scored higher
+concordance than the ridge alone; the blend scored as high within a corpus
+and ranked the other corpus's recordings better (see
+``docs/benchmarks.md``, section ``dimensions``).
 
 Examples
 --------
@@ -72,6 +82,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.linear_model import Ridge
 from sklearn.svm import SVR
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -79,6 +90,7 @@ from sertk.errors import ParameterError
 from sertk.models.folds import held_out_splits
 
 __all__ = [
+    "BLEND_WEIGHTS",
     "CIRCUMPLEX",
     "DIMENSIONS",
     "RUSSELL_ANCHORS",
@@ -88,6 +100,7 @@ __all__ = [
     "held_out_dimensions",
     "concordance",
     "dimension_targets",
+    "regressor_inputs",
 ]
 
 #: The dimensions sertk predicts, in the order of its arrays and columns.
@@ -126,6 +139,10 @@ CIRCUMPLEX: dict[str, tuple[float, float]] = {
 
 #: Arousal added to rows whose intensity is ``strong`` (RAVDESS), clipped at 1.
 STRONG_AROUSAL = 0.25
+
+#: Weights of the projection's SVR (against the ridge on all features) that
+#: :meth:`CircumplexRegressor.calibrate` chooses from; 1 is the SVR alone.
+BLEND_WEIGHTS = (1.0, 0.75, 0.5, 0.25, 0.0)
 
 
 def check_dimension_table(table: Any) -> dict[str, tuple[float, float]]:
@@ -295,11 +312,16 @@ def concordance(y_true: Any, y_pred: Any) -> float:
 
 
 class CircumplexRegressor(RegressorMixin, BaseEstimator):
-    """One RBF support vector regression a dimension, clipped to [-1, 1].
+    """One RBF support vector regression a dimension, blended and clipped to [-1, 1].
 
     Fitted on the rows an :class:`~sertk.models.classifier.EmotionClassifier`'s SVM
     sees (its discriminant projection), with (arousal, valence) targets;
     rows whose target is NaN in a column are left out of that column's fit.
+    With ``n_projected``, ``X`` holds the projection in its first
+    ``n_projected`` columns (the SVR's input) and the scaled features after
+    them, on which a ridge regression a penalty in ``alphas`` is fitted too;
+    :meth:`calibrate` chooses how each dimension blends the two (until it
+    does, the SVR is used alone).
 
     Parameters
     ----------
@@ -307,14 +329,32 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
         SVR regularisation.
     epsilon : float >= 0, default=0.1
         SVR's insensitive zone, in target units.
+    n_projected : int >= 1 or None, default=None
+        Leading columns of ``X`` the SVR sees; the ridge sees the others
+        (at least one). None: the SVR sees every column and there is no
+        ridge.
+    alphas : tuple of float > 0, default=(100.0, 1000.0, 10000.0)
+        Ridge penalties fitted, one of which :meth:`calibrate` chooses.
+    clip : float > 0, default=5.0
+        The ridge's columns are clipped to [-clip, clip] (they are z-scores),
+        so that one value far outside the training range (a feature nearly
+        constant in training) cannot swamp its prediction.
 
     Attributes
     ----------
     regressors_ : list of sklearn.svm.SVR
         One a target column.
+    ridges_ : list of list of sklearn.linear_model.Ridge
+        For each target column, one a penalty of ``alphas`` (empty lists
+        without ``n_projected``).
+    weight_ : ndarray of shape (n_targets,)
+        Weight of the SVR in each column's blend (1: the SVR alone);
+        set by :meth:`calibrate` (only after it).
+    alpha_index_ : ndarray of shape (n_targets,)
+        Index in ``alphas`` of each column's ridge (only after :meth:`calibrate`).
     gain_, offset_ : ndarray of shape (n_targets,)
         Output rescaling set by :meth:`calibrate` (only after it):
-        ``offset_ + gain_ * svr(x)``, then clipped.
+        ``offset_ + gain_ * blend(x)``, then clipped.
     single_output_ : bool
         Whether ``y`` was one-dimensional (:meth:`predict` then returns one
         column as a 1-D array, as scikit-learn regressors do).
@@ -329,14 +369,55 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
     >>> model = CircumplexRegressor().fit(Z, T)
     >>> model.predict([[2.0]]).round(1).tolist()
     [[0.9, -0.9]]
+
+    With the scaled features after the projection, a ridge on them too:
+
+    >>> X = np.column_stack([Z, Z ** 3])
+    >>> model = CircumplexRegressor(n_projected=1).fit(X, T)
+    >>> len(model.ridges_[0]), model.components(X).shape
+    (3, (40, 2, 4))
     """
 
-    def __init__(self, C: float = 1.0, epsilon: float = 0.1):
+    def __init__(self, C: float = 1.0, epsilon: float = 0.1,
+                 n_projected: int | None = None,
+                 alphas: tuple[float, ...] = (100.0, 1000.0, 10000.0),
+                 clip: float = 5.0):
         self.C = C
         self.epsilon = epsilon
+        self.n_projected = n_projected
+        self.alphas = alphas
+        self.clip = clip
+
+    def __setstate__(self, state: dict) -> None:
+        # files saved before the blend: the SVR alone on every column
+        state.setdefault("n_projected", None)
+        state.setdefault("alphas", (100.0, 1000.0, 10000.0))
+        state.setdefault("clip", 5.0)
+        state.setdefault("ridges_", [[] for _ in state.get("regressors_", [])])
+        super().__setstate__(state)
+
+    def _check_params(self, n_features: int) -> None:
+        for name, low in (("C", "> 0"), ("epsilon", ">= 0"), ("clip", "> 0")):
+            value = getattr(self, name)
+            if (isinstance(value, bool) or not isinstance(value, Real)
+                    or not (value >= 0 if low == ">= 0" else value > 0)):
+                raise ParameterError(f"{name}={value!r} is not a number {low}")
+        k = self.n_projected
+        if k is not None and (isinstance(k, bool) or not isinstance(k, int | np.integer)
+                              or not 1 <= k < n_features):
+            raise ParameterError(
+                f"n_projected={k!r} is not None or a whole number from 1 to "
+                f"{n_features - 1} (X has {n_features} columns; the ridge needs one)")
+        alphas = self.alphas
+        if (not isinstance(alphas, Sequence) or isinstance(alphas, str)
+                or not alphas or not all(
+                    isinstance(a, Real) and not isinstance(a, bool) and a > 0
+                    for a in alphas)):
+            raise ParameterError(
+                f"alphas={alphas!r} is not a non-empty sequence of numbers > 0")
 
     def fit(self, X: Any, y: Any):
-        """Fit one SVR a column of ``y``.
+        """Fit one SVR (and with ``n_projected``, the ridges) a column of ``y``.
 
         Parameters
         ----------
@@ -355,22 +436,19 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
             If a parameter is out of range, or a target column has fewer
             than two values.
         """
-        for name, low in (("C", "> 0"), ("epsilon", ">= 0")):
-            value = getattr(self, name)
-            if (isinstance(value, bool) or not isinstance(value, Real)
-                    or not (value > 0 if low == "> 0" else value >= 0)):
-                raise ParameterError(f"{name}={value!r} is not a number {low}")
         if y is None:
             raise ParameterError(
                 "CircumplexRegressor requires y to be passed, but the target y is "
                 "None")
         X = validate_data(self, X, dtype=np.float64)
+        self._check_params(X.shape[1])
         T = np.asarray(y, dtype=float)
         self.single_output_ = T.ndim == 1
         T = T.reshape(-1, 1) if T.ndim == 1 else T
         if T.shape[0] != X.shape[0]:
             raise ParameterError(f"y has {T.shape[0]} rows, X {X.shape[0]}")
-        self.regressors_ = []
+        Z, F = self._split(X)
+        self.regressors_, self.ridges_ = [], []
         for j in range(T.shape[1]):
             known = ~np.isnan(T[:, j])
             if known.sum() < 2:
@@ -378,8 +456,17 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
                     f"target column {j} has {int(known.sum())} sample(s) with a "
                     "value; at least 2 are needed")
             svr = SVR(kernel="rbf", C=self.C, epsilon=self.epsilon, gamma="scale")
-            self.regressors_.append(svr.fit(X[known], T[known, j]))
+            self.regressors_.append(svr.fit(Z[known], T[known, j]))
+            self.ridges_.append([] if F is None else [
+                Ridge(alpha=float(a)).fit(F[known], T[known, j]) for a in self.alphas])
         return self
+
+    def _split(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Return the SVR's columns and the ridge's (clipped; None without)."""
+        if self.n_projected is None:
+            return X, None
+        k = self.n_projected
+        return X[:, :k], np.clip(X[:, k:], -self.clip, self.clip)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict each target column, clipped to [-1, 1].
@@ -404,28 +491,67 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
         out = np.clip(offset + gain * out, -1, 1)
         return out[:, 0] if getattr(self, "single_output_", False) else out
 
-    def _raw(self, X: Any) -> np.ndarray:
-        """Return the SVRs' outputs, neither rescaled nor clipped."""
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        return np.column_stack([r.predict(X) for r in self.regressors_])
-
-    def calibrate(self, held_out: Any, y: Any):
-        """Rescale the outputs so that held-out predictions match the targets' spread.
-
-        A regressor trained on rows it fits closely predicts new rows with
-        too small a spread, and the concordance correlation coefficient
-        counts that as error. For each target column, ``gain_`` and
-        ``offset_`` map held-out predictions (of models that did not see
-        those rows, :func:`held_out_dimensions`) to the mean and standard
-        deviation of ``y``: for a given correlation, the affine map with the
-        highest concordance. A column whose held-out predictions do not
-        correlate positively with ``y`` is left as it is.
+    def components(self, X: Any) -> np.ndarray:
+        """Return the SVR's and each ridge's outputs, neither blended nor rescaled.
 
         Parameters
         ----------
-        held_out : array-like of shape (n_samples, n_targets)
-            Raw held-out predictions (:func:`held_out_dimensions`).
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_targets, 1 + n_ridges)
+            ``[..., 0]`` the SVR, ``[..., 1 + i]`` the ridge of ``alphas[i]``
+            (no ridge without ``n_projected``).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If called before :meth:`fit`.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        Z, F = self._split(X)
+        return np.stack([
+            np.column_stack([svr.predict(Z)] + [r.predict(F) for r in ridges])
+            for svr, ridges in zip(self.regressors_, self.ridges_, strict=True)],
+            axis=1)
+
+    def _raw(self, X: Any) -> np.ndarray:
+        """Return each column's blend of SVR and ridge, not rescaled nor clipped."""
+        parts = self.components(X)
+        n = parts.shape[1]
+        weight = getattr(self, "weight_", np.ones(n))
+        index = getattr(self, "alpha_index_", np.zeros(n, dtype=int))
+        out = parts[:, :, 0].copy()
+        for j in range(n):
+            if weight[j] < 1:
+                out[:, j] = (weight[j] * out[:, j]
+                             + (1 - weight[j]) * parts[:, j, 1 + index[j]])
+        return out
+
+    def calibrate(self, held_out: Any, y: Any):
+        """Choose each column's blend, and rescale it to the targets' mean and spread.
+
+        A regressor trained on rows it fits closely predicts new rows with
+        too small a spread, and the concordance correlation coefficient
+        counts that as error. ``held_out`` are predictions of models that
+        did not see those rows (:func:`held_out_dimensions`). For each
+        target column, the blend of SVR and ridge (weight of the SVR in
+        :data:`BLEND_WEIGHTS`, ridge penalty in ``alphas``) whose held-out
+        predictions correlate best with ``y`` is kept (``weight_``,
+        ``alpha_index_``; ties go to the larger SVR weight); then ``gain_``
+        and ``offset_`` map its held-out predictions to the mean and
+        standard deviation of ``y``: for a given correlation, the affine map
+        with the highest concordance. A column whose best held-out
+        predictions do not correlate positively with ``y`` is left as it is
+        (the SVR alone, unscaled).
+
+        Parameters
+        ----------
+        held_out : array-like of shape (n_samples, n_targets[, n_components])
+            Held-out :meth:`components` (:func:`held_out_dimensions`); a
+            2-D array is the SVR's alone.
         y : array-like of shape (n_samples, n_targets)
             Their targets; NaN where unknown.
 
@@ -443,18 +569,37 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
         [2.0, 2.0]
         """
         check_is_fitted(self)
-        P = np.asarray(held_out, dtype=float).reshape(len(held_out), -1)
+        P = np.asarray(held_out, dtype=float)
+        P = P.reshape(len(P), -1, 1) if P.ndim < 3 else P
         T = np.asarray(y, dtype=float).reshape(len(y), -1)
-        if P.shape != T.shape or P.shape[1] != len(self.regressors_):
+        n = len(self.regressors_)
+        n_parts = 1 + len(self.ridges_[0])
+        if P.shape[:2] != T.shape or T.shape[1] != n or P.shape[2] not in (1, n_parts):
             raise ParameterError(
                 f"held_out has shape {P.shape} and y {T.shape}; pass one column a "
-                f"target ({len(self.regressors_)})")
-        self.gain_ = np.ones(P.shape[1])
-        self.offset_ = np.zeros(P.shape[1])
-        for j in range(P.shape[1]):
-            known = np.isfinite(P[:, j]) & np.isfinite(T[:, j])
-            p, t = P[known, j], T[known, j]
-            if p.size < 3 or p.std() == 0 or np.corrcoef(p, t)[0, 1] <= 0:
+                f"target ({n}), and one layer a component (1 or {n_parts})")
+        self.weight_ = np.ones(n)
+        self.alpha_index_ = np.zeros(n, dtype=int)
+        self.gain_ = np.ones(n)
+        self.offset_ = np.zeros(n)
+        for j in range(n):
+            known = np.isfinite(P[:, j]).all(axis=1) & np.isfinite(T[:, j])
+            t = T[known, j]
+            if t.size < 3:
+                continue
+            best, p = 0.0, None
+            weights = BLEND_WEIGHTS if P.shape[2] > 1 else (1.0,)
+            for w in weights:
+                for i in range(max(P.shape[2] - 1, 1)):
+                    blend = P[known, j, 0] if w == 1 else (
+                        w * P[known, j, 0] + (1 - w) * P[known, j, 1 + i])
+                    r = np.corrcoef(blend, t)[0, 1] if blend.std() > 0 else 0.0
+                    if r > best:
+                        best, p = r, blend
+                        self.weight_[j], self.alpha_index_[j] = w, i
+                    if w == 1:
+                        break  # the SVR alone: no ridge to choose
+            if p is None:
                 continue
             self.gain_[j] = t.std() / p.std()
             self.offset_[j] = t.mean() - self.gain_[j] * p.mean()
@@ -468,20 +613,25 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
 
 def held_out_dimensions(space: Any, X: np.ndarray, y: np.ndarray, targets: np.ndarray,
                         groups: np.ndarray | None = None, n_splits: int = 3,
-                        random_state: int | None = 0) -> np.ndarray:
+                        random_state: int | None = 0,
+                        regressor: CircumplexRegressor | None = None) -> np.ndarray:
     """Raw arousal/valence of training rows, each from a model fitted without its fold.
 
     For each fold, a clone of ``space`` (impute, scale and project, as the
-    classifier fits them) and a :class:`CircumplexRegressor` are fitted on
-    the other folds, and the fold's rows are predicted (unclipped,
-    unrescaled): what :meth:`CircumplexRegressor.calibrate` needs. With
-    ``groups`` (speakers) of at least two values, folds are whole groups;
-    otherwise folds are stratified by class.
+    classifier fits them) and of ``regressor`` are fitted on the other
+    folds, and the fold's rows are predicted (:meth:`CircumplexRegressor.components`:
+    unblended, unclipped, unrescaled): what
+    :meth:`CircumplexRegressor.calibrate` needs. With ``groups`` (speakers)
+    of at least two values, folds are whole groups; otherwise folds are
+    stratified by class.
 
     Parameters
     ----------
     space : transformer
         Unfitted or fitted; it is cloned. ``fit(X, y)`` then ``transform(X)``.
+        With a ``regressor`` that has ``n_projected``, a Pipeline whose last
+        step is the projection: the regressor sees the projection and, after
+        it, the output of the steps before (the scaled features).
     X : ndarray of shape (n_samples, n_features)
         Training rows (NaN as ``space`` allows).
     y : ndarray of shape (n_samples,)
@@ -494,10 +644,12 @@ def held_out_dimensions(space: Any, X: np.ndarray, y: np.ndarray, targets: np.nd
         Folds (fewer when there are fewer groups, or rows of a class).
     random_state : int or None, default=0
         Seed of the stratified folds.
+    regressor : CircumplexRegressor, optional
+        Cloned for each fold (default ``CircumplexRegressor()``).
 
     Returns
     -------
-    ndarray of shape (n_samples, n_targets)
+    ndarray of shape (n_samples, n_targets, n_components)
         NaN for every row when no two folds can be made.
 
     Examples
@@ -508,15 +660,54 @@ def held_out_dimensions(space: Any, X: np.ndarray, y: np.ndarray, targets: np.nd
     >>> X = rng.normal(size=(60, 2)) + 2.0 * (y == "a")[:, None]
     >>> T = dimension_targets(np.repeat(["anger", "sadness"], 30))
     >>> held = held_out_dimensions(StandardScaler(), X, y, T)
-    >>> held.shape, bool(np.corrcoef(held[:, 0], T[:, 0])[0, 1] > 0.5)
-    ((60, 2), True)
+    >>> held.shape, bool(np.corrcoef(held[:, 0, 0], T[:, 0])[0, 1] > 0.5)
+    ((60, 2, 1), True)
     """
     y = np.asarray(y)
     targets = np.asarray(targets, dtype=float)
-    out = np.full(targets.shape, np.nan)
+    regressor = CircumplexRegressor() if regressor is None else regressor
+    n_parts = 1 if regressor.n_projected is None else 1 + len(regressor.alphas)
+    out = np.full((*targets.shape, n_parts), np.nan)
     for train, test in held_out_splits(y, groups, n_splits, random_state):
-        fitted = clone(space)
-        Z = fitted.fit_transform(X[train], y[train])
-        regressor = CircumplexRegressor().fit(Z, targets[train])
-        out[test] = regressor._raw(fitted.transform(X[test]))
+        fitted = clone(space).fit(X[train], y[train])
+        if n_parts == 1:
+            train_in, test_in = fitted.transform(X[train]), fitted.transform(X[test])
+            model = clone(regressor)
+        else:
+            train_in = regressor_inputs(fitted, X[train])
+            test_in = regressor_inputs(fitted, X[test])
+            width = train_in.shape[1] - fitted[:-1].transform(X[test[:1]]).shape[1]
+            model = clone(regressor).set_params(n_projected=width)
+        out[test] = model.fit(train_in, targets[train]).components(test_in)
     return out
+
+
+def regressor_inputs(space: Any, X: np.ndarray) -> np.ndarray:
+    """Return a fitted projection Pipeline's output and its scaled input, side by side.
+
+    What a :class:`CircumplexRegressor` with ``n_projected`` (the
+    projection's width) is fitted on: the SVR's columns, then the ridge's.
+
+    Parameters
+    ----------
+    space : sklearn.pipeline.Pipeline
+        Fitted; its last step is the projection, the steps before scale.
+    X : ndarray of shape (n_samples, n_features)
+        Rows as ``space`` takes them.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_projected + n_scaled)
+
+    Examples
+    --------
+    >>> from sklearn.decomposition import PCA
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> X = np.random.default_rng(0).normal(size=(20, 3))
+    >>> space = make_pipeline(StandardScaler(), PCA(1)).fit(X)
+    >>> regressor_inputs(space, X).shape
+    (20, 4)
+    """
+    scaled = space[:-1].transform(X)
+    return np.hstack([space[-1:].transform(scaled), scaled])
