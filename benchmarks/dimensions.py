@@ -6,7 +6,8 @@ RAVDESS's ``strong`` intensity adds 0.25 to arousal), and every feature set
 goes through the same regressor: ``EmotionClassifier(dimensions=
 "circumplex", fallback=None, speed_perturbation=None)`` (median imputer,
 scaler, shrinkage-LDA projection, one RBF SVR a dimension on the
-projection; no fallback and no copies, so every set is treated alike).
+projection, blended with a ridge on all scaled features when calibrated;
+no fallback and no copies, so every set is treated alike).
 Scores: Lin's concordance correlation coefficient (CCC) and Spearman's rho
 over all recordings, pooled across folds (:func:`sertk.evaluate_dimensions`):
 
@@ -20,9 +21,10 @@ over all recordings, pooled across folds (:func:`sertk.evaluate_dimensions`):
   their own): :mod:`sertk.models.adaptation`'s median / IQR statistics, as
   the categories' cross-corpus benchmark.
 
-The regressor's output spread is *calibrated* (``dimension_folds=3``, the
-default: mean and spread set on held-out training speakers) or not
-(``--calibration yes|no|both``); rows say which.
+The regressor is *calibrated* (``dimension_folds=3``, the default: its
+blend with the ridge chosen, and its mean and spread set, on held-out
+training speakers) or not (the SVR alone; ``--calibration yes|no|both``);
+rows say which.
 
 ComParE_2016 is run only when named in ``--sets``: one fit of its
 6373-dimensional LDA takes about 150 CPU-seconds here (a generalised
@@ -307,11 +309,13 @@ def report(rows: list[Row], command: str, seconds: float, quick: bool,
         "speed_perturbation=None, shrinkage='auto')` (per-speaker normalisation "
         "only in the "
         "speaker-normalised protocol): median imputer, scaler, shrinkage LDA on the "
-        "categories, one RBF SVR a dimension on the projection; *calibrated*: its "
-        "output mean and spread set so that held-out predictions of its training "
-        "rows (`dimension_folds=3`, the default: 3 speaker-grouped folds; in the "
-        "strict rows within a corpus the model is given no speaker ids and the "
-        "folds are stratified by class) match the targets'. ComParE_2016 (6373 "
+        "categories, one RBF SVR a dimension on the projection; *calibrated* "
+        "(`dimension_folds=3`, the default): for each dimension, the SVR blended "
+        "with a ridge on all scaled features (clipped to ±5 SD; SVR weight and "
+        "ridge penalty those whose held-out predictions correlate best with the "
+        "targets) and the blend's output mean and spread set to the targets', "
+        "all on held-out predictions of training speakers (3 speaker-grouped "
+        "folds); *not*: the SVR alone. ComParE_2016 (6373 "
         "columns, about 150 CPU-s a "
         "projection fit) is run within a corpus with 3 speaker-grouped folds "
         "only (strict calibrated and not, speaker-normalised calibrated), and "

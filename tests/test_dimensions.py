@@ -170,6 +170,98 @@ def test_calibrate_matches_mean_and_spread_and_skips_unrelated_columns(rng):
         model.calibrate(held[:, :1], T)
 
 
+def test_calibrate_chooses_each_columns_blend_on_held_out_correlation(rng):
+    Z = rng.normal(size=(90, 1))
+    F = rng.normal(size=(90, 3))
+    T = np.column_stack([np.tanh(Z[:, 0]), np.tanh(F[:, 0])])
+    X = np.column_stack([Z, F])
+    model = CircumplexRegressor(n_projected=1).fit(X, T)
+    assert model.components(X).shape == (90, 2, 4)
+    assert not hasattr(model, "weight_")  # the SVR alone until calibrated
+    np.testing.assert_allclose(model._raw(X), model.components(X)[:, :, 0])
+    held = np.zeros((90, 2, 4))
+    held[:, 0, 0] = T[:, 0]  # arousal: the SVR alone is exact
+    held[:, 0, 1:] = rng.normal(size=(90, 3))
+    held[:, 1, 0] = rng.normal(size=90)  # valence: the 2nd ridge is, at half scale
+    held[:, 1, 1:] = rng.normal(size=(90, 3))
+    held[:, 1, 2] = T[:, 1] / 2
+    model.calibrate(held, T)
+    assert model.weight_.tolist() == [1.0, 0.0]
+    assert model.alpha_index_[1] == 1 and model.gain_[1] == pytest.approx(2.0)
+    parts = model.components(X)
+    np.testing.assert_allclose(
+        model.predict(X)[:, 1],
+        np.clip(model.offset_[1] + 2.0 * parts[:, 1, 2], -1, 1))
+    with pytest.raises(ParameterError, match="component"):
+        model.calibrate(held[:, :, :2], T)
+    for bad in ({"n_projected": 4}, {"n_projected": 0}, {"alphas": ()},
+                {"alphas": (1.0, -1.0)}, {"clip": 0}):
+        with pytest.raises(ParameterError, match=next(iter(bad))):
+            CircumplexRegressor(**bad).fit(X, T)
+
+
+def test_the_ridge_reads_clipped_features_so_one_wild_value_cannot_swamp_it(rng):
+    X = np.column_stack([rng.normal(size=(60, 1)), rng.normal(size=(60, 2))])
+    T = np.column_stack([np.tanh(X[:, 1]), np.tanh(X[:, 2])])
+    model = CircumplexRegressor(n_projected=1, clip=3.0).fit(X, T)
+    wild, edge = X[:1].copy(), X[:1].copy()
+    wild[0, 1], edge[0, 1] = 7405.0, 3.0
+    np.testing.assert_allclose(model.components(wild)[:, :, 1:],
+                               model.components(edge)[:, :, 1:])
+
+
+def _intense_voices(rng, n=240, speakers=tuple("abcdefgh")):
+    """Four categories in 3 columns; a 'strong' rendering raises arousal through
+    a 4th column only, which no category separation needs."""
+    X, y, spk = _voices(rng, n, speakers)
+    strong = np.tile([0, 0, 0, 0, 1, 1, 1, 1], n // 8).astype(bool)
+    X["hnr_db__mean"] = rng.normal(size=n) + 2.5 * strong
+    for k in range(6):  # more columns than the projection's three
+        X[f"noise_{k}"] = rng.normal(size=n)
+    targets = dimension_targets(y, intensity=np.where(strong, "strong", "normal"))
+    return X, y, spk, targets, strong
+
+
+def test_held_out_speakers_choose_the_ridge_where_the_projection_cannot_see(rng):
+    X, y, speakers, targets, _ = _intense_voices(rng)
+    model = EmotionClassifier(dimensions="circumplex", speaker_norm=False,
+                              fallback=None).fit(X, y, speakers=speakers,
+                                                 dimension_targets=targets)
+    assert model.dimension_model_.n_projected == 3
+    assert model.dimension_model_.weight_[0] < 1  # arousal: blended with the ridge
+    alone = EmotionClassifier(dimensions="circumplex", speaker_norm=False,
+                              fallback=None, dimension_folds=None).fit(
+        X, y, speakers=speakers, dimension_targets=targets)
+    Xt, _, _, _, strong = _intense_voices(np.random.default_rng(1), 80)
+    lift = {}
+    for name, m in (("blend", model), ("alone", alone)):
+        arousal = m.predict_dimensions(Xt)[:, 0]
+        lift[name] = arousal[strong].mean() - arousal[~strong].mean()
+    # strong renderings are 0.25 more aroused: only the blend sees some of it
+    assert lift["blend"] > 0.05 > 0.02 > abs(lift["alone"])
+
+
+def test_regressors_saved_before_the_blend_load_and_predict_as_before(rng):
+    X, y, speakers = _voices(rng, 80)
+    model = EmotionClassifier(dimensions="circumplex", fallback=None).fit(
+        X, y, speakers=speakers)
+    # a model of the SVR alone on the projection, calibrated, as saved before
+    Z = model._project(model._prepare(X, speakers))
+    targets = dimension_targets(y)
+    svr = CircumplexRegressor().fit(Z, targets).calibrate(
+        0.5 * targets + 0.01 * rng.normal(size=targets.shape), targets)
+    state = svr.__getstate__()
+    for key in ("n_projected", "alphas", "clip", "ridges_", "weight_",
+                "alpha_index_"):
+        state.pop(key, None)
+    old = CircumplexRegressor.__new__(CircumplexRegressor)
+    old.__setstate__(state)
+    assert old.get_params()["n_projected"] is None
+    model.dimension_model_ = old
+    np.testing.assert_allclose(model.predict_dimensions(X, speakers),
+                               np.clip(svr.offset_ + svr.gain_ * svr._raw(Z), -1, 1))
+
+
 def test_dimensions_need_the_parameter_and_a_trained_regressor(rng):
     X, y, _ = _voices(rng)
     with pytest.raises(ParameterError, match="dimensions=None"):

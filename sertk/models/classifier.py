@@ -400,11 +400,13 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         out-of-distribution rows). None learns no dimensions.
     dimension_folds : int >= 2 or None, default=3
         With ``dimensions``: speaker-grouped folds (stratified folds without
-        speakers) of the training rows whose held-out predictions set the
-        spread of the arousal and valence outputs
+        speakers) of the training rows whose held-out predictions choose,
+        for arousal and for valence, the blend of the projection's SVR with
+        a ridge on all scaled features, and set its output spread
         (:meth:`~sertk.models.dimensions.CircumplexRegressor.calibrate`);
-        it costs that many extra fits of the projection. None leaves the
-        regressor's own spread, which is too small on new recordings.
+        it costs that many extra fits of the projection. None keeps the
+        SVR on the projection alone, with its own spread, which is too
+        small on new recordings.
     features : FeatureExtractor, optional
         The extractor for audio, as a sub-estimator: its parameters are the
         classifier's ``features__<name>`` (``features__f0_min``, ...), which
@@ -453,7 +455,8 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         Distance beyond which a row is out of distribution; only with
         ``fallback_columns_``.
     dimension_model_ : sertk.models.dimensions.CircumplexRegressor
-        Arousal and valence from the projection; only with ``dimensions``.
+        Arousal and valence from the projection (and, with
+        ``dimension_folds``, the scaled features); only with ``dimensions``.
     fallback_dimension_model_ : sertk.models.dimensions.CircumplexRegressor
         The same on the fallback's projection; only with ``dimensions`` and
         ``fallback_columns_``.
