@@ -1,5 +1,7 @@
 """Arousal and valence: circumplex table, targets, regressor, classifier, outputs."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -168,6 +170,21 @@ def test_calibrate_matches_mean_and_spread_and_skips_unrelated_columns(rng):
     assert (model.gain_[1], model.offset_[1]) == (1.0, 0.0)
     with pytest.raises(ParameterError, match="shape"):
         model.calibrate(held[:, :1], T)
+
+
+def test_a_constant_target_column_is_left_uncalibrated_without_a_warning(rng):
+    # training rows all of one valence (one class, or a table's choice):
+    # nothing to correlate with, so that column stays the SVR alone
+    X = rng.normal(size=(40, 3))
+    T = np.column_stack([np.tanh(X[:, 0]), np.full(40, 0.5)])
+    model = CircumplexRegressor(n_projected=1).fit(X, T)
+    held = model.components(X)
+    held[:, 1] += 1e-12 * rng.normal(size=held[:, 1].shape)  # folds' round-off
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.calibrate(held, T)
+    assert (model.weight_[1], model.gain_[1], model.offset_[1]) == (1.0, 1.0, 0.0)
+    assert model.gain_[0] != 1.0
 
 
 def test_calibrate_chooses_each_columns_blend_on_held_out_correlation(rng):

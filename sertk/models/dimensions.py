@@ -588,8 +588,8 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
         for j in range(n):
             known = np.isfinite(P[:, j]).all(axis=1) & np.isfinite(T[:, j])
             t = T[known, j]
-            if t.size < 3:
-                continue
+            if t.size < 3 or not t.std() > 0:
+                continue  # nothing to correlate with: the SVR alone, as it is
             best, p = 0.0, None
             weights = BLEND_WEIGHTS if P.shape[2] > 1 else (1.0,)
             for w in weights:
