@@ -315,6 +315,22 @@ def test_out_of_distribution_rows_get_the_fallbacks_dimensions(rng):
         model.fallback_pipeline_[:-1].transform(Xn))[0])
 
 
+def test_the_fallbacks_dimensions_are_calibrated_like_the_main_ones(rng):
+    X, y, speakers = _voices(rng, 80)
+    fitted = {
+        folds: EmotionClassifier(speaker_norm=False, dimensions="circumplex",
+                                 dimension_folds=folds).fit(X, y, speakers=speakers)
+        for folds in (3, None)}
+    calibrated = fitted[3].fallback_dimension_model_
+    assert not hasattr(fitted[None].fallback_dimension_model_, "gain_")
+    assert np.all(calibrated.gain_ > 1)  # held-out speakers: too small a spread
+    Zf = fitted[3].fallback_pipeline_[:-1].transform(
+        fitted[3]._prepare(X, None)[:, fitted[3].fallback_columns_])
+    np.testing.assert_allclose(
+        calibrated.predict(Zf),
+        np.clip(calibrated.offset_ + calibrated.gain_ * calibrated._raw(Zf), -1, 1))
+
+
 @pytest.mark.parametrize("suffix", [".skops", ".joblib"])
 def test_a_saved_model_keeps_its_dimensions(rng, tmp_path, suffix):
     X, y, _ = _voices(rng)

@@ -458,8 +458,9 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         Arousal and valence from the projection (and, with
         ``dimension_folds``, the scaled features); only with ``dimensions``.
     fallback_dimension_model_ : sertk.models.dimensions.CircumplexRegressor
-        The same on the fallback's projection; only with ``dimensions`` and
-        ``fallback_columns_``.
+        The SVR on the fallback's projection (its output spread set on the
+        same held-out folds, with ``dimension_folds``); only with
+        ``dimensions`` and ``fallback_columns_``.
 
     Notes
     -----
@@ -847,7 +848,8 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         too, and its blend and output spread are set on held-out
         predictions of the first ``n_files`` rows (the recordings, not
         their copies), folds holding ``groups`` out whole; without, it is
-        the SVR on the projection alone.
+        the SVR on the projection alone. The fallback's is the SVR on its
+        projection, its spread set on the same kind of folds.
         """
         if targets is None:
             return
@@ -865,10 +867,16 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
                     n_splits=self.dimension_folds, regressor=regressor)[:n_files]
             self.dimension_model_.calibrate(held, targets[:n_files])
         if getattr(self, "fallback_columns_", None) is not None:
+            Xf = Xn[:, self.fallback_columns_]
             with _quiet_steps():
-                Zf = self.fallback_pipeline_[:-1].transform(
-                    Xn[:, self.fallback_columns_])
+                Zf = self.fallback_pipeline_[:-1].transform(Xf)
             self.fallback_dimension_model_ = CircumplexRegressor().fit(Zf, targets)
+            if self.dimension_folds is not None:
+                with _quiet_steps():
+                    held = held_out_dimensions(
+                        self.fallback_pipeline_[:-1], Xf, y, targets, groups,
+                        n_splits=self.dimension_folds)[:n_files]
+                self.fallback_dimension_model_.calibrate(held, targets[:n_files])
 
     def _dimension_inputs(self, Xn: np.ndarray, Z: np.ndarray,
                           blended: bool) -> np.ndarray:
