@@ -853,11 +853,10 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         """
         if targets is None:
             return
+        Z = self._project(Xn)
         if self.dimension_folds is None:
-            self.dimension_model_ = CircumplexRegressor().fit(self._project(Xn),
-                                                              targets)
+            self.dimension_model_ = CircumplexRegressor().fit(Z, targets)
         else:
-            Z = self._project(Xn)
             regressor = CircumplexRegressor(n_projected=Z.shape[1])
             inputs = self._dimension_inputs(Xn, Z, blended=True)
             self.dimension_model_ = regressor.fit(inputs, targets)

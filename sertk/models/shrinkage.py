@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 from sklearn.metrics import balanced_accuracy_score
-from sklearn.model_selection import GroupKFold
+
+from sertk.models.folds import held_out_splits
 
 __all__ = ["CV_MAX_FEATURES", "CV_MAX_FILES", "CV_SHRINKAGE", "choose_shrinkage"]
 
@@ -105,8 +106,7 @@ def choose_shrinkage(steps: Any, X: np.ndarray, y: np.ndarray,
     n_speakers = np.unique(speakers[:n_files]).size
     if n_speakers < MIN_SPEAKERS:
         return candidates[0], None
-    folds = list(GroupKFold(n_splits=min(N_SPLITS, n_speakers)).split(
-        X, y, groups=speakers))
+    folds = held_out_splits(y, speakers, N_SPLITS)
     recordings = np.arange(y.size) < n_files
     scores = {}
     for value in candidates:
