@@ -76,6 +76,17 @@ def test_explain_with_plot_draws_a_chart_a_file_and_the_circumplex(dims_model,
     assert all((tmp_path / name).read_bytes().startswith(PNG) for name in images)
 
 
+@pytest.mark.parametrize("extra", [["--explain"], ["--window", "1"]])
+def test_a_plot_name_without_an_image_suffix_is_refused_before_any_work(
+        dims_model, tmp_path, capsys, extra):
+    model, corpus = dims_model
+    out = tmp_path / "out.csv"
+    assert predict(["-m", str(model), str(corpus / "s0_anger_0.wav"), *extra,
+                    "--plot", str(tmp_path / "why"), "-o", str(out)]) == 2
+    assert "end the image's name in .png, .svg, .pdf" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # nothing analysed, nothing written
+
+
 def test_explain_refuses_windows_and_skips_silence(dims_model, tmp_path, capsys):
     model, corpus = dims_model
     assert predict(["-m", str(model), str(corpus / "s0_anger_0.wav"), "--explain",

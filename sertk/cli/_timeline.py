@@ -39,6 +39,9 @@ from ..timeline.live import causal_timeline
 from ..timeline.windows import plot_timeline, predict_timeline, reference_windows
 from ._common import say, usage_error
 
+#: The image formats ``--plot`` draws to (those its help names).
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
 __all__ = ["add_timeline_options", "check_timeline_options", "plot_paths",
            "predict_timelines"]
 
@@ -121,7 +124,7 @@ def check_timeline_options(parser: argparse.ArgumentParser,
         given += ["--causal"] if args.causal else []
         if given:
             usage_error(parser, f"{', '.join(given)} needs --window (e.g. --window 2)")
-        _check_plot_folder(parser, args)
+        _check_plot_target(parser, args)
         return
     if args.plot == "" and not stream:
         usage_error(parser, "--plot needs an image to draw to (e.g. --plot "
@@ -131,12 +134,18 @@ def check_timeline_options(parser: argparse.ArgumentParser,
     if args.hop > args.window:
         usage_error(parser, f"--hop {args.hop} is longer than --window {args.window}; "
                     "windows would leave audio out")
-    _check_plot_folder(parser, args)
+    _check_plot_target(parser, args)
 
 
-def _check_plot_folder(parser: argparse.ArgumentParser,
+def _check_plot_target(parser: argparse.ArgumentParser,
                        args: argparse.Namespace) -> None:
-    if args.plot and not os.path.isdir(os.path.dirname(os.path.abspath(args.plot))):
+    # Checked before any audio is read, so a mistyped name costs no analysis.
+    if not args.plot:
+        return
+    if Path(args.plot).suffix.lower() not in PLOT_SUFFIXES:
+        usage_error(parser, f"--plot {args.plot!r}: end the image's name in "
+                    f"{', '.join(PLOT_SUFFIXES)}")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(args.plot))):
         usage_error(parser, f"the folder of {args.plot} does not exist; create it")
 
 
