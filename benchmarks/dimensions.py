@@ -33,9 +33,9 @@ eigenproblem of that size), so a calibrated leave-one-speaker-out fold
 speakers, some two hours on RAVDESS's 24. On a shared machine it is run
 leave-one-speaker-out on EMO-DB, with ``--cv 3`` (three speaker-grouped
 folds a corpus) on both corpora, with the other sets' 3-fold rows of the
-same protocol and calibration beside it, and across corpora. ``--save`` keeps a run's rows
-as JSON (as they come) and ``--include`` adds saved rows to the section, so
-the sets can be run apart.
+same protocol and calibration beside it, and across corpora. ``--save``
+keeps a run's rows as JSON (as they come) and ``--include`` adds saved
+rows to the section, so the sets can be run apart.
 
 Run from the repository root (the section in ``docs/benchmarks.md`` was
 made so, with ``--feature-cache`` naming a per-file cache)::
