@@ -677,19 +677,19 @@ def held_out_dimensions(space: Any, X: np.ndarray, y: np.ndarray, targets: np.nd
             train_in, test_in = fitted.transform(X[train]), fitted.transform(X[test])
             model = clone(regressor)
         else:
-            train_in = regressor_inputs(fitted, X[train])
-            test_in = regressor_inputs(fitted, X[test])
-            width = train_in.shape[1] - fitted[:-1].transform(X[test[:1]]).shape[1]
+            train_in, width = regressor_inputs(fitted, X[train])
+            test_in, _ = regressor_inputs(fitted, X[test])
             model = clone(regressor).set_params(n_projected=width)
         out[test] = model.fit(train_in, targets[train]).components(test_in)
     return out
 
 
-def regressor_inputs(space: Any, X: np.ndarray) -> np.ndarray:
+def regressor_inputs(space: Any, X: np.ndarray) -> tuple[np.ndarray, int]:
     """Return a fitted projection Pipeline's output and its scaled input, side by side.
 
     What a :class:`CircumplexRegressor` with ``n_projected`` (the
-    projection's width) is fitted on: the SVR's columns, then the ridge's.
+    projection's width, returned beside them) is fitted on: the SVR's
+    columns, then the ridge's.
 
     Parameters
     ----------
@@ -700,7 +700,9 @@ def regressor_inputs(space: Any, X: np.ndarray) -> np.ndarray:
 
     Returns
     -------
-    ndarray of shape (n_samples, n_projected + n_scaled)
+    inputs : ndarray of shape (n_samples, n_projected + n_scaled)
+    n_projected : int
+        The projection's width: the leading columns of ``inputs``.
 
     Examples
     --------
@@ -709,8 +711,10 @@ def regressor_inputs(space: Any, X: np.ndarray) -> np.ndarray:
     >>> from sklearn.preprocessing import StandardScaler
     >>> X = np.random.default_rng(0).normal(size=(20, 3))
     >>> space = make_pipeline(StandardScaler(), PCA(1)).fit(X)
-    >>> regressor_inputs(space, X).shape
-    (20, 4)
+    >>> inputs, n_projected = regressor_inputs(space, X)
+    >>> inputs.shape, n_projected
+    ((20, 4), 1)
     """
     scaled = space[:-1].transform(X)
-    return np.hstack([space[-1:].transform(scaled), scaled])
+    projected = space[-1:].transform(scaled)
+    return np.hstack([projected, scaled]), projected.shape[1]
