@@ -210,6 +210,29 @@ def test_forked_workers_come_with_their_libraries():
     assert (spawned, forked) == (False, True)
 
 
+_CLOSED_AFTER_THE_BLOCK = """
+from operator import add
+from sertk.features._dask import forked_local_workers, run_on_dask
+if __name__ == "__main__":
+    with forked_local_workers():
+        results = run_on_dask(add, [1, 2, 3], (10,), "local", 1)
+        print(next(results))
+    results.close()
+"""
+
+
+@pytest.mark.slow
+def test_a_run_closed_after_the_forked_block_closes_quietly():
+    # Ctrl-C between two results leaves the run's generator open until the
+    # command's frame ends, after the block; dask's settings must still hold
+    # every distributed default the closing cluster reads. A fresh process:
+    # in this one, distributed was imported long before any block.
+    done = subprocess.run([sys.executable, "-c", _CLOSED_AFTER_THE_BLOCK],
+                          env={**os.environ, "PYTHONPATH": str(REPO)},
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "11\n", "")
+
+
 def test_unreachable_scheduler_is_named(wavs):
     extractor = FeatureExtractor(feature_set="minimal", progress=False,
                                  scheduler="tcp://127.0.0.1:1")

@@ -406,7 +406,10 @@ def _extract(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         try:
             with workers, writer:
                 todo = [row for row in writable if row[0] not in writer.done]
-                results = iter_extract(
+                # closed within the block, whatever stops it: a Ctrl-C
+                # between two results leaves the run open otherwise, until
+                # after the block, whose dask settings its cluster still reads
+                with contextlib.closing(iter_extract(
                     [row[0] for row in todo],
                     feature_set=fs,
                     settings=settings,
@@ -414,14 +417,15 @@ def _extract(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                     cache=args.cache,
                     scheduler=args.scheduler,
                     progress=args.progress,
-                )
-                for row, result in zip(todo, results, strict=True):
-                    if result.ok:
-                        writer.write_row([row[0], *segment_bounds(result.segment),
-                                          *row[1:], *result.values])
-                        seconds_audio += result.duration
-                    else:
-                        errors.append((result.segment.path, result.error))
+                )) as results:
+                    for row, result in zip(todo, results, strict=True):
+                        if result.ok:
+                            writer.write_row([row[0],
+                                              *segment_bounds(result.segment),
+                                              *row[1:], *result.values])
+                            seconds_audio += result.duration
+                        else:
+                            errors.append((result.segment.path, result.error))
         except KeyboardInterrupt:
             print(
                 f"{PROG}: interrupted; {output} is unchanged and the "

@@ -22,7 +22,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -351,7 +352,7 @@ def iter_extract(
     if scheduler is not None:
         from ._dask import run_on_dask
 
-        outputs: Iterable[list[FileResult]] = run_on_dask(
+        outputs: Generator[list[FileResult], None, None] = run_on_dask(
             _extract_batch, batches, (fs, settings, cache), scheduler, n_jobs
         )
     elif n_jobs == 1 or len(items) <= 1:
@@ -361,7 +362,7 @@ def iter_extract(
         outputs = parallel(
             joblib.delayed(_extract_batch)(b, fs, settings, cache) for b in batches
         )
-    with tqdm(
+    with closing(outputs), tqdm(
         total=len(items),
         unit="file",
         desc="extracting",

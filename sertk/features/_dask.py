@@ -248,8 +248,11 @@ def forked_local_workers() -> Iterator[None]:
     forkserver stays until the Python process ends, so ``sertk-extract``
     (whose process ends with the run) runs in this block, and a library
     session does so only if it sets that dask option to ``"forkserver"``.
-    Without dask installed the block changes nothing (a cluster then fails
-    with sertk's own message).
+    Without ``distributed`` installed the block changes nothing (a cluster
+    then fails with sertk's own message). ``distributed`` is imported first:
+    its defaults then exist before the block sets one of them, and leaving
+    the block restores that one setting, where dask would otherwise remove
+    every ``distributed`` default that a cluster still closing needs.
 
     Examples
     --------
@@ -259,6 +262,7 @@ def forked_local_workers() -> Iterator[None]:
     'forkserver'
     """
     try:
+        import distributed  # noqa: F401  (its defaults, before the block sets one)
         from dask.config import set as dask_settings
     except ImportError:
         yield
