@@ -151,7 +151,7 @@ def test_calibration_is_fitted_on_held_out_predictions_and_can_be_off(rng):
     off = EmotionClassifier(dimensions="circumplex", dimension_folds=None,
                             fallback=None).fit(X, y, speakers=speakers)
     assert not hasattr(off.dimension_model_, "gain_")
-    raw = np.clip(off.dimension_model_._raw(off._project(off._prepare(X, speakers))),
+    raw = np.clip(off.dimension_model_._raw(off._project(off._prepare(X, speakers))[1]),
                   -1, 1)
     np.testing.assert_allclose(off.predict_dimensions(X, speakers), raw)
     for bad in (1, 2.5, True, "3"):
@@ -263,7 +263,7 @@ def test_regressors_saved_before_the_blend_load_and_predict_as_before(rng):
     model = EmotionClassifier(dimensions="circumplex", fallback=None).fit(
         X, y, speakers=speakers)
     # a model of the SVR alone on the projection, calibrated, as saved before
-    Z = model._project(model._prepare(X, speakers))
+    _, Z = model._project(model._prepare(X, speakers))
     targets = dimension_targets(y)
     svr = CircumplexRegressor().fit(Z, targets).calibrate(
         0.5 * targets + 0.01 * rng.normal(size=targets.shape), targets)

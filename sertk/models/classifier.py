@@ -790,7 +790,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             raise ParameterError(
                 "the fallback's columns have no value in any training recording "
                 "(no pitch found? check f0_min and f0_max); pass fallback=None")
-        self.class_distance_ = ClassDistance().fit(self._project(Xn), y)
+        self.class_distance_ = ClassDistance().fit(self._project(Xn)[1], y)
         with _quiet_steps():
             held_out = held_out_distances(self.pipeline_[1:-1], Xn, y,
                                           groups=groups)[:n_files]
@@ -853,13 +853,12 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         """
         if targets is None:
             return
-        Z = self._project(Xn)
+        scaled, Z = self._project(Xn)
         if self.dimension_folds is None:
             self.dimension_model_ = CircumplexRegressor().fit(Z, targets)
         else:
             regressor = CircumplexRegressor(n_projected=Z.shape[1])
-            inputs = self._dimension_inputs(Xn, Z, blended=True)
-            self.dimension_model_ = regressor.fit(inputs, targets)
+            self.dimension_model_ = regressor.fit(np.hstack([Z, scaled]), targets)
             with _quiet_steps():
                 held = held_out_dimensions(
                     self.pipeline_[1:4], Xn, y, targets, groups,
@@ -877,20 +876,10 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
                         n_splits=self.dimension_folds)[:n_files]
                 self.fallback_dimension_model_.calibrate(held, targets[:n_files])
 
-    def _dimension_inputs(self, Xn: np.ndarray, Z: np.ndarray,
-                          blended: bool) -> np.ndarray:
-        """Return what the main dimension regressor sees.
+    def _project(self, Xn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Impute and scale normalised rows, then project them.
 
-        The projection ``Z``; with ``blended`` (a regressor with a ridge,
-        ``n_projected``), the scaled features after it.
-        """
-        if not blended:
-            return Z
-        with _quiet_steps():
-            return np.hstack([Z, self.pipeline_[1:3].transform(Xn)])
-
-    def _project(self, Xn: np.ndarray) -> np.ndarray:
-        """Impute, scale and project normalised rows: what the SVM sees.
+        Returns the scaled rows and their projection (what the SVM sees).
 
         Raises a :class:`ParameterError` (a ValueError) for rows whose
         values are too large to scale (they overflow to infinity), as for
@@ -908,7 +897,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
                     "too large to analyse (they overflow to infinity when "
                     "scaled); sertk's features are nowhere near so large"
                 )
-            return self.pipeline_[3:4].transform(scaled)
+            return scaled, self.pipeline_[3:4].transform(scaled)
 
     def _novel(self, Xn: np.ndarray, Z: np.ndarray) -> np.ndarray:
         """Boolean mask of the projected rows that are out of distribution.
@@ -933,12 +922,12 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         labels, probabilities and the mask together pay for one pass.
         """
         Xn = self._prepare(X, speakers, adapt, reference)
-        Z = self._project(Xn)
+        scaled, Z = self._project(Xn)
         novel = self._novel(Xn, Z)
         outputs = []
         for method in methods:
             if method == "predict_dimensions":
-                outputs.append(self._dimensions(Xn, Z, novel))
+                outputs.append(self._dimensions(Xn, scaled, Z, novel))
                 continue
             out = getattr(self.pipeline_.named_steps["svc"], method)(Z)
             if novel.any():
@@ -948,15 +937,19 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             outputs.append(out)
         return outputs, novel
 
-    def _dimensions(self, Xn: np.ndarray, Z: np.ndarray, novel: np.ndarray
-                    ) -> np.ndarray:
-        """Arousal and valence of projected rows; the fallback's on novel rows."""
+    def _dimensions(self, Xn: np.ndarray, scaled: np.ndarray, Z: np.ndarray,
+                    novel: np.ndarray) -> np.ndarray:
+        """Arousal and valence of projected rows; the fallback's on novel rows.
+
+        The main regressor sees the projection ``Z``, and after it the
+        ``scaled`` rows if it blends in a ridge (has ``n_projected``).
+        """
         if not hasattr(self, "dimension_model_"):
             raise ParameterError(
                 "this classifier has no dimensions (trained with dimensions="
                 "None); train it with dimensions='circumplex'")
         blended = getattr(self.dimension_model_, "n_projected", None) is not None
-        out = self.dimension_model_.predict(self._dimension_inputs(Xn, Z, blended))
+        out = self.dimension_model_.predict(np.hstack([Z, scaled]) if blended else Z)
         if novel.any():
             with _quiet_steps():
                 Zf = self.fallback_pipeline_[:-1].transform(
