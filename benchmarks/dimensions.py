@@ -374,6 +374,9 @@ def main(argv: list[str] | None = None) -> int:
                         "(dimension_folds=3; the default), not, or both rows")
     parser.add_argument("--protocols", default=",".join(PROTOCOLS),
                         help="comma-separated, some of %(default)s")
+    parser.add_argument("--corpora", default=",".join(CORPORA),
+                        help="comma-separated, some of %(default)s (cross-corpus "
+                        "needs both)")
     parser.add_argument("--feature-cache", type=Path,
                         help="per-file sertk feature cache folder used on a "
                         "benchmark-cache miss (FeatureExtractor(cache=...))")
@@ -387,9 +390,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_only and not args.include:
         parser.error("--report-only needs --include files")
     sets = [] if args.report_only else feature_sets_or_exit(parser, args.sets, ALL_SETS)
+    chosen = args.corpora.split(",")
+    if not set(chosen) <= set(CORPORA):
+        parser.error(f"--corpora: choose from {', '.join(CORPORA)}")
+    if "cross-corpus" in args.protocols.split(",") and len(set(chosen)) < 2:
+        parser.error("the cross-corpus protocol needs both corpora; leave it out "
+                     "of --protocols or name both in --corpora")
     freeze_sertk()
     corpora = {}
     for name, (_, folder) in CORPORA.items():
+        if name not in chosen:
+            continue
         corpus = corpus_or_exit(parser, getattr(args, folder) / "manifest.csv")
         corpora[name] = (corpus, corpus.first_speakers(QUICK_SPEAKERS)
                          if args.quick else corpus)
