@@ -29,13 +29,13 @@ rows say which.
 ComParE_2016 is run only when named in ``--sets``: one fit of its
 6373-dimensional LDA takes about 70 CPU-seconds here (a generalised
 eigenproblem of that size), so a calibrated leave-one-speaker-out fold
-(four fits) takes about 5 minutes: 47 minutes a protocol on EMO-DB's 10
-speakers, some two hours on RAVDESS's 24. On a shared machine it is run
-leave-one-speaker-out on EMO-DB, with ``--cv 3`` (three speaker-grouped
-folds a corpus) on both corpora, with the other sets' 3-fold rows of the
-same protocol and calibration beside it, and across corpora. ``--save``
-keeps a run's rows as JSON (as they come) and ``--include`` adds saved
-rows to the section, so the sets can be run apart.
+(four fits) takes 4 to 5 minutes: 47 minutes a protocol on EMO-DB's 10
+speakers, 93 on RAVDESS's 24. On a shared machine it is run one corpus
+and protocol at a time (``--corpora``, ``--protocols``), or with ``--cv 3``
+(three speaker-grouped folds a corpus) beside the other sets' 3-fold rows
+of the same protocol and calibration. ``--save`` keeps a run's rows as
+JSON (as they come) and ``--include`` adds saved rows to the section, so
+the sets, corpora and protocols can be run apart.
 
 Run from the repository root (the section in ``docs/benchmarks.md`` was
 made so, with ``--feature-cache`` naming a per-file cache)::
@@ -317,8 +317,8 @@ def report(rows: list[Row], command: str, seconds: float, quick: bool,
         "targets) and the blend's output mean and spread set to the targets', "
         "all on held-out predictions of training speakers (3 speaker-grouped "
         "folds); *not*: the SVR alone. ComParE_2016 (6373 "
-        "columns, about 70 CPU-s a projection fit, 5 minutes a calibrated "
-        "fold) is run, for lack of machine time, only where its rows below "
+        "columns, about 70 CPU-s a projection fit, 4 to 5 minutes a "
+        "calibrated fold) is run, for lack of machine time, only where its rows below "
         "are: leave one speaker out for some corpora and protocols, 3 "
         "speaker-grouped folds for others (the other sets have 3-fold rows of "
         "the same protocol and calibration beside it), and across corpora. CCC "
