@@ -11,9 +11,10 @@ Two sets are built in:
 - ``minimal``: about 110 features covering what eGeMAPS covers (F0,
   loudness, voice quality, formants, spectral balance, MFCC 1-8, rhythm),
   spectral balance also on voiced and unvoiced frames apart.
-- ``default``: about 980 features: the full functional battery on every
-  contour, all MFCCs with deltas, mel band levels, and the MFCC and
-  spectral-balance contours on voiced and unvoiced frames apart.
+- ``default``: about 1150 features: the full functional battery on every
+  contour, the distribution of every named contour's rate of change, all
+  MFCCs with deltas, mel band levels, and the MFCC and spectral-balance
+  contours on voiced and unvoiced frames apart.
 
 Examples
 --------
@@ -53,6 +54,13 @@ _DISTRIBUTION = (*_SHAPE, "skew", "kurtosis")
 #: eGeMAPS: spectral balance differs between the two in emotion-specific ways.
 _SPLIT = ("spectral_centroid", "alpha_ratio", "hammarberg", "spectral_slope_0_500",
           "spectral_slope_500_1500", "spectral_flux", "loudness")
+#: Contours whose rate of change (``<contour>_delta``) the default set
+#: summarises: every named contour, the MFCCs and mel bands left out.
+_RATES = ("f0_semitone", "f0_hz", "loudness", "intensity_db", "rms_db", "hnr_db",
+          "h1_h2", "f1_hz", "f2_hz", "f3_hz", "f1_bw", "f2_bw", "f3_bw",
+          "spectral_centroid", "spectral_rolloff", "spectral_flatness", "spectral_flux",
+          "spectral_slope_0_500", "spectral_slope_500_1500", "alpha_ratio",
+          "hammarberg", "zcr")
 _MINIMAL_SPLIT = ("mfcc01", "mfcc02", "mfcc03", "mfcc04", "alpha_ratio", "hammarberg",
                   "spectral_slope_0_500", "spectral_slope_500_1500", "spectral_flux",
                   "loudness")
@@ -312,10 +320,11 @@ DEFAULT = FeatureSet(
         ("melband*", (*_DISTRIBUTION, "step_std")),
         *((f"{c}_{v}", _FIVE)
           for c in ("mfcc*", *_SPLIT) for v in ("voiced", "unvoiced")),
+        *((f"{c}_delta", _DISTRIBUTION) for c in _RATES),
     ),
     tuple(DESCRIPTORS),
-    "The full battery: every functional of every contour, MFCCs with deltas, "
-    "mel bands, voiced/unvoiced spectra.",
+    "The full battery: every functional of every contour and of its rate of "
+    "change, MFCCs with deltas, mel bands, voiced/unvoiced spectra.",
 )
 
 #: Built-in feature sets by name.

@@ -656,18 +656,37 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         return super().set_params(**params)
 
     def _features(self, X: Any, fitting: bool) -> Any:
-        """Return the features of ``X``: itself, or extracted if it is audio."""
+        """Return the features of ``X``: itself, or extracted if it is audio.
+
+        When predicting, a model trained on audio takes from a wider table
+        the columns it was trained on (see :meth:`_trained_columns`).
+        """
         audio = audio_input(X)
-        if audio is None:
+        if audio is not None:
+            if fitting:
+                self.extractor_ = extractor_for(self)
+            elif not hasattr(self, "extractor_"):
+                raise ParameterError(
+                    "X is audio, but this classifier was trained on feature columns; "
+                    "extract the same features first, or fit it on audio paths"
+                )
+            X = self.extractor_.transform(audio)
+        return X if fitting else self._trained_columns(X)
+
+    def _trained_columns(self, X: Any) -> Any:
+        """Return ``X`` cut to the trained columns, for a model trained on audio.
+
+        Such a model names its feature set, and a later sertk may add columns
+        to a built-in set (``default`` gained the rates of change): a model
+        saved before then still works, on the columns it knows. A table
+        lacking any of them is left to fail validation.
+        """
+        names = getattr(self, "feature_names_in_", None)
+        if (names is None or not hasattr(self, "extractor_")
+                or not isinstance(X, pd.DataFrame) or X.shape[1] <= names.size
+                or not set(names).issubset(X.columns)):
             return X
-        if fitting:
-            self.extractor_ = extractor_for(self)
-        elif not hasattr(self, "extractor_"):
-            raise ParameterError(
-                "X is audio, but this classifier was trained on feature columns; "
-                "extract the same features first, or fit it on audio paths"
-            )
-        return self.extractor_.transform(audio)
+        return X[names]
 
     def _prepare(self, X: Any, speakers: Sequence | None, adapt: str | None = None,
                  reference: Any = None) -> np.ndarray:

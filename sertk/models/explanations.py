@@ -132,6 +132,8 @@ def feature_words(name: str) -> tuple[str, str | None]:
     ('pitch (median)', 'semitones')
     >>> feature_words("loudness_voiced__std")
     ('loudness, voiced frames (variability)', 'sone-like units')
+    >>> feature_words("f0_semitone_delta__p80")
+    ('pitch, delta (high end (80th pct))', 'semitones/s')
     >>> feature_words("F0semitoneFrom27.5Hz_sma3nz_amean")
     ('F0semitoneFrom27.5Hz_sma3nz_amean', None)
     """
@@ -155,7 +157,8 @@ def feature_words(name: str) -> tuple[str, str | None]:
     if frames:
         words += ", delta" if frames == "delta" else f", {frames} frames"
     words += f" ({_FUNCTIONAL_WORDS.get(parsed.functional, parsed.functional)})"
-    unit = _UNIT_WORDS.get(info.unit, info.unit)
+    unit, rate = info.unit.removesuffix(" per s"), info.unit.endswith(" per s")
+    unit = _UNIT_WORDS.get(unit, unit) + ("/s" if rate else "")
     if parsed.functional in ("cv", "skew", "kurtosis"):
         unit = None
     elif parsed.functional in ("slope", "rising_slope_mean", "falling_slope_mean",

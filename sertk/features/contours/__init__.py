@@ -7,7 +7,11 @@ utterance-level values whose names are already feature columns.
 
 Any contour defined on active or all frames also has two *voicing variants*,
 ``<contour>_voiced`` and ``<contour>_unvoiced``, which keep only its voiced
-(or only its unvoiced) frames; :func:`contour_values` resolves them.
+(or only its unvoiced) frames, and every named contour (not ``mfccNN``, whose
+``mfccNN_delta`` librosa computes) has a *rate of change*,
+``<contour>_delta``: ``(x[t + 1] - x[t - 1]) / (2 hop)`` in its unit a
+second, NaN where either neighbour is (so a voiced-only contour changes only
+inside voiced runs). :func:`contour_values` resolves both.
 
 :data:`CONTOURS` and :data:`DESCRIPTORS` document every name: its group,
 unit, the frames it is defined on and what it measures.
@@ -52,6 +56,7 @@ __all__ = [
     "contour_info",
     "contour_values",
     "import_spectral",
+    "rate_of_change",
 ]
 
 
@@ -193,6 +198,7 @@ _MELBAND = re.compile(r"^melband(\d{2})$")
 
 #: Suffixes that restrict a contour to voiced or unvoiced frames.
 VOICING_VARIANTS = ("voiced", "unvoiced")
+_DELTA = "_delta"
 
 
 def _split_variant(name: str) -> tuple[str, str | None]:
@@ -202,9 +208,22 @@ def _split_variant(name: str) -> tuple[str, str | None]:
     return name, None
 
 
+def _rate_info(name: str) -> ContourInfo | None:
+    base = name.removesuffix(_DELTA)
+    info = CONTOURS.get(base) if base != name else None
+    if info is None:
+        return None
+    return ContourInfo(info.group, f"{info.unit} per s", info.frames,
+                       f"Rate of change of {base}, (x[t + 1] - x[t - 1]) / (2 hop), "
+                       "NaN where either neighbour is", f"NumPy (on {info.library})")
+
+
 def _base_info(name: str) -> ContourInfo | None:
     if name in CONTOURS:
         return CONTOURS[name]
+    info = _rate_info(name)
+    if info is not None:
+        return info
     match = _MFCC.match(name)
     if match and int(match.group(1)) > 0:
         k = int(match.group(1))
@@ -230,8 +249,9 @@ def contour_info(name: str) -> ContourInfo:
     ----------
     name : str
         A key of :data:`CONTOURS` or :data:`DESCRIPTORS`, ``mfccNN``,
-        ``mfccNN_delta``, ``melbandNN``, or a voicing variant of a contour
-        (``mfcc03_voiced``, ``loudness_unvoiced``).
+        ``mfccNN_delta``, ``melbandNN``, the rate of change of a key of
+        :data:`CONTOURS` (``loudness_delta``), or a voicing variant of a
+        contour (``mfcc03_voiced``, ``loudness_unvoiced``).
 
     Returns
     -------
@@ -248,6 +268,8 @@ def contour_info(name: str) -> ContourInfo:
     'spectral'
     >>> contour_info("loudness_voiced").frames
     'voiced'
+    >>> contour_info("f0_semitone_delta").unit
+    'semitones re 27.5 Hz per s'
     """
     if name in DESCRIPTORS:
         return DESCRIPTORS[name]
@@ -262,8 +284,9 @@ def contour_info(name: str) -> ContourInfo:
                            f"{info.description}; {variant} frames only",
                            f"{info.library}; voicing by Praat")
     raise ParameterError(
-        f"unknown contour {name!r}; known: {sorted(CONTOURS)}, mfccNN, mfccNN_delta, "
-        f"melbandNN, their _voiced/_unvoiced variants, and descriptors "
+        f"unknown contour {name!r}; known: {sorted(CONTOURS)}, their _delta rates, "
+        f"mfccNN, mfccNN_delta, melbandNN, their _voiced/_unvoiced variants, and "
+        f"descriptors "
         f"{sorted(DESCRIPTORS)}")
 
 
@@ -291,12 +314,43 @@ def contour_values(name: str, computed: dict[str, np.ndarray],
     >>> a = Analysis(np.zeros(1600), AnalysisSettings())
     >>> contour_values("x_voiced", {"x": np.ones(a.n_frames)}, a)[:3]
     array([nan, nan, nan])
+    >>> contour_values("x_delta", {"x": np.arange(a.n_frames) / 10}, a)[:3]
+    array([nan, 10., 10.])
     """
     if name in computed:
         return computed[name]
     base, variant = _split_variant(name)
+    if variant is None:
+        base = name.removesuffix(_DELTA)
+        return rate_of_change(computed[base], analysis.settings.hop_seconds)
     keep = analysis.voiced if variant == "voiced" else ~analysis.voiced
-    return np.where(keep, computed[base], np.nan)
+    return np.where(keep, contour_values(base, computed, analysis), np.nan)
+
+
+def rate_of_change(values: np.ndarray, hop_seconds: float) -> np.ndarray:
+    """Return a contour's centred rate of change, in its unit a second.
+
+    Parameters
+    ----------
+    values : np.ndarray, shape (n_frames,)
+        The contour, NaN where undefined.
+    hop_seconds : float > 0
+        Time between frames.
+
+    Returns
+    -------
+    np.ndarray, shape (n_frames,)
+        ``(values[t + 1] - values[t - 1]) / (2 hop_seconds)``; NaN at both
+        ends and wherever either neighbour is NaN.
+
+    Examples
+    --------
+    >>> rate_of_change(np.array([0.0, 1.0, 3.0, np.nan, 4.0]), 0.5)
+    array([nan,  3., nan,  1., nan])
+    """
+    rate = np.full(values.shape, np.nan)
+    rate[1:-1] = (values[2:] - values[:-2]) / (2 * hop_seconds)
+    return rate
 
 
 def compute_group(group: str, analysis: Analysis, frames: slice | None = None
