@@ -35,7 +35,11 @@ and protocol at a time (``--corpora``, ``--protocols``), or with ``--cv 3``
 (three speaker-grouped folds a corpus) beside the other sets' 3-fold rows
 of the same protocol and calibration. ``--save`` keeps a run's rows as
 JSON (as they come) and ``--include`` adds saved rows to the section, so
-the sets, corpora and protocols can be run apart.
+the sets, corpora and protocols can be run apart. Where two runs made the
+same row (set, calibration, data, protocol), the first shown wins: this
+run's, then the files' in the order given; so a rerun after a change to a
+set, listed first, replaces that set's older rows, and each file's note
+names only the sets it still shows.
 
 Run from the repository root (the section in ``docs/benchmarks.md`` was
 made so, with ``--feature-cache`` naming a per-file cache)::
@@ -266,20 +270,23 @@ def save(path: Path, rows: list[Row], command: str, seconds: float,
                                 "finished": finished, "rows": kept}, indent=1))
 
 
-def included(paths: list[Path]) -> tuple[list[Row], list[str]]:
-    """Rows saved by earlier runs (``--save``), and a line on each run."""
-    rows, notes = [], []
+def included(paths: list[Path]) -> list[tuple[dict, list[Row]]]:
+    """Return the runs saved by earlier runs (``--save``): JSON and rows of each."""
+    runs = []
     for path in paths:
         saved = json.loads(path.read_text())
-        part = [Row(**r) for r in saved["rows"]]
-        rows += part
-        commits = sorted({r.commit for r in part})
-        stopped = "" if saved.get("finished", True) else (
-            " (stopped after these rows, for lack of machine time)")
-        notes.append(f"Rows of {', '.join(sorted({r.features for r in part}))} "
-                     f"with `{saved['command']}`{stopped}: "
-                     f"{saved['seconds'] / 60:.0f} min, sertk at {', '.join(commits)}.")
-    return rows, notes
+        runs.append((saved, [Row(**r) for r in saved["rows"]]))
+    return runs
+
+
+def run_note(saved: dict, rows: list[Row]) -> str:
+    """Return a line on a saved run, naming the sets of its shown ``rows``."""
+    commits = sorted({r.commit for r in rows})
+    stopped = "" if saved.get("finished", True) else (
+        " (stopped after these rows, for lack of machine time)")
+    return (f"Rows of {', '.join(sorted({r.features for r in rows}))} "
+            f"with `{saved['command']}`{stopped}: "
+            f"{saved['seconds'] / 60:.0f} min, sertk at {', '.join(commits)}.")
 
 
 def unique(rows: list[Row]) -> list[Row]:
@@ -425,9 +432,13 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - started
     if args.save:
         save(args.save, rows, command, seconds, finished=True)
-    earlier, notes = included(args.include)
+    earlier = included(args.include)
+    shown = unique(rows + [r for _, part in earlier for r in part])
+    kept = {id(r) for r in shown}  # a row an earlier file gave is not shown twice
+    notes = [run_note(saved, [r for r in part if id(r) in kept])
+             for saved, part in earlier if any(id(r) in kept for r in part)]
     order = {name: i for i, name in enumerate(ALL_SETS)}
-    table = sorted(unique(rows + earlier), key=lambda r: (
+    table = sorted(shown, key=lambda r: (
         "->" in r.data, r.data, r.setting, not r.calibrated, order[r.features]))
     markdown = report(table, command, seconds, args.quick, notes)
     print("\n" + markdown)

@@ -189,6 +189,28 @@ def test_audio_paths_are_extracted_with_the_classifiers_settings(fake_extract):
     assert clf.score(paths, y, speakers=spk) > 0.9
 
 
+def test_a_feature_set_that_gained_columns_still_feeds_a_saved_model(fake_extract, rng):
+    """A model trained on audio predicts on its own columns of a wider table."""
+    paths, y, spk = fake_extract
+    clf = EmotionClassifier(speed_perturbation=None).fit(paths, y, speakers=spk)
+    before = clf.predict(paths, speakers=spk)
+    table = FakeExtractor.table
+    # The set gains a column in front (as `default` gained the rates of change).
+    FakeExtractor.table = table.assign(new__mean=rng.normal(size=len(table)))[
+        ["new__mean", *table.columns]]
+    np.testing.assert_array_equal(clf.predict(paths, speakers=spk), before)
+    FakeExtractor.table = table.drop(columns=table.columns[0])
+    with pytest.raises(ValueError, match="feature names"):
+        clf.predict(paths, speakers=spk)  # a column it needs is missing
+
+
+def test_a_model_trained_on_columns_still_refuses_extra_ones(rng):
+    X, y, spk = speaker_data(rng)
+    clf = EmotionClassifier().fit(X, y, speakers=spk)
+    with pytest.raises(ValueError, match="feature names"):
+        clf.predict(X.assign(extra__mean=1.0), speakers=spk)
+
+
 def test_audio_for_a_model_trained_on_features_is_refused(fake_extract, rng):
     paths, y, spk = fake_extract
     clf = EmotionClassifier().fit(FakeExtractor.table, y, speakers=spk)

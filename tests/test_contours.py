@@ -5,7 +5,13 @@ import pytest
 from conftest import SR, harmonic_tone, synthetic_vowel
 
 from sertk.errors import ParameterError
-from sertk.features.contours import Analysis, _librosa, compute_group, contour_info
+from sertk.features.contours import (
+    Analysis,
+    _librosa,
+    compute_group,
+    contour_info,
+    contour_values,
+)
 from sertk.settings import AnalysisSettings
 
 
@@ -28,6 +34,28 @@ def test_rising_glide_has_rising_f0():
     valid = np.isfinite(contour)
     slope = np.polyfit(np.flatnonzero(valid) * 0.01, contour[valid], 1)[0]
     assert slope == pytest.approx(120, rel=0.1)  # 120 Hz over one second
+
+
+def test_rate_of_change_of_an_octave_a_second_glide_is_12_semitones_a_second():
+    f0 = 110 * 2 ** (np.arange(SR) / SR)  # 110 -> 220 Hz, exponentially
+    a = analyse(harmonic_tone(f0))
+    computed = compute_group("pitch", a)
+    rate = contour_values("f0_semitone_delta", computed, a)
+    assert np.isfinite(rate).sum() > 80
+    assert np.nanmedian(rate) == pytest.approx(12.0, abs=0.3)
+    # A voicing variant of a rate keeps the rate on voiced frames only.
+    voiced = contour_values("f0_semitone_delta_voiced", computed, a)
+    np.testing.assert_array_equal(voiced[a.voiced], rate[a.voiced])
+    assert contour_info("f0_semitone_delta").unit == "semitones re 27.5 Hz per s"
+
+
+def test_a_rate_is_nan_where_either_neighbour_is():
+    a = analyse(np.zeros(1600))
+    x = np.arange(a.n_frames, dtype=float)
+    x[5] = np.nan
+    rate = contour_values("loudness_delta", {"loudness": x}, a)
+    assert np.isnan(rate[[0, 4, 6, a.n_frames - 1]]).all()
+    np.testing.assert_allclose(rate[[1, 2, 3, 7]], 1 / 0.01)
 
 
 def test_clean_tone_has_high_hnr_and_noise_lowers_it(rng):
@@ -139,8 +167,9 @@ def test_every_contour_is_documented():
 def test_unknown_group_and_contour_are_parameter_errors():
     with pytest.raises(ParameterError, match="unknown contour group"):
         compute_group("nope", analyse(np.zeros(SR)))
-    with pytest.raises(ValueError, match="unknown contour"):
-        contour_info("f9_hz")
+    for name in ("f9_hz", "f9_hz_delta", "jitter__local_delta", "mfcc01_delta_delta"):
+        with pytest.raises(ParameterError, match="unknown contour"):
+            contour_info(name)
 
 
 def test_intensity_fills_every_inner_frame_of_a_steady_tone():

@@ -196,8 +196,8 @@ def test_faithful_for_every_bundled_example():
     top = [table.loc[table["row"] == i, "feature"].tolist() for i in range(len(X))]
     effect = removal_effect(model, X, top)
     rng = np.random.default_rng(0)
-    random = np.array([removal_effect(model, X, [list(rng.choice(model.feature_names_in_, 5,
-                                                                  replace=False))
+    names = model.feature_names_in_
+    random = np.array([removal_effect(model, X, [list(rng.choice(names, 5, False))
                                                   for _ in range(len(X))])
                        for _ in range(20)])
     assert np.all(effect > random.mean(axis=0))

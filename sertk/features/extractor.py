@@ -278,7 +278,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     feature_set : str or FeatureSet, default="default"
-        ``"minimal"`` (114 features), ``"default"`` (976) or a
+        ``"minimal"`` (114 features), ``"default"`` (1152) or a
         custom :class:`FeatureSet`.
     sr : int > 0, default=16000
         Analysis rate in Hz; files are resampled to it.

@@ -305,7 +305,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         :data:`~sertk.models.shrinkage.CV_MAX_FILES` (1000) recordings and
         :data:`~sertk.models.shrinkage.CV_MAX_FEATURES` (2000) columns; it
         is "auto" on larger sets. On small corpora (a few hundred
-        recordings) the Ledoit-Wolf estimate shrinks too little for the 976
+        recordings) the Ledoit-Wolf estimate shrinks too little for the
         ``default`` columns, which then lose to the 114 ``minimal`` ones
         (``docs/classifier.md``); ``shrinkage_`` holds the value used.
         "auto" estimates it from the data (Ledoit-Wolf), which suits

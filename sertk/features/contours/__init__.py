@@ -215,7 +215,9 @@ def _rate_info(name: str) -> ContourInfo | None:
         return None
     return ContourInfo(info.group, f"{info.unit} per s", info.frames,
                        f"Rate of change of {base}, (x[t + 1] - x[t - 1]) / (2 hop), "
-                       "NaN where either neighbour is", f"NumPy (on {info.library})")
+                       "NaN where either neighbour is",
+                       info.library if info.library.startswith("NumPy")
+                       else f"NumPy (on {info.library})")
 
 
 def _base_info(name: str) -> ContourInfo | None:
