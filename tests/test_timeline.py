@@ -22,6 +22,7 @@ from sertk.io.model_files import save_model
 from sertk.models.classifier import EmotionClassifier
 from sertk.timeline.windows import (
     SILENCE,
+    model_analysis,
     plot_timeline,
     predict_timeline,
     smooth_timeline,
@@ -363,11 +364,19 @@ def test_model_trained_on_audio(audio_model, recording):
     rows = predict_timeline(audio_model, recording, progress=False)
     assert (inside(rows, "calm")["label"] == "calm").all()
     assert (inside(rows, "anger")["label"] == "anger").all()
-    # a model whose feature set has changed since it was trained
-    changed = clone(audio_model)
-    changed.__dict__.update(audio_model.__dict__)
-    changed.extractor_ = clone(audio_model.extractor_).set_params(
-        feature_set="default")
+    # a model whose feature set gained columns since it was trained (as if
+    # "default" had been "minimal" then): the same timeline, from its columns
+    grown = clone(audio_model)
+    grown.__dict__.update(audio_model.__dict__)
+    grown.extractor_ = clone(audio_model.extractor_).set_params(feature_set="default")
+    fs, _, names = model_analysis(grown)
+    assert fs.feature_names() == names == list(audio_model.feature_names_in_)
+    pd.testing.assert_frame_equal(predict_timeline(grown, recording, progress=False),
+                                  rows)
+    # a model whose set lost one of its columns since
+    changed = clone(grown)
+    changed.__dict__.update(grown.__dict__)
+    changed.feature_names_in_ = np.array([*names[:-1], "jitter__ddp"], dtype=object)
     with pytest.raises(ParameterError, match="changed since the model was trained"):
         predict_timeline(changed, recording, progress=False)
 

@@ -27,6 +27,7 @@ FeatureName(contour='mfcc03', functional='p80')
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
@@ -187,6 +188,53 @@ class FeatureSet:
         set of str
         """
         return set(_groups(self, n_mfcc, n_mels))
+
+    def restricted_to(self, names: Sequence[str], n_mfcc: int = 16, n_mels: int = 26
+                      ) -> FeatureSet | None:
+        """Return the part of the set that gives exactly ``names``, or None.
+
+        A model trained before a built-in set gained columns knows the
+        columns it was trained on; this part of the set extracts them, in
+        their order, and nothing else.
+
+        Parameters
+        ----------
+        names : sequence of str
+            Column names, each one of the set's.
+        n_mfcc : int > 0, default=16
+            Number of MFCCs the ``mfcc*`` families stand for.
+        n_mels : int > 0, default=26
+            Number of mel bands the ``melband*`` families stand for.
+
+        Returns
+        -------
+        FeatureSet or None
+            Of the same name; None if a name is not the set's, or the names'
+            order is not one a set can give (descriptors last).
+
+        Examples
+        --------
+        >>> part = get_feature_set("minimal").restricted_to(
+        ...     ["loudness__mean", "f0_semitone__p50", "jitter__local"])
+        >>> part.feature_names()
+        ['loudness__mean', 'f0_semitone__p50', 'jitter__local']
+        """
+        if not set(names) <= set(self.feature_names(n_mfcc, n_mels)):
+            return None
+        pairs: list[tuple[str, list[str]]] = []
+        descriptors = []
+        for name in names:
+            if name in self.descriptors:
+                descriptors.append(name)
+                continue
+            contour, functional = parse_feature_name(name)
+            if pairs and pairs[-1][0] == contour:
+                pairs[-1][1].append(functional)
+            else:
+                pairs.append((contour, [functional]))
+        part = FeatureSet(self.name, tuple((c, tuple(f)) for c, f in pairs),
+                          tuple(descriptors), self.description)
+        return part if part.feature_names(n_mfcc, n_mels) == list(names) else None
 
     def validate(self, n_mfcc: int = 16, n_mels: int = 26) -> None:
         """Check every name of the set against the grammar.

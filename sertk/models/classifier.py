@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from sertk.errors import ParameterError
 from sertk.features.contours import contour_info
 from sertk.features.extractor import FeatureExtractor, audio_input, extractor_for
-from sertk.features.feature_sets import parse_feature_name
+from sertk.features.feature_sets import FEATURE_SETS, parse_feature_name
 from sertk.models.adaptation import CorpusNormalizer, check_adapt
 from sertk.models.augment import (
     check_augment,
@@ -658,8 +658,8 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
     def _features(self, X: Any, fitting: bool) -> Any:
         """Return the features of ``X``: itself, or extracted if it is audio.
 
-        When predicting, a model trained on audio takes from a wider table
-        the columns it was trained on (see :meth:`_trained_columns`).
+        When predicting, a model takes from a wider sertk table the columns
+        it was trained on (see :meth:`_trained_columns`).
         """
         audio = audio_input(X)
         if audio is not None:
@@ -674,19 +674,23 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         return X if fitting else self._trained_columns(X)
 
     def _trained_columns(self, X: Any) -> Any:
-        """Return ``X`` cut to the trained columns, for a model trained on audio.
+        """Return ``X`` cut to the trained columns, if it is a wider sertk table.
 
-        Such a model names its feature set, and a later sertk may add columns
-        to a built-in set (``default`` gained the rates of change): a model
-        saved before then still works, on the columns it knows. A table
-        lacking any of them is left to fail validation.
+        A later sertk may add columns to a built-in set (``default`` gained
+        the rates of change): a model trained on audio (it names its set) or
+        on a built-in set's table still works, on the columns it knows, when
+        given the set's table of today. Other tables, and tables lacking a
+        trained column, are left to fail validation.
         """
         names = getattr(self, "feature_names_in_", None)
-        if (names is None or not hasattr(self, "extractor_")
-                or not isinstance(X, pd.DataFrame) or X.shape[1] <= names.size
+        if (names is None or not isinstance(X, pd.DataFrame) or X.shape[1] <= names.size
                 or not set(names).issubset(X.columns)):
             return X
-        return X[names]
+        columns = list(X.columns)
+        if hasattr(self, "extractor_") or any(
+                columns == fs.feature_names() for fs in FEATURE_SETS.values()):
+            return X[names]
+        return X
 
     def _prepare(self, X: Any, speakers: Sequence | None, adapt: str | None = None,
                  reference: Any = None) -> np.ndarray:

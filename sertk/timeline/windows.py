@@ -154,6 +154,10 @@ def model_analysis(model: Any) -> tuple[FeatureSet, AnalysisSettings, list[str]]
         fs = get_feature_set(extractor.feature_set)
         settings = extractor.settings()
         columns = fs.feature_names(settings.n_mfcc, settings.n_mels)
+        part = None if names is None or list(names) == columns else fs.restricted_to(
+            list(names), settings.n_mfcc, settings.n_mels)
+        if part is not None:  # the set gained columns since the model was trained
+            return part, settings, list(names)
         if names is not None and list(names) != columns:
             changed = sorted(set(names) ^ set(columns)) or ["their order"]
             raise ParameterError(
@@ -174,6 +178,10 @@ def model_analysis(model: Any) -> tuple[FeatureSet, AnalysisSettings, list[str]]
     for fs in FEATURE_SETS.values():
         if list(names) == fs.feature_names(settings.n_mfcc, settings.n_mels):
             return fs, settings, list(names)
+    for fs in FEATURE_SETS.values():  # a set that gained columns since
+        part = fs.restricted_to(list(names), settings.n_mfcc, settings.n_mels)
+        if part is not None:
+            return part, settings, list(names)
     raise ParameterError(
         f"the model's {len(names)} feature columns (from {names[0]!r}) are not "
         f"those of a built-in feature set ({', '.join(FEATURE_SETS)}) with the "
