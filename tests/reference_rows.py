@@ -5,11 +5,13 @@ available) and EMO-DB recordings (when the corpus is found). Run this module to
 (re)write ``tests/data/reference_default_rows.csv`` from the code as it is::
 
     SERTK_EMODB=/path/to/emodb PYTHONPATH=$PWD python tests/reference_rows.py
+    ... python tests/reference_rows.py --add-columns   # new columns only
 
 It was first written before librosa replaced sertk's hand-written mel filters,
 DCT and deltas (issue 16); ``test_reference_rows.py`` checks that the rows
 stay within a median relative difference of 1e-3 of it. Rewrite it only for
-a change that is meant to move the values, and say so in the commit.
+a change that is meant to move the values, and say so in the commit; the
+rates of change (``<contour>_delta``) were added with ``--add-columns``.
 """
 
 from __future__ import annotations
@@ -72,8 +74,13 @@ def reference_signals(include_emodb: bool = True
             yield f"emodb:{path}", x, sr
 
 
-def main() -> int:
-    """Write the reference rows from the current code; refuse without EMO-DB."""
+def main(argv: list[str]) -> int:
+    """Write the reference rows from the current code; refuse without EMO-DB.
+
+    With ``--add-columns``, only the columns the stored reference lacks (a
+    set that gained columns) are taken from the current code; every stored
+    value is kept, in the current column order.
+    """
     import pandas as pd
 
     from sertk.features.extractor import extract_signal
@@ -84,6 +91,9 @@ def main() -> int:
     rows = {name: extract_signal(x, sr) for name, x, sr in reference_signals()}
     table = pd.DataFrame(rows).T
     table.index.name = "signal"
+    if "--add-columns" in argv:
+        stored = pd.read_csv(REFERENCE, index_col="signal")
+        table.loc[:, stored.columns] = stored.loc[table.index]  # stored values win
     table.to_csv(REFERENCE, float_format="%.10g")
     print(f"wrote {REFERENCE} ({table.shape[0]} rows, {table.shape[1]} columns)")
     return 0
@@ -91,4 +101,4 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(TESTS))
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
