@@ -154,11 +154,10 @@ def model_analysis(model: Any) -> tuple[FeatureSet, AnalysisSettings, list[str]]
         fs = get_feature_set(extractor.feature_set)
         settings = extractor.settings()
         columns = fs.feature_names(settings.n_mfcc, settings.n_mels)
-        part = None if names is None or list(names) == columns else fs.restricted_to(
-            list(names), settings.n_mfcc, settings.n_mels)
-        if part is not None:  # the set gained columns since the model was trained
-            return part, settings, list(names)
-        if names is not None and list(names) != columns:
+        if names is None or list(names) == columns:
+            return fs, settings, columns
+        part = fs.restricted_to(list(names), settings.n_mfcc, settings.n_mels)
+        if part is None:
             changed = sorted(set(names) ^ set(columns)) or ["their order"]
             raise ParameterError(
                 f"the model was trained on {len(names)} features, but feature "
@@ -167,7 +166,7 @@ def model_analysis(model: Any) -> tuple[FeatureSet, AnalysisSettings, list[str]]
                 "the set changed since the model was trained; retrain the "
                 "model with this version of sertk"
             )
-        return fs, settings, columns
+        return part, settings, list(names)  # the set gained columns since
     if names is None:
         raise ParameterError(
             "the model was trained on an array without column names, so its "
