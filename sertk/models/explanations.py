@@ -60,7 +60,7 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from sertk.errors import ParameterError
-from sertk.features.contours import DESCRIPTORS, contour_info
+from sertk.features.contours import DESCRIPTORS, RATE_UNIT_SUFFIX, contour_info
 from sertk.features.extractor import audio_input
 from sertk.features.feature_sets import parse_feature_name
 from sertk.models.adaptation import AdaptationWarning
@@ -157,7 +157,8 @@ def feature_words(name: str) -> tuple[str, str | None]:
     if frames:
         words += ", delta" if frames == "delta" else f", {frames} frames"
     words += f" ({_FUNCTIONAL_WORDS.get(parsed.functional, parsed.functional)})"
-    unit, rate = info.unit.removesuffix(" per s"), info.unit.endswith(" per s")
+    unit = info.unit.removesuffix(RATE_UNIT_SUFFIX)
+    rate = unit != info.unit
     unit = _UNIT_WORDS.get(unit, unit) + ("/s" if rate else "")
     if parsed.functional in ("cv", "skew", "kurtosis"):
         unit = None

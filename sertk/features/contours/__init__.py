@@ -49,6 +49,7 @@ __all__ = [
     "DESCRIPTORS",
     "DESCRIPTOR_GROUPS",
     "GROUPS",
+    "RATE_UNIT_SUFFIX",
     "Analysis",
     "ContourInfo",
     "VOICING_VARIANTS",
@@ -199,6 +200,8 @@ _MELBAND = re.compile(r"^melband(\d{2})$")
 #: Suffixes that restrict a contour to voiced or unvoiced frames.
 VOICING_VARIANTS = ("voiced", "unvoiced")
 _DELTA = "_delta"
+#: What a rate of change's unit adds to its contour's (``"Hz per s"``).
+RATE_UNIT_SUFFIX = " per s"
 
 
 def _split_variant(name: str) -> tuple[str, str | None]:
@@ -213,7 +216,7 @@ def _rate_info(name: str) -> ContourInfo | None:
     info = CONTOURS.get(base) if base != name else None
     if info is None:
         return None
-    return ContourInfo(info.group, f"{info.unit} per s", info.frames,
+    return ContourInfo(info.group, info.unit + RATE_UNIT_SUFFIX, info.frames,
                        f"Rate of change of {base}, (x[t + 1] - x[t - 1]) / (2 hop), "
                        "NaN where either neighbour is",
                        info.library if info.library.startswith("NumPy")
