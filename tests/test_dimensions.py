@@ -177,7 +177,8 @@ def test_a_constant_target_column_is_left_uncalibrated_without_a_warning(rng):
     # nothing to correlate with, so that column stays the SVR alone
     X = rng.normal(size=(40, 3))
     T = np.column_stack([np.tanh(X[:, 0]), np.full(40, 0.5)])
-    model = CircumplexRegressor(n_projected=1).fit(X, T)
+    # no neighbours: on its own training rows, their output is the target
+    model = CircumplexRegressor(n_projected=1, neighbors=()).fit(X, T)
     held = model.components(X)
     held[:, 1] += 1e-12 * rng.normal(size=held[:, 1].shape)  # folds' round-off
     with warnings.catch_warnings():
@@ -193,28 +194,41 @@ def test_calibrate_chooses_each_columns_blend_on_held_out_correlation(rng):
     T = np.column_stack([np.tanh(Z[:, 0]), np.tanh(F[:, 0])])
     X = np.column_stack([Z, F])
     model = CircumplexRegressor(n_projected=1).fit(X, T)
-    assert model.components(X).shape == (90, 2, 4)
+    # the SVR, the neighbours of 10 and 30, the ridges of 100, 1000, 10000
+    assert model.components(X).shape == (90, 2, 6)
     assert not hasattr(model, "weight_")  # the SVR alone until calibrated
     np.testing.assert_allclose(model._raw(X), model.components(X)[:, :, 0])
-    held = np.zeros((90, 2, 4))
-    held[:, 0, 0] = T[:, 0]  # arousal: the SVR alone is exact
-    held[:, 0, 1:] = rng.normal(size=(90, 3))
-    held[:, 1, 0] = rng.normal(size=90)  # valence: the 2nd ridge is, at half scale
-    held[:, 1, 1:] = rng.normal(size=(90, 3))
-    held[:, 1, 2] = T[:, 1] / 2
+    held = rng.normal(size=(90, 2, 6))
+    held[:, 0, 2] = T[:, 0]  # arousal: the 30 neighbours are exact
+    held[:, 1, 4] = T[:, 1] / 2  # valence: the 2nd ridge is, at half scale
     model.calibrate(held, T)
-    assert model.weight_.tolist() == [1.0, 0.0]
+    assert model.base_index_[0] == 2 and model.weight_.tolist() == [1.0, 0.0]
     assert model.alpha_index_[1] == 1 and model.gain_[1] == pytest.approx(2.0)
     parts = model.components(X)
+    np.testing.assert_allclose(model.predict(X)[:, 0],
+                               np.clip(model.offset_[0] + parts[:, 0, 2], -1, 1))
     np.testing.assert_allclose(
         model.predict(X)[:, 1],
-        np.clip(model.offset_[1] + 2.0 * parts[:, 1, 2], -1, 1))
+        np.clip(model.offset_[1] + 2.0 * parts[:, 1, 4], -1, 1))
     with pytest.raises(ParameterError, match="component"):
         model.calibrate(held[:, :, :2], T)
     for bad in ({"n_projected": 4}, {"n_projected": 0}, {"alphas": ()},
-                {"alphas": (1.0, -1.0)}, {"clip": 0}):
+                {"alphas": (1.0, -1.0)}, {"neighbors": (0,)}, {"neighbors": "10"},
+                {"clip": 0}):
         with pytest.raises(ParameterError, match=next(iter(bad))):
             CircumplexRegressor(**bad).fit(X, T)
+
+
+def test_the_neighbours_average_the_nearest_rows_of_the_projection(rng):
+    # two tight clusters of the projection, apart: a row near one gets its target
+    Z = np.concatenate([rng.normal(-3, 0.1, 20), rng.normal(3, 0.1, 20)])[:, None]
+    T = np.column_stack([np.repeat([-0.8, 0.8], 20), np.repeat([0.5, -0.5], 20)])
+    X = np.column_stack([Z, rng.normal(size=(40, 2))])
+    model = CircumplexRegressor(n_projected=1, neighbors=(5, 500)).fit(X, T)
+    assert [knn.n_neighbors for knn in model.neighbors_[0]] == [5, 40]  # capped
+    near = np.array([[2.5, 0.0, 0.0]])
+    np.testing.assert_allclose(model.components(near)[0, :, 1], [0.8, -0.5])
+    assert model.components(near)[0, 0, 2] < 0.8  # all 40 rows, weighted by distance
 
 
 def test_the_ridge_reads_clipped_features_so_one_wild_value_cannot_swamp_it(rng):
@@ -254,8 +268,9 @@ def test_held_out_speakers_choose_the_ridge_where_the_projection_cannot_see(rng)
     for name, m in (("blend", model), ("alone", alone)):
         arousal = m.predict_dimensions(Xt)[:, 0]
         lift[name] = arousal[strong].mean() - arousal[~strong].mean()
-    # strong renderings are 0.25 more aroused: only the blend sees some of it
-    assert lift["blend"] > 0.05 > 0.02 > abs(lift["alone"])
+    # strong renderings are 0.25 more aroused: only the blend with the ridge
+    # sees some of it (the rest of the blend, on the projection, cannot)
+    assert lift["blend"] > 0.1 * STRONG_AROUSAL > 0.01 > abs(lift["alone"])
 
 
 def test_regressors_saved_before_the_blend_load_and_predict_as_before(rng):
@@ -268,8 +283,8 @@ def test_regressors_saved_before_the_blend_load_and_predict_as_before(rng):
     svr = CircumplexRegressor().fit(Z, targets).calibrate(
         0.5 * targets + 0.01 * rng.normal(size=targets.shape), targets)
     state = svr.__getstate__()
-    for key in ("n_projected", "alphas", "clip", "ridges_", "weight_",
-                "alpha_index_"):
+    for key in ("n_projected", "alphas", "neighbors", "clip", "ridges_",
+                "neighbors_", "base_index_", "weight_", "alpha_index_"):
         state.pop(key, None)
     old = CircumplexRegressor.__new__(CircumplexRegressor)
     old.__setstate__(state)
@@ -277,6 +292,20 @@ def test_regressors_saved_before_the_blend_load_and_predict_as_before(rng):
     model.dimension_model_ = old
     np.testing.assert_allclose(model.predict_dimensions(X, speakers),
                                np.clip(svr.offset_ + svr.gain_ * svr._raw(Z), -1, 1))
+
+
+def test_blends_saved_before_the_neighbours_load_and_predict_as_before(rng):
+    X = rng.normal(size=(60, 4))
+    T = np.column_stack([np.tanh(X[:, 0]), np.tanh(X[:, 2])])
+    blend = CircumplexRegressor(n_projected=2, neighbors=()).fit(X, T)
+    blend.calibrate(blend.components(X) + 0.3 * rng.normal(size=(60, 2, 4)), T)
+    state = blend.__getstate__()
+    for key in ("neighbors", "neighbors_", "base_index_"):
+        state.pop(key)
+    old = CircumplexRegressor.__new__(CircumplexRegressor)
+    old.__setstate__(state)
+    assert old.neighbors == () and old.base_index_.tolist() == [0, 0]
+    np.testing.assert_array_equal(old.predict(X), blend.predict(X))
 
 
 def test_dimensions_need_the_parameter_and_a_trained_regressor(rng):

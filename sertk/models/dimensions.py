@@ -78,7 +78,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from numbers import Real
 from typing import Any
 
@@ -86,6 +86,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.linear_model import Ridge
+from sklearn.neighbors import KNeighborsRegressor
 from sklearn.svm import SVR
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -143,8 +144,10 @@ CIRCUMPLEX: dict[str, tuple[float, float]] = {
 #: Arousal added to rows whose intensity is ``strong`` (RAVDESS), clipped at 1.
 STRONG_AROUSAL = 0.25
 
-#: Weights of the projection's SVR (against the ridge on all features) that
-#: :meth:`CircumplexRegressor.calibrate` chooses from; 1 is the SVR alone.
+#: Weights of the regression on the projection (the SVR, or the nearest
+#: neighbours) against the ridge on all features, that
+#: :meth:`CircumplexRegressor.calibrate` chooses from; 1 is the projection's
+#: alone.
 BLEND_WEIGHTS = (1.0, 0.75, 0.5, 0.25, 0.0)
 
 
@@ -322,9 +325,12 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
     rows whose target is NaN in a column are left out of that column's fit.
     With ``n_projected``, ``X`` holds the projection in its first
     ``n_projected`` columns (the SVR's input) and the scaled features after
-    them, on which a ridge regression a penalty in ``alphas`` is fitted too;
-    :meth:`calibrate` chooses how each dimension blends the two (until it
-    does, the SVR is used alone).
+    them; beside the SVR, a nearest-neighbour regression on the projection
+    (the distance-weighted mean target of the ``k`` training rows nearest)
+    is fitted a ``k`` in ``neighbors``, and a ridge regression on the
+    scaled features a penalty in ``alphas``. :meth:`calibrate` chooses, for
+    each dimension, one regression on the projection, one ridge, and how
+    the two blend (until it does, the SVR is used alone).
 
     Parameters
     ----------
@@ -333,11 +339,14 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
     epsilon : float >= 0, default=0.1
         SVR's insensitive zone, in target units.
     n_projected : int >= 1 or None, default=None
-        Leading columns of ``X`` the SVR sees; the ridge sees the others
-        (at least one). None: the SVR sees every column and there is no
-        ridge.
+        Leading columns of ``X`` the SVR and the neighbours see; the ridge
+        sees the others (at least one). None: the SVR sees every column,
+        alone.
     alphas : tuple of float > 0, default=(100.0, 1000.0, 10000.0)
-        Ridge penalties fitted, one of which :meth:`calibrate` chooses.
+        Ridge penalties, one ridge each.
+    neighbors : tuple of int >= 1, default=(10, 30)
+        Numbers of nearest training rows averaged (at most the rows there
+        are), one nearest-neighbour regression each; empty for none.
     clip : float > 0, default=5.0
         The ridge's columns are clipped to [-clip, clip] (they are z-scores),
         so that one value far outside the training range (a feature nearly
@@ -350,9 +359,15 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
     ridges_ : list of list of sklearn.linear_model.Ridge
         For each target column, one a penalty of ``alphas`` (empty lists
         without ``n_projected``).
+    neighbors_ : list of list of sklearn.neighbors.KNeighborsRegressor
+        For each target column, one a ``k`` of ``neighbors`` (empty lists
+        without ``n_projected``).
+    base_index_ : ndarray of shape (n_targets,)
+        Each column's regression on the projection: 0 the SVR, ``1 + i``
+        the neighbours of ``neighbors[i]`` (only after :meth:`calibrate`).
     weight_ : ndarray of shape (n_targets,)
-        Weight of the SVR in each column's blend (1: the SVR alone);
-        set by :meth:`calibrate` (only after it).
+        Its weight in the column's blend with a ridge (1: alone; only
+        after :meth:`calibrate`).
     alpha_index_ : ndarray of shape (n_targets,)
         Index in ``alphas`` of each column's ridge (only after :meth:`calibrate`).
     gain_, offset_ : ndarray of shape (n_targets,)
@@ -373,31 +388,47 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
     >>> model.predict([[2.0]]).round(1).tolist()
     [[0.9, -0.9]]
 
-    With the scaled features after the projection, a ridge on them too:
+    With the scaled features after the projection, nearest neighbours on
+    the projection and ridges on those too:
 
     >>> X = np.column_stack([Z, Z ** 3])
     >>> model = CircumplexRegressor(n_projected=1).fit(X, T)
-    >>> len(model.ridges_[0]), model.components(X).shape
-    (3, (40, 2, 4))
+    >>> len(model.neighbors_[0]), len(model.ridges_[0]), model.components(X).shape
+    (2, 3, (40, 2, 6))
     """
 
     def __init__(self, C: float = 1.0, epsilon: float = 0.1,
                  n_projected: int | None = None,
                  alphas: tuple[float, ...] = (100.0, 1000.0, 10000.0),
+                 neighbors: tuple[int, ...] = (10, 30),
                  clip: float = 5.0):
         self.C = C
         self.epsilon = epsilon
         self.n_projected = n_projected
         self.alphas = alphas
+        self.neighbors = neighbors
         self.clip = clip
 
     def __setstate__(self, state: dict) -> None:
-        # files saved before the blend: the SVR alone on every column
+        # files saved before the blend: the SVR alone on every column;
+        # before the neighbours: the SVR blended with a ridge
         state.setdefault("n_projected", None)
         state.setdefault("alphas", (100.0, 1000.0, 10000.0))
+        state.setdefault("neighbors", ())
         state.setdefault("clip", 5.0)
-        state.setdefault("ridges_", [[] for _ in state.get("regressors_", [])])
+        columns = len(state.get("regressors_", []))
+        state.setdefault("ridges_", [[] for _ in range(columns)])
+        state.setdefault("neighbors_", [[] for _ in range(columns)])
+        if "weight_" in state:
+            state.setdefault("base_index_", np.zeros(columns, dtype=int))
         super().__setstate__(state)
+
+    @property
+    def n_components(self) -> int:
+        """Outputs a target column has in :meth:`components`."""
+        if self.n_projected is None:
+            return 1
+        return 1 + len(self.alphas) + len(self.neighbors)
 
     def _check_params(self, n_features: int) -> None:
         for name, low in (("C", "> 0"), ("epsilon", ">= 0"), ("clip", "> 0")):
@@ -418,6 +449,12 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
                     for a in alphas)):
             raise ParameterError(
                 f"alphas={alphas!r} is not a non-empty sequence of numbers > 0")
+        neighbors = self.neighbors
+        if (not isinstance(neighbors, Sequence) or isinstance(neighbors, str)
+                or not all(isinstance(k, int | np.integer) and not isinstance(k, bool)
+                           and k >= 1 for k in neighbors)):
+            raise ParameterError(
+                f"neighbors={neighbors!r} is not a sequence of whole numbers >= 1")
 
     def fit(self, X: Any, y: Any):
         """Fit one SVR (and with ``n_projected``, the ridges) a column of ``y``.
@@ -451,7 +488,7 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
         if T.shape[0] != X.shape[0]:
             raise ParameterError(f"y has {T.shape[0]} rows, X {X.shape[0]}")
         Z, F = self._split(X)
-        self.regressors_, self.ridges_ = [], []
+        self.regressors_, self.ridges_, self.neighbors_ = [], [], []
         for j in range(T.shape[1]):
             known = ~np.isnan(T[:, j])
             if known.sum() < 2:
@@ -460,6 +497,11 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
                     "value; at least 2 are needed")
             svr = SVR(kernel="rbf", C=self.C, epsilon=self.epsilon, gamma="scale")
             self.regressors_.append(svr.fit(Z[known], T[known, j]))
+            self.neighbors_.append([] if F is None else [
+                KNeighborsRegressor(n_neighbors=min(int(k), int(known.sum())),
+                                    weights="distance", algorithm="brute"
+                                    ).fit(Z[known], T[known, j])
+                for k in self.neighbors])
             self.ridges_.append([] if F is None else [
                 Ridge(alpha=float(a)).fit(F[known], T[known, j]) for a in self.alphas])
         return self
@@ -495,7 +537,7 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
         return out[:, 0] if getattr(self, "single_output_", False) else out
 
     def components(self, X: Any) -> np.ndarray:
-        """Return the SVR's and each ridge's outputs, neither blended nor rescaled.
+        """Return the outputs of each regression, neither blended nor rescaled.
 
         Parameters
         ----------
@@ -503,9 +545,10 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of shape (n_samples, n_targets, 1 + n_ridges)
-            ``[..., 0]`` the SVR, ``[..., 1 + i]`` the ridge of ``alphas[i]``
-            (no ridge without ``n_projected``).
+        ndarray of shape (n_samples, n_targets, n_components)
+            ``[..., 0]`` the SVR, ``[..., 1 + i]`` the neighbours of
+            ``neighbors[i]``, then the ridge of each of ``alphas`` (the SVR
+            alone without ``n_projected``).
 
         Raises
         ------
@@ -516,21 +559,26 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=np.float64)
         Z, F = self._split(X)
         return np.stack([
-            np.column_stack([svr.predict(Z)] + [r.predict(F) for r in ridges])
-            for svr, ridges in zip(self.regressors_, self.ridges_, strict=True)],
+            np.column_stack([svr.predict(Z)] + [knn.predict(Z) for knn in neighbors]
+                            + [ridge.predict(F) for ridge in ridges])
+            for svr, neighbors, ridges in zip(
+                self.regressors_, self.neighbors_, self.ridges_, strict=True)],
             axis=1)
 
     def _raw(self, X: Any) -> np.ndarray:
-        """Return each column's blend of SVR and ridge, not rescaled nor clipped."""
+        """Return each column's blend, not rescaled nor clipped."""
         parts = self.components(X)
         n = parts.shape[1]
+        first_ridge = 1 + len(self.neighbors_[0])
+        base = getattr(self, "base_index_", np.zeros(n, dtype=int))
         weight = getattr(self, "weight_", np.ones(n))
-        index = getattr(self, "alpha_index_", np.zeros(n, dtype=int))
-        out = parts[:, :, 0].copy()
+        ridge = getattr(self, "alpha_index_", np.zeros(n, dtype=int))
+        out = np.empty(parts.shape[:2])
         for j in range(n):
+            out[:, j] = parts[:, j, base[j]]
             if weight[j] < 1:
                 out[:, j] = (weight[j] * out[:, j]
-                             + (1 - weight[j]) * parts[:, j, 1 + index[j]])
+                             + (1 - weight[j]) * parts[:, j, first_ridge + ridge[j]])
         return out
 
     def calibrate(self, held_out: Any, y: Any):
@@ -540,10 +588,12 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
         too small a spread, and the concordance correlation coefficient
         counts that as error. ``held_out`` are predictions of models that
         did not see those rows (:func:`held_out_dimensions`). For each
-        target column, the blend of SVR and ridge (weight of the SVR in
-        :data:`BLEND_WEIGHTS`, ridge penalty in ``alphas``) whose held-out
-        predictions correlate best with ``y`` is kept (``weight_``,
-        ``alpha_index_``; ties go to the larger SVR weight); then ``gain_``
+        target column, the blend whose held-out predictions correlate best
+        with ``y`` is kept: a regression on the projection (the SVR, or the
+        neighbours of a ``k`` in ``neighbors``: ``base_index_``), its weight
+        in :data:`BLEND_WEIGHTS` (``weight_``) and a ridge penalty in
+        ``alphas`` (``alpha_index_``); ties go to the SVR, then to the larger
+        weight, then to the smaller penalty. Then ``gain_``
         and ``offset_`` map its held-out predictions to the mean and
         standard deviation of ``y``: for a given correlation, the affine map
         with the highest concordance. A column whose best held-out
@@ -576,11 +626,15 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
         P = P.reshape(len(P), -1, 1) if P.ndim < 3 else P
         T = np.asarray(y, dtype=float).reshape(len(y), -1)
         n = len(self.regressors_)
-        n_parts = 1 + len(self.ridges_[0])
+        n_bases = 1 + len(self.neighbors_[0])
+        n_parts = n_bases + len(self.ridges_[0])
         if P.shape[:2] != T.shape or T.shape[1] != n or P.shape[2] not in (1, n_parts):
             raise ParameterError(
                 f"held_out has shape {P.shape} and y {T.shape}; pass one column a "
                 f"target ({n}), and one layer a component (1 or {n_parts})")
+        if P.shape[2] == 1:
+            n_bases = n_parts = 1  # the SVR's alone: nothing to blend
+        self.base_index_ = np.zeros(n, dtype=int)
         self.weight_ = np.ones(n)
         self.alpha_index_ = np.zeros(n, dtype=int)
         self.gain_ = np.ones(n)
@@ -591,17 +645,14 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
             if t.size < 3 or not t.std() > 0:
                 continue  # nothing to correlate with: the SVR alone, as it is
             best, p = 0.0, None
-            weights = BLEND_WEIGHTS if P.shape[2] > 1 else (1.0,)
-            for w in weights:
-                for i in range(max(P.shape[2] - 1, 1)):
-                    blend = P[known, j, 0] if w == 1 else (
-                        w * P[known, j, 0] + (1 - w) * P[known, j, 1 + i])
-                    r = np.corrcoef(blend, t)[0, 1] if blend.std() > 0 else 0.0
-                    if r > best:
-                        best, p = r, blend
-                        self.weight_[j], self.alpha_index_[j] = w, i
-                    if w == 1:
-                        break  # the SVR alone: no ridge to choose
+            for base, w, ridge in _blends(n_bases, n_parts - n_bases):
+                blend = P[known, j, base] if w == 1 else (
+                    w * P[known, j, base] + (1 - w) * P[known, j, n_bases + ridge])
+                r = np.corrcoef(blend, t)[0, 1] if blend.std() > 0 else 0.0
+                if r > best:
+                    best, p = r, blend
+                    self.base_index_[j], self.weight_[j], self.alpha_index_[j] = (
+                        base, w, ridge)
             if p is None:
                 continue
             self.gain_[j] = t.std() / p.std()
@@ -612,6 +663,14 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def _blends(n_bases: int, n_ridges: int) -> Iterator[tuple[int, float, int]]:
+    """Yield the (base, weight, ridge) blends :meth:`~CircumplexRegressor.calibrate` tries."""
+    for base in range(n_bases):
+        for w in BLEND_WEIGHTS if n_ridges else (1.0,):
+            for ridge in range(n_ridges) if w < 1 else (0,):
+                yield base, w, ridge
 
 
 def held_out_dimensions(space: Any, X: np.ndarray, y: np.ndarray, targets: np.ndarray,
@@ -669,11 +728,10 @@ def held_out_dimensions(space: Any, X: np.ndarray, y: np.ndarray, targets: np.nd
     y = np.asarray(y)
     targets = np.asarray(targets, dtype=float)
     regressor = CircumplexRegressor() if regressor is None else regressor
-    n_parts = 1 if regressor.n_projected is None else 1 + len(regressor.alphas)
-    out = np.full((*targets.shape, n_parts), np.nan)
+    out = np.full((*targets.shape, regressor.n_components), np.nan)
     for train, test in held_out_splits(y, groups, n_splits, random_state):
         fitted = clone(space).fit(X[train], y[train])
-        if n_parts == 1:
+        if regressor.n_projected is None:
             train_in, test_in = fitted.transform(X[train]), fitted.transform(X[test])
             model = clone(regressor)
         else:
