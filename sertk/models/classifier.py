@@ -401,8 +401,9 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
     dimension_folds : int >= 2 or None, default=3
         With ``dimensions``: speaker-grouped folds (stratified folds without
         speakers) of the training rows whose held-out predictions choose,
-        for arousal and for valence, the blend of the projection's SVR with
-        a ridge on all scaled features, and set its output spread
+        for arousal and for valence, the regression on the projection (its
+        SVR or its nearest neighbours) and its blend with a ridge on all
+        scaled features, and set its output spread
         (:meth:`~sertk.models.dimensions.CircumplexRegressor.calibrate`);
         it costs that many extra fits of the projection. None keeps the
         SVR on the projection alone, with its own spread, which is too

@@ -53,20 +53,32 @@ recordings come out with too small a spread. The classifier therefore
 measures its regressors on held-out training speakers
 (:func:`held_out_dimensions`, ``EmotionClassifier(dimension_folds=3)``)
 and :meth:`CircumplexRegressor.calibrate` sets, for each dimension, (1) a
-blend of the projection's SVR with a ridge regression on all the scaled
-features (clipped to +-5 SD; its weight in :data:`BLEND_WEIGHTS`, the
-ridge's penalty in ``alphas``: those whose held-out predictions correlate
-best with the targets, the SVR alone included) and (2) the blend's output
-mean and spread, those of the targets on the held-out predictions. Every
-choice is made on training speakers only. Without held-out folds
+regression on the projection: the SVR, or a nearest-neighbour regression
+(the distance-weighted mean target of the 10 or 30 training rows nearest
+in the projection, ``neighbors``), (2) its blend with a ridge regression
+on all the scaled features (clipped to +-5 SD; its weight in
+:data:`BLEND_WEIGHTS`, the ridge's penalty in ``alphas``), those whose
+held-out predictions correlate best with the targets, and (3) the blend's
+output mean and spread, those of the targets on the held-out predictions.
+Every choice is made on training speakers only. Without held-out folds
 (``dimension_folds=None``) the SVR on the projection is used alone.
-Neither part alone was best on EMO-DB and RAVDESS (sertk's default
-features, leave one speaker out, calibrated): the ridge alone gave lower
-valence concordance than the SVR on both corpora, and ranked the other
-corpus's recordings better; the blend chosen on held-out speakers scored
-within 0.002 of the SVR or above it within each corpus, higher arousal
-concordance on RAVDESS, and ranked the other corpus's arousal better (the
-blend's figures: ``docs/benchmarks.md``, section ``dimensions``).
+
+Why these parts (sertk's default features, leave one speaker out,
+calibrated; CCC of arousal / valence, strict and speaker-normalised):
+
+- the ridge sees what the projection cannot (a ``strong`` rendering) and
+  ranked the other corpus's recordings better; neither it nor the SVR
+  alone was best within the corpora;
+- the neighbours follow the categories the projection separates more
+  closely than the SVR's smooth surface: adding them moved EMO-DB from
+  0.926 / 0.676 and 0.956 / 0.782 to 0.952 / 0.682 and 0.974 / 0.815, and
+  RAVDESS from 0.786 / 0.710 and 0.869 / 0.774 to 0.788 / 0.716 and
+  0.876 / 0.789. Letting them blend with the SVR instead of the ridge
+  scored within 0.01 of that on EMO-DB and lower arousal on RAVDESS
+  (0.786 and 0.868), where the ridge carries the intensity.
+
+The figures of every feature set: ``docs/benchmarks.md``, section
+``dimensions``.
 
 Examples
 --------
