@@ -250,24 +250,26 @@ def comparison(row: Row, dim: str, others: list[Row]) -> str:
     """Return how a ``default`` row's CCC compares with the best openSMILE set's.
 
     Only rows of the same data, protocol, calibration and regressor compare;
-    without one, the best row of an earlier regressor is named as such.
+    a set whose rows of that data, protocol and calibration were all made
+    through another regressor is named as not rerun, with its figure there.
     """
     value = row.report[dim]["ccc"]
     alike = [r for r in others
              if (r.data, r.setting, r.calibrated) == (row.data, row.setting,
                                                       row.calibrated)]
     same = [r for r in alike if regressor(r) == regressor(row)]
+    parts = []
     if same:
         best = max(same, key=lambda r: r.report[dim]["ccc"])
         score = best.report[dim]["ccc"]
-        return (f"; {'ahead of' if value > score else 'behind'} the best "
-                f"openSMILE set ({best.features} {score:.3f})")
-    if alike:
-        best = max(alike, key=lambda r: r.report[dim]["ccc"])
-        return (f"; not compared: openSMILE's rows were made through "
-                f"{regressor(best)} (best: {best.features} "
-                f"{best.report[dim]['ccc']:.3f}), not rerun")
-    return ""
+        parts.append(f"{'ahead of' if value > score else 'behind'} the best "
+                     f"openSMILE set ({best.features} {score:.3f})")
+    for name in sorted({r.features for r in alike} - {r.features for r in same}):
+        earlier = max((r for r in alike if r.features == name),
+                      key=lambda r: r.report[dim]["ccc"])
+        parts.append(f"{name} not rerun through this regressor "
+                     f"({earlier.report[dim]['ccc']:.3f} through {regressor(earlier)})")
+    return "".join(f"; {part}" for part in parts)
 
 
 def verdicts(rows: list[Row]) -> list[str]:
