@@ -435,9 +435,8 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
             state.setdefault("base_index_", np.zeros(columns, dtype=int))
         super().__setstate__(state)
 
-    @property
-    def n_components(self) -> int:
-        """Outputs a target column has in :meth:`components`."""
+    def _n_parts(self) -> int:
+        """Return the outputs a target column has in :meth:`components`."""
         if self.n_projected is None:
             return 1
         return 1 + len(self.alphas) + len(self.neighbors)
@@ -740,7 +739,7 @@ def held_out_dimensions(space: Any, X: np.ndarray, y: np.ndarray, targets: np.nd
     y = np.asarray(y)
     targets = np.asarray(targets, dtype=float)
     regressor = CircumplexRegressor() if regressor is None else regressor
-    out = np.full((*targets.shape, regressor.n_components), np.nan)
+    out = np.full((*targets.shape, regressor._n_parts()), np.nan)
     for train, test in held_out_splits(y, groups, n_splits, random_state):
         fitted = clone(space).fit(X[train], y[train])
         if regressor.n_projected is None:
