@@ -468,7 +468,7 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
                 f"neighbors={neighbors!r} is not a sequence of whole numbers >= 1")
 
     def fit(self, X: Any, y: Any):
-        """Fit one SVR (and with ``n_projected``, the ridges) a column of ``y``.
+        """Fit one SVR a column of ``y``, and with ``n_projected`` its partners.
 
         Parameters
         ----------
@@ -506,15 +506,19 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
                 raise ParameterError(
                     f"target column {j} has {int(known.sum())} sample(s) with a "
                     "value; at least 2 are needed")
+            Zk, t = Z[known], T[known, j]
             svr = SVR(kernel="rbf", C=self.C, epsilon=self.epsilon, gamma="scale")
-            self.regressors_.append(svr.fit(Z[known], T[known, j]))
-            self.neighbors_.append([] if F is None else [
-                KNeighborsRegressor(n_neighbors=min(int(k), int(known.sum())),
-                                    weights="distance", algorithm="brute"
-                                    ).fit(Z[known], T[known, j])
+            self.regressors_.append(svr.fit(Zk, t))
+            if F is None:
+                self.neighbors_.append([])
+                self.ridges_.append([])
+                continue
+            self.neighbors_.append([
+                KNeighborsRegressor(n_neighbors=min(int(k), len(t)), weights="distance",
+                                    algorithm="brute").fit(Zk, t)
                 for k in self.neighbors])
-            self.ridges_.append([] if F is None else [
-                Ridge(alpha=float(a)).fit(F[known], T[known, j]) for a in self.alphas])
+            Fk = F[known]
+            self.ridges_.append([Ridge(alpha=float(a)).fit(Fk, t) for a in self.alphas])
         return self
 
     def _split(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -677,7 +681,7 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
 
 
 def _blends(n_bases: int, n_ridges: int) -> Iterator[tuple[int, float, int]]:
-    """Yield the (base, weight, ridge) blends :meth:`~CircumplexRegressor.calibrate` tries."""
+    """Yield the (base, weight, ridge) blends that ``calibrate`` tries."""
     for base in range(n_bases):
         for w in BLEND_WEIGHTS if n_ridges else (1.0,):
             for ridge in range(n_ridges) if w < 1 else (0,):
