@@ -2,6 +2,7 @@
 
 import warnings
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -307,6 +308,33 @@ def test_blends_saved_before_the_neighbours_load_and_predict_as_before(rng):
     assert old.neighbors == () and old.base_index_.tolist() == [0, 0]
     np.testing.assert_array_equal(old.predict(X), blend.predict(X))
 
+
+
+def test_a_saved_regressor_keeps_its_neighbours_training_rows_once(rng, tmp_path):
+    X = rng.normal(size=(3000, 10))
+    T = np.column_stack([np.tanh(X[:, 0]), np.tanh(X[:, 8])])
+    size = {}
+    for neighbors in ((), (10,), (10, 30)):
+        model = CircumplexRegressor(n_projected=8, neighbors=neighbors).fit(X, T)
+        path = tmp_path / f"{len(neighbors)}.joblib"
+        joblib.dump(model, path)
+        size[neighbors] = path.stat().st_size
+    projection, targets = X[:, :8].nbytes, T[:, 0].nbytes
+    # the first k: the projection once (not once a column) and each column's
+    # targets; the second k: nothing new
+    assert size[(10,)] - size[()] < projection + 3 * targets
+    assert size[(10, 30)] - size[(10,)] < 0.1 * projection
+    np.testing.assert_array_equal(joblib.load(path).components(X), model.components(X))
+    assert model.neighbors_[0][0]._fit_X.shape == (3000, 8)  # saving left it whole
+
+
+def test_neighbours_saved_with_their_own_training_rows_load_and_predict(rng):
+    X = rng.normal(size=(60, 4))
+    T = np.column_stack([np.tanh(X[:, 0]), np.tanh(X[:, 2])])
+    model = CircumplexRegressor(n_projected=2).fit(X, T)
+    old = CircumplexRegressor.__new__(CircumplexRegressor)
+    old.__setstate__(dict(vars(model)))  # as saved before the arrays were shared
+    np.testing.assert_array_equal(old.components(X), model.components(X))
 
 def test_dimensions_need_the_parameter_and_a_trained_regressor(rng):
     X, y, _ = _voices(rng)

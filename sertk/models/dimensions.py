@@ -90,6 +90,7 @@ Examples
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping, Sequence
 from numbers import Real
 from typing import Any
@@ -161,6 +162,9 @@ STRONG_AROUSAL = 0.25
 #: :meth:`CircumplexRegressor.calibrate` chooses from; 1 is the projection's
 #: alone.
 BLEND_WEIGHTS = (1.0, 0.75, 0.5, 0.25, 0.0)
+
+#: A fitted KNeighborsRegressor's copies of its training rows and targets.
+_NEIGHBOR_ARRAYS = ("_fit_X", "_y")
 
 
 def check_dimension_table(table: Any) -> dict[str, tuple[float, float]]:
@@ -421,7 +425,40 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
         self.neighbors = neighbors
         self.clip = clip
 
+    def __getstate__(self) -> dict:
+        # every neighbour regression keeps its training rows and targets,
+        # equal for the k of a column (and the projection for columns with
+        # the same known rows): a file stores each distinct array once, the
+        # regressions its index in "_neighbor_arrays"
+        state = dict(super().__getstate__())
+        if not any(state.get("neighbors_", [])):
+            return state
+        arrays: list[np.ndarray] = []
+        slim = []
+        for column in state["neighbors_"]:
+            slim.append([])
+            for knn in column:
+                knn = copy.copy(knn)
+                for name in _NEIGHBOR_ARRAYS:
+                    value = getattr(knn, name)
+                    index = next((i for i, stored in enumerate(arrays)
+                                  if stored.shape == value.shape
+                                  and np.array_equal(stored, value)), len(arrays))
+                    if index == len(arrays):
+                        arrays.append(value)
+                    setattr(knn, name, index)
+                slim[-1].append(knn)
+        state["neighbors_"] = slim
+        state["_neighbor_arrays"] = arrays
+        return state
+
     def __setstate__(self, state: dict) -> None:
+        arrays = state.pop("_neighbor_arrays", None)
+        if arrays is not None:
+            for column in state["neighbors_"]:
+                for knn in column:
+                    for name in _NEIGHBOR_ARRAYS:
+                        setattr(knn, name, arrays[getattr(knn, name)])
         # files saved before the blend: the SVR alone on every column;
         # before the neighbours: the SVR blended with a ridge
         state.setdefault("n_projected", None)
