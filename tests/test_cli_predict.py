@@ -73,10 +73,10 @@ def test_the_bundled_model_names_no_emotion_without_speech(tmp_path):
 
 
 def test_the_default_model_file_is_small_and_documented():
-    # about 3.2 MB of classifier, and 2 MB of nearest-neighbour arousal and
+    # about 3.2 MB of classifier, and 0.5 MB of nearest-neighbour arousal and
     # valence regressions, which keep the projection of each of the 7,900
-    # training rows (one copy a dimension and k)
-    assert DEFAULT_MODEL.stat().st_size < 6_000_000
+    # training rows (once for both dimensions and both k)
+    assert DEFAULT_MODEL.stat().st_size < 4_500_000
     info = load_model().model_info_
     assert info["params"]["speaker_norm"] is False
     # trained on noise, telephone and room copies too (issue 21), with
@@ -96,9 +96,9 @@ def test_the_default_model_file_is_small_and_documented():
 
 def test_the_timeline_model_file_is_small_and_documented():
     # 14,525 rows of two corpora (recordings, copies, windows) and their
-    # arousal/valence regressors (3.6 MB of them the nearest neighbours' copies
+    # arousal/valence regressors (0.9 MB of them the nearest neighbours' copy
     # of the projection, as in the default model)
-    assert TIMELINE_MODEL.stat().st_size < 10_000_000
+    assert TIMELINE_MODEL.stat().st_size < 7_000_000
     model = load_model(TIMELINE_MODEL)
     info = model.model_info_
     assert info["params"]["speaker_norm"] is False
