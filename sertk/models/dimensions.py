@@ -472,6 +472,10 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
             state.setdefault("base_index_", np.zeros(columns, dtype=int))
         super().__setstate__(state)
 
+    def _n_bases(self) -> int:
+        """Return a fitted column's regressions on the projection (SVR, neighbours)."""
+        return 1 + len(self.neighbors_[0])
+
     def _n_parts(self) -> int:
         """Return the outputs a target column has in :meth:`components`."""
         if self.n_projected is None:
@@ -621,7 +625,7 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
         """Return each column's blend, not rescaled nor clipped."""
         parts = self.components(X)
         n = parts.shape[1]
-        first_ridge = 1 + len(self.neighbors_[0])
+        first_ridge = self._n_bases()
         base = getattr(self, "base_index_", np.zeros(n, dtype=int))
         weight = getattr(self, "weight_", np.ones(n))
         ridge = getattr(self, "alpha_index_", np.zeros(n, dtype=int))
@@ -678,7 +682,7 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
         P = P.reshape(len(P), -1, 1) if P.ndim < 3 else P
         T = np.asarray(y, dtype=float).reshape(len(y), -1)
         n = len(self.regressors_)
-        n_bases = 1 + len(self.neighbors_[0])
+        n_bases = self._n_bases()
         n_parts = n_bases + len(self.ridges_[0])
         if P.shape[:2] != T.shape or T.shape[1] != n or P.shape[2] not in (1, n_parts):
             raise ParameterError(
