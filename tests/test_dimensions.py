@@ -309,7 +309,6 @@ def test_blends_saved_before_the_neighbours_load_and_predict_as_before(rng):
     np.testing.assert_array_equal(old.predict(X), blend.predict(X))
 
 
-
 def test_a_saved_regressor_keeps_its_neighbours_training_rows_once(rng, tmp_path):
     X = rng.normal(size=(3000, 10))
     T = np.column_stack([np.tanh(X[:, 0]), np.tanh(X[:, 8])])
@@ -335,6 +334,7 @@ def test_neighbours_saved_with_their_own_training_rows_load_and_predict(rng):
     old = CircumplexRegressor.__new__(CircumplexRegressor)
     old.__setstate__(dict(vars(model)))  # as saved before the arrays were shared
     np.testing.assert_array_equal(old.components(X), model.components(X))
+
 
 def test_dimensions_need_the_parameter_and_a_trained_regressor(rng):
     X, y, _ = _voices(rng)

@@ -440,13 +440,7 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
             for knn in column:
                 knn = copy.copy(knn)
                 for name in _NEIGHBOR_ARRAYS:
-                    value = getattr(knn, name)
-                    index = next((i for i, stored in enumerate(arrays)
-                                  if stored.shape == value.shape
-                                  and np.array_equal(stored, value)), len(arrays))
-                    if index == len(arrays):
-                        arrays.append(value)
-                    setattr(knn, name, index)
+                    setattr(knn, name, _index_in(arrays, getattr(knn, name)))
                 slim[-1].append(knn)
         state["neighbors_"] = slim
         state["_neighbor_arrays"] = arrays
@@ -719,6 +713,15 @@ class CircumplexRegressor(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def _index_in(arrays: list[np.ndarray], value: np.ndarray) -> int:
+    """Return where in ``arrays`` an array equals ``value`` (appended if none)."""
+    for i, stored in enumerate(arrays):
+        if stored.shape == value.shape and np.array_equal(stored, value):
+            return i
+    arrays.append(value)
+    return len(arrays) - 1
 
 
 def _blends(n_bases: int, n_ridges: int) -> Iterator[tuple[int, float, int]]:
