@@ -47,6 +47,7 @@ from sertk import (
 )
 from sertk.features.contours import DESCRIPTORS, contour_info
 from sertk.io.datasets import read_emodb
+from sertk.io.model_files import TIMELINE_MODEL
 
 #: Where the figures are written.
 OUT = DOCS / "img" / "examples"
@@ -160,7 +161,7 @@ def timeline(corpus: pd.DataFrame, features: pd.DataFrame) -> str:
         recording = Path(folder) / f"speaker{speaker}.wav"
         truth = _concatenate(corpus, speaker, 20, recording, rng)
         # --8<-- [start:timeline]
-        model = load_model()  # the bundled model: all of EMO-DB, strict
+        model = load_model(TIMELINE_MODEL)  # bundled, trained on 2 s windows
         timeline = predict_timeline(model, recording, window=2.0, hop=0.5)
         plot_timeline(timeline, "timeline.png",
                       title=f"EMO-DB speaker {speaker}: 20 utterances, one file")
