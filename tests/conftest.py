@@ -1,6 +1,7 @@
-"""Shared test fixtures: synthetic signals, a seeded rng, the EMO-DB corpus."""
+"""Shared test fixtures (synthetic signals, a seeded rng, EMO-DB) and Ctrl-C handling."""
 
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,18 @@ REPO = Path(__file__).resolve().parent.parent
 
 #: Sampling rate of the synthetic signals (the analysis default).
 SR = 16000
+
+
+def pytest_configure(config):
+    """Handle Ctrl-C as from a terminal, even in a run started ignoring it.
+
+    A test run started in the background by a script (``pytest &``) inherits
+    an ignored SIGINT, and so would every command a test starts: the tests
+    that stop one with SIGINT, as a Ctrl-C does, would wait in vain. Python's
+    own handler is reset to the default in the programs it starts.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ import soundfile as sf
 distributed = pytest.importorskip("distributed")
 import dask  # noqa: E402 - installed with distributed
 import psutil  # noqa: E402 - a dependency of distributed
-from processes import interruptible  # noqa: E402
 
 from sertk.cli.extract import main as extract_main  # noqa: E402
 from sertk.errors import AudioError, ParameterError, SertkError  # noqa: E402
@@ -292,8 +291,7 @@ def test_ctrl_c_stops_a_local_cluster_run_quietly(tmp_path):
         [sys.executable, "-m", "sertk.cli.extract", *map(str, args),
          "--scheduler", "local", "--n-jobs", str(N_WORKERS)],
         env={**os.environ, "PYTHONPATH": str(REPO)}, start_new_session=True,
-        preexec_fn=interruptible, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     partial = tmp_path / "f.csv.partial"
 
     def some_rows():  # rows come only once the cluster runs

@@ -20,7 +20,6 @@ import pandas as pd
 import pytest
 import soundfile as sf
 from hostile import SR, tone, two_class_clips
-from processes import interruptible
 from synthetic_corpus import write_feature_table
 
 from sertk.cli import evaluate as evaluate_cli
@@ -503,7 +502,7 @@ def _stop(tmp_path, how, *args):
         [sys.executable, "-c", STOP, how, "3", str(record), *map(str, args),
          "--feature-set", "minimal", "--no-progress"],
         env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True,
-        text=True, timeout=300, preexec_fn=interruptible)
+        text=True, timeout=300)
     return process, record.read_text().split()
 
 
