@@ -1,4 +1,4 @@
-"""Shared test fixtures (synthetic signals, a seeded rng, EMO-DB) and Ctrl-C handling."""
+"""Shared test fixtures (synthetic signals, a seeded rng, EMO-DB), and Ctrl-C."""
 
 import os
 import signal
