@@ -41,16 +41,19 @@ run's, then the files' in the order given; so a rerun after a change to a
 set, listed first, replaces that set's older rows, and each file's note
 names only the sets it still shows.
 
-Run from the repository root (the section in ``docs/benchmarks.md`` was
-made so, with ``--feature-cache`` naming a per-file cache)::
+The runs behind the section are kept in ``benchmarks/results/dimensions/``
+(see the README there), and its "Made with" line remakes it from them
+(``--report-only`` reads no recordings). A new run is saved there and
+listed first, so that its rows replace the older ones.
+
+Run from the repository root::
 
     python -m benchmarks.dimensions --quick    # 4 speakers a corpus, smoke run
     python -m benchmarks.dimensions --sets ComParE_2016 --cv 3 \
-        --protocols cross-corpus,strict --save compare3.json --no-docs
-    python -m benchmarks.dimensions --sets default,eGeMAPSv02 --cv 3 \
-        --protocols strict --calibration no --save fold3.json --no-docs
+        --protocols cross-corpus,strict --no-docs \
+        --save benchmarks/results/dimensions/compare3.json
     python -m benchmarks.dimensions --sets default,eGeMAPSv02 --calibration both \
-        --include fold3.json compare3.json
+        --include benchmarks/results/dimensions/compare3.json
 """
 
 from __future__ import annotations
@@ -450,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     freeze_sertk()
     corpora = {}
     for name, (_, folder) in CORPORA.items():
-        if name not in chosen:
+        if name not in chosen or args.report_only:  # a report needs no data
             continue
         corpus = corpus_or_exit(parser, getattr(args, folder) / "manifest.csv")
         corpora[name] = (corpus, corpus.first_speakers(QUICK_SPEAKERS)
